@@ -1,0 +1,96 @@
+"""Settings: one pydantic-settings class, env prefix COSCIENTIST_, optional TOML file."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import platformdirs
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+APP_NAME = "coscientist"
+
+
+def default_db_url() -> str:
+    data_dir = Path(platformdirs.user_data_dir(APP_NAME))
+    return f"sqlite:///{data_dir / 'coscientist.db'}"
+
+
+def config_file() -> Path:
+    env = os.environ.get("COSCIENTIST_CONFIG")
+    if env:
+        return Path(env)
+    return Path(platformdirs.user_config_dir(APP_NAME)) / "config.toml"
+
+
+class Limits(BaseSettings):
+    """Stop rules of a run. None means unlimited."""
+
+    model_config = SettingsConfigDict(extra="forbid")
+
+    max_calls: int | None = Field(default=None, ge=0)
+    max_tokens: int | None = Field(default=None, ge=0)
+    max_hypotheses: int | None = Field(default=None, ge=1)
+    time_limit: float | None = Field(default=None, gt=0)
+    max_cost: float | None = Field(default=None, ge=0)
+    convergence_window: int | None = Field(default=None, ge=1)
+
+
+class Settings(BaseSettings):
+    """Everything configurable. The API key is a SecretStr: never stored, logged or exported."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="COSCIENTIST_",
+        env_nested_delimiter="__",
+        extra="ignore",
+    )
+
+    db: str = Field(default_factory=default_db_url, description="SQLAlchemy URL of the store")
+    model: str = Field(default="embedded", description="model spec: embedded, gguf:PATH, ...")
+    base_url: str | None = None
+    api_key: SecretStr | None = None
+    concurrency: int | None = Field(default=None, ge=1, le=4096)
+    threads: int = Field(default=2, ge=1, le=256)
+    seed: int = 0
+    request_timeout: float = Field(default=120.0, gt=0)
+    max_output_tokens: int = Field(default=512, ge=16)
+    context_tokens: int = Field(default=4096, ge=512)
+    repair_attempts: int = Field(default=2, ge=0, le=10)
+    transport_retries: int = Field(default=4, ge=0, le=20)
+    literature: bool = False
+    literature_base_urls: dict[str, str] = Field(default_factory=dict)
+    limits: Limits = Field(default_factory=Limits)
+
+    @field_validator("base_url")
+    @classmethod
+    def _strip_slash(cls, v: str | None) -> str | None:
+        return v.rstrip("/") if v else v
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        path = config_file()
+        if path.is_file():
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=path))
+        return tuple(sources)
+
+    def api_key_value(self) -> str | None:
+        return self.api_key.get_secret_value() if self.api_key else None
+
+    def public_dict(self) -> dict[str, Any]:
+        """What may be stored with a session: everything but secrets."""
+        return self.model_dump(mode="json", exclude={"api_key"})

@@ -1,0 +1,39 @@
+"""One exception hierarchy. The CLI maps every CoscientistError to exit code 2."""
+
+from __future__ import annotations
+
+
+class CoscientistError(Exception):
+    """Base of every error a user can act on; the message says what to do."""
+
+
+class ConfigError(CoscientistError):
+    """Bad settings: an unknown model spec, a malformed URL, a negative limit."""
+
+
+class StoreError(CoscientistError):
+    """The store cannot be opened or written."""
+
+
+class NotFoundError(CoscientistError):
+    """A session, hypothesis or task id that the store does not hold."""
+
+
+class ModelError(CoscientistError):
+    """A model backend failed for good (after retries)."""
+
+
+class ModelUnavailableError(ModelError):
+    """A backend that cannot run here (no GPU for vLLM, a missing GGUF file)."""
+
+
+class ModelOutputError(ModelError):
+    """The model kept answering with output that does not validate."""
+
+
+class ModelTransportError(ModelError):
+    """HTTP or process errors talking to a model, after backoff."""
+
+
+class LeaseLostError(CoscientistError):
+    """A task's lease was taken by another owner; its result must not be applied."""

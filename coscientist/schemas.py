@@ -1,0 +1,296 @@
+"""Pydantic objects exchanged between the supervisor, the agents and the store.
+
+The store's tables mirror these; repositories return these, never ORM rows.
+LLM *output* schemas (what a model is asked to produce) live beside each agent in
+`agents/`, with every string and list bounded so a small model cannot loop.
+"""
+
+from __future__ import annotations
+
+import enum
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def new_id() -> str:
+    """Short random ids: unique enough per store, readable in a terminal."""
+    return uuid.uuid4().hex[:12]
+
+
+class Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+
+# --- sessions -----------------------------------------------------------------
+
+
+class SessionStatus(enum.StrEnum):
+    CREATED = "created"
+    RUNNING = "running"
+    PAUSED = "paused"
+    STOPPED = "stopped"  # a stop rule ended the run; resume can continue with new limits
+    DONE = "done"
+
+
+class SessionInfo(BaseModel):
+    id: str
+    goal: str
+    status: SessionStatus = SessionStatus.CREATED
+    model_spec: str
+    base_url: str | None = None
+    seed: int = 0
+    limits: dict[str, Any] = Field(default_factory=dict)
+    preferences: str = ""  # the scientist's constraints and criteria, added to every prompt
+    stop_reason: str | None = None
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+# --- hypotheses ---------------------------------------------------------------
+
+
+class HypothesisStatus(enum.StrEnum):
+    ACTIVE = "active"
+    REJECTED = "rejected"  # failed initial review: kept, never paired
+    DUPLICATE = "duplicate"  # near-duplicate of another: kept, never paired
+    RETIRED = "retired"  # retired by the scientist
+
+
+class Citation(Frozen):
+    identifier: str  # doi:..., arXiv:..., PMID:...
+    title: str = ""
+    verified: bool | None = None  # None: not checked (literature tools off)
+
+
+class HypothesisDraft(BaseModel):
+    """A hypothesis as an agent proposes it, before the store gives it an id."""
+
+    title: str
+    statement: str
+    rationale: str = ""
+    predictions: list[str] = Field(default_factory=list)
+    experiment: str = ""
+    assumptions: list[str] = Field(default_factory=list)
+    citations: list[Citation] = Field(default_factory=list)
+    origin: str  # e.g. "generation:debate", "evolution:combination", "scientist"
+    parent_ids: list[str] = Field(default_factory=list)
+
+
+class Hypothesis(HypothesisDraft):
+    id: str
+    session_id: str
+    status: HypothesisStatus = HypothesisStatus.ACTIVE
+    pinned: bool = False
+    duplicate_of: str | None = None
+    reviewed: bool = False  # has an initial review
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+# --- reviews ------------------------------------------------------------------
+
+
+class ReviewKind(enum.StrEnum):
+    INITIAL = "initial"
+    FULL = "full"
+    DEEP_VERIFICATION = "deep_verification"
+    OBSERVATION = "observation"
+    SIMULATION = "simulation"
+    SCIENTIST = "scientist"
+
+
+class ReviewDraft(BaseModel):
+    hypothesis_id: str
+    kind: ReviewKind
+    passed: bool = True
+    scores: dict[str, float] = Field(default_factory=dict)  # novelty, correctness, ... 1..5
+    summary: str = ""
+    strengths: list[str] = Field(default_factory=list)
+    weaknesses: list[str] = Field(default_factory=list)
+    details: dict[str, Any] = Field(default_factory=dict)  # kind-specific structure
+    author: str = "agent"  # "agent" or "scientist"
+
+
+class Review(ReviewDraft):
+    id: str
+    session_id: str
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+# --- tournament ---------------------------------------------------------------
+
+
+class MatchMode(enum.StrEnum):
+    SINGLE = "single"
+    DEBATE = "debate"
+
+
+class MatchVerdict(BaseModel):
+    """A judged comparison. `first_id` is the hypothesis the judge saw first."""
+
+    first_id: str
+    second_id: str
+    winner_id: str
+    mode: MatchMode = MatchMode.SINGLE
+    rationale: str = ""
+    turns: list[str] = Field(default_factory=list)  # debate transcript, if any
+
+
+class Match(MatchVerdict):
+    id: str
+    session_id: str
+    seq: int  # order in which matches were applied to ratings
+    task_id: str | None = None
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class Rating(BaseModel):
+    hypothesis_id: str
+    mu: float
+    sigma: float
+    matches: int = 0
+    wins: int = 0
+
+    @property
+    def elo(self) -> float:
+        from coscientist.tournament.ratings import to_elo
+
+        return to_elo(self.mu, self.sigma)
+
+
+class LeaderboardEntry(BaseModel):
+    id: str
+    rank: int
+    title: str
+    statement: str
+    mu: float
+    sigma: float
+    elo: float
+    matches: int
+    wins: int
+    origin: str
+    status: HypothesisStatus = HypothesisStatus.ACTIVE
+    pinned: bool = False
+
+
+# --- meta-review and knowledge graph -----------------------------------------
+
+
+class MetaReviewDraft(BaseModel):
+    critique: list[str] = Field(default_factory=list)  # recurring flaws to avoid
+    strengths: list[str] = Field(default_factory=list)  # recurring strengths to keep
+    gaps: list[str] = Field(default_factory=list)  # research directions not yet covered
+    overview: str = ""  # research overview of the top hypotheses (Specific Aims style)
+    top_ids: list[str] = Field(default_factory=list)
+
+
+class MetaReview(MetaReviewDraft):
+    id: str
+    session_id: str
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class GraphTriple(BaseModel):
+    source: str
+    relation: str
+    target: str
+
+
+class GraphNode(BaseModel):
+    key: str  # normalised name, unique per session
+    label: str  # display name as first seen
+    iteration: int = 0
+
+
+class GraphEdge(BaseModel):
+    source: str  # node key
+    target: str  # node key
+    relation: str
+    iteration: int = 0
+
+
+# --- tasks, calls, events -----------------------------------------------------
+
+
+class TaskKind(enum.StrEnum):
+    GENERATE = "generate"
+    REVIEW = "review"
+    MATCH = "match"
+    EVOLVE = "evolve"
+    META_REVIEW = "meta_review"
+    GRAPH = "graph"
+
+
+class TaskState(enum.StrEnum):
+    PENDING = "pending"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"  # will be retried (attempts < max_attempts)
+    DEAD = "dead"  # gave up
+
+
+class TaskSpec(BaseModel):
+    kind: TaskKind
+    payload: dict[str, Any] = Field(default_factory=dict)
+    priority: float = 0.0
+    max_attempts: int = 3
+
+
+class Task(TaskSpec):
+    id: str
+    session_id: str
+    state: TaskState = TaskState.PENDING
+    attempts: int = 0
+    lease_owner: str | None = None
+    lease_expires: datetime | None = None
+    error: str | None = None
+    created_at: datetime = Field(default_factory=utcnow)
+    finished_at: datetime | None = None
+
+
+class CallRecord(BaseModel):
+    """Provenance of one model call. Never holds the prompt text or any secret."""
+
+    role: str
+    model: str
+    prompt_hash: str
+    tokens_in: int = 0
+    tokens_out: int = 0
+    latency_ms: float = 0.0
+    outcome: str  # ok, repaired, invalid, truncated, transport_error, timeout
+    error: str | None = None
+    attempt: int = 1
+    session_id: str | None = None
+    task_id: str | None = None
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class TaskResult(BaseModel):
+    """Everything a task produced; the store applies it and marks the task done in one transaction."""
+
+    hypotheses: list[Hypothesis] = Field(default_factory=list)  # ids assigned by new_id()
+    reviews: list[ReviewDraft] = Field(default_factory=list)
+    matches: list[MatchVerdict] = Field(default_factory=list)
+    meta_review: MetaReviewDraft | None = None
+    graph_nodes: list[GraphNode] = Field(default_factory=list)
+    graph_edges: list[GraphEdge] = Field(default_factory=list)
+    status_changes: dict[str, HypothesisStatus] = Field(default_factory=dict)
+    duplicates: dict[str, str] = Field(default_factory=dict)  # hypothesis id -> duplicate of
+    follow_ups: list[TaskSpec] = Field(default_factory=list)
+    note: str = ""
+
+
+class Event(BaseModel):
+    """Something that happened in a session, for progress displays and the TUI."""
+
+    kind: str  # task_started, task_done, task_failed, hypothesis, match, review, meta_review, stop, ...
+    session_id: str
+    message: str = ""
+    data: dict[str, Any] = Field(default_factory=dict)
+    at: datetime = Field(default_factory=utcnow)
