@@ -1,0 +1,38 @@
+"""What every agent receives: the model, the goal, feedback, a seeded RNG.
+
+Agents get and return pydantic objects (coscientist.schemas); they never see
+the store. The supervisor builds one AgentContext per task.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Protocol
+
+from coscientist.llm.base import CallContext
+from coscientist.schemas import MetaReviewDraft
+
+if TYPE_CHECKING:
+    from coscientist.llm.client import ModelClient
+
+
+class LiteratureSearch(Protocol):
+    """Optional literature tools (arXiv, PubMed, Europe PMC)."""
+
+    async def search(self, query: str, limit: int = 5) -> list[dict[str, str]]: ...
+
+    async def verify(self, identifier: str) -> bool | None: ...
+
+
+@dataclass
+class AgentContext:
+    llm: ModelClient
+    goal: str
+    call: CallContext
+    rng: random.Random
+    preferences: str = ""
+    feedback: MetaReviewDraft | None = None  # latest meta-review, fed into prompts
+    graph_insights: list[str] = field(default_factory=list)  # from the knowledge graph
+    literature: LiteratureSearch | None = None
+    max_tokens: int = 512
