@@ -1,0 +1,47 @@
+"""TrueSkill ratings, shown also on an Elo-like scale that starts at 1200.
+
+The Elo mapping matches win probabilities: TrueSkill predicts P(win) =
+Phi(dmu / (sqrt(2) * beta)); Elo predicts 1 / (1 + 10 ** (-d / 400)). With the
+logistic approximation Phi(x) ~ logistic(1.702 x) one mu point is about 50 Elo.
+"""
+
+from __future__ import annotations
+
+import math
+from functools import lru_cache
+
+import trueskill
+
+INITIAL_MU = 25.0
+INITIAL_SIGMA = INITIAL_MU / 3.0
+BETA = INITIAL_SIGMA / 2.0
+ELO_START = 1200.0
+ELO_PER_MU = 1.702 * 400.0 / (math.log(10.0) * math.sqrt(2.0) * BETA)
+
+
+@lru_cache(maxsize=1)
+def environment() -> trueskill.TrueSkill:
+    # Draws never happen: a judge always names a winner.
+    return trueskill.TrueSkill(
+        mu=INITIAL_MU, sigma=INITIAL_SIGMA, beta=BETA, tau=INITIAL_SIGMA / 100.0, draw_probability=0.0
+    )
+
+
+def update(
+    winner: tuple[float, float], loser: tuple[float, float]
+) -> tuple[tuple[float, float], tuple[float, float]]:
+    """New (mu, sigma) of winner and loser after one match."""
+    env = environment()
+    w, l = trueskill.rate_1vs1(env.create_rating(*winner), env.create_rating(*loser), env=env)
+    return (w.mu, w.sigma), (l.mu, l.sigma)
+
+
+def match_quality(a: tuple[float, float], b: tuple[float, float]) -> float:
+    """TrueSkill's draw probability of the pair: high means the outcome is uncertain."""
+    env = environment()
+    return float(env.quality_1vs1(env.create_rating(*a), env.create_rating(*b)))
+
+
+def to_elo(mu: float, sigma: float = INITIAL_SIGMA) -> float:
+    """Elo-like number: 1200 for a new hypothesis, ~50 points per mu point."""
+    return ELO_START + ELO_PER_MU * (mu - INITIAL_MU)
