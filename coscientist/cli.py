@@ -1,0 +1,317 @@
+"""The command line: thin. Parses options, calls session.py, prints.
+
+Every CoscientistError (and bad input of any kind) ends as one line on stderr
+and exit code 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any, NoReturn
+
+import anyio
+import typer
+from pydantic import ValidationError
+from rich.console import Console
+from rich.table import Table
+
+from coscientist.config import Limits, Settings
+from coscientist.errors import ConfigError, CoscientistError
+
+app = typer.Typer(
+    name="coscientist",
+    help="An open AI co-scientist: hypotheses generated, reviewed, debated in a rated tournament, evolved.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+out = Console()
+err = Console(stderr=True)
+
+DbOpt = Annotated[str | None, typer.Option("--db", help="store URL (sqlite:///PATH or postgresql://...)")]
+ModelOpt = Annotated[
+    str | None,
+    typer.Option("--model", help="embedded, gguf:PATH, openai-compatible[:MODEL], vllm:MODEL, scripted"),
+]
+BaseUrlOpt = Annotated[str | None, typer.Option("--base-url", help="OpenAI-compatible endpoint")]
+ConcOpt = Annotated[int | None, typer.Option("--concurrency", min=1, help="tasks in flight")]
+CallsOpt = Annotated[int | None, typer.Option("--max-calls", min=0, help="stop after N model calls")]
+HypOpt = Annotated[int | None, typer.Option("--max-hypotheses", min=1, help="generate at most N")]
+TimeOpt = Annotated[float | None, typer.Option("--time-limit", min=0.001, help="seconds of wall time")]
+SeedOpt = Annotated[int | None, typer.Option("--seed", help="seed of every random choice")]
+TuiOpt = Annotated[bool, typer.Option("--tui/--no-tui", help="watch the run in the terminal UI")]
+ThreadsOpt = Annotated[int | None, typer.Option("--threads", min=1, help="CPU threads for embedded models")]
+
+
+def fail(message: str) -> NoReturn:
+    err.print(f"error: {message}", markup=False, highlight=False, soft_wrap=True)
+    raise typer.Exit(2)
+
+
+def make_settings(**options: Any) -> Settings:
+    given = {k: v for k, v in options.items() if v is not None}
+    try:
+        return Settings(**given)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "settings"
+        raise ConfigError(f"{where}: {first['msg']}") from exc
+
+
+def _open(db: str | None, **options: Any) -> Any:
+    from coscientist.session import CoScientist
+
+    return CoScientist(make_settings(db=db, **options))
+
+
+def _limits(**values: Any) -> Limits:
+    try:
+        return Limits(**{k: v for k, v in values.items() if v is not None})
+    except ValidationError as exc:
+        raise ConfigError(f"bad limit: {exc.errors()[0]['msg']}") from exc
+
+
+# --- running ---------------------------------------------------------------------------
+
+
+@app.command()
+def run(
+    goal: Annotated[str, typer.Argument(help="the research goal, in plain words")],
+    db: DbOpt = None,
+    model: ModelOpt = None,
+    base_url: BaseUrlOpt = None,
+    concurrency: ConcOpt = None,
+    max_calls: CallsOpt = None,
+    max_hypotheses: HypOpt = None,
+    time_limit: TimeOpt = None,
+    seed: SeedOpt = None,
+    threads: ThreadsOpt = None,
+    tui: TuiOpt = False,
+) -> None:
+    """Start a research session on GOAL and run it until a limit is reached."""
+    from coscientist.llm.spec import parse_spec
+
+    if not goal.strip():
+        fail("the research goal is empty: say what you want to find out")
+    settings_opts = dict(model=model, base_url=base_url, concurrency=concurrency, seed=seed, threads=threads)
+    cs = _open(db, **settings_opts)
+    parse_spec(cs.settings.model)
+    if cs.settings.model.startswith("openai-compatible") and not cs.settings.base_url:
+        fail("--model openai-compatible needs --base-url URL")
+    limits = _limits(max_calls=max_calls, max_hypotheses=max_hypotheses, time_limit=time_limit)
+    session = cs.start(goal, limits=limits)
+    out.print(f"session [bold]{session.id}[/] in {cs.store.url_display}", highlight=False)
+    _drive(cs, session, limits, tui)
+
+
+@app.command()
+def resume(
+    session_id: Annotated[str, typer.Argument(metavar="SESSION")],
+    db: DbOpt = None,
+    base_url: BaseUrlOpt = None,
+    concurrency: ConcOpt = None,
+    max_calls: CallsOpt = None,
+    max_hypotheses: HypOpt = None,
+    time_limit: TimeOpt = None,
+    threads: ThreadsOpt = None,
+    tui: TuiOpt = False,
+) -> None:
+    """Continue a session where it stopped (or was killed): its model and limits are remembered."""
+    cs = _open(db, concurrency=concurrency, threads=threads)
+    session = cs.session(session_id)
+    if base_url:
+        session.info = cs.store.update_session(session.id, base_url=base_url.rstrip("/"))
+    limits = _limits(max_calls=max_calls, max_hypotheses=max_hypotheses, time_limit=time_limit)
+    out.print(f"resuming session [bold]{session.id}[/]: {session.info.goal}", highlight=False)
+    _drive(cs, session, limits, tui)
+
+
+def _drive(cs: Any, session: Any, limits: Limits, tui: bool) -> None:
+    if tui:
+        from coscientist.tui import run_tui
+
+        run_tui(cs, session, limits)
+        _print_leaderboard(session.leaderboard(top=10), title="Top hypotheses")
+        return
+    from coscientist.progress import run_with_progress
+
+    summary = anyio.run(run_with_progress, session, limits, out)
+    out.print(
+        f"stopped: {summary.stop_reason} after {summary.elapsed_s:.1f} s: {summary.calls} model calls, "
+        f"{summary.hypotheses} hypotheses, {summary.matches} matches",
+        highlight=False,
+    )
+    _print_leaderboard(session.leaderboard(top=10), title="Top hypotheses")
+
+
+# --- reading -----------------------------------------------------------------------------
+
+
+@app.command()
+def sessions(db: DbOpt = None) -> None:
+    """List the sessions in the store, newest first, one per line, id first."""
+    cs = _open(db)
+    for info in cs.sessions():
+        n = cs.store.count_hypotheses(info.id)
+        created = info.created_at.strftime("%Y-%m-%d %H:%M")
+        goal = " ".join(info.goal.split())
+        print(f"{info.id}\t{info.status.value}\t{created}\t{n} hypotheses\t{goal[:80]}")
+
+
+@app.command()
+def show(
+    session_id: Annotated[str, typer.Argument(metavar="SESSION")],
+    db: DbOpt = None,
+    top: Annotated[int, typer.Option("--top", min=1)] = 10,
+    as_json: Annotated[bool, typer.Option("--json", help="machine-readable output")] = False,
+) -> None:
+    """Show a session's leaderboard."""
+    cs = _open(db)
+    session = cs.session(session_id)
+    board = session.leaderboard(top=top)
+    if as_json:
+        fields = ("id", "rank", "title", "statement", "mu", "sigma", "elo", "matches", "wins", "origin")
+        payload = {
+            "session": session.info.model_dump(mode="json"),
+            "leaderboard": [e.model_dump(mode="json", include=set(fields)) for e in board],
+        }
+        print(json.dumps(payload, indent=2, ensure_ascii=False))
+        return
+    info = session.info
+    out.print(f"[bold]{info.id}[/] ({info.status.value}) {info.goal}", highlight=False)
+    _print_leaderboard(board, title="Leaderboard")
+
+
+def _print_leaderboard(board: list[Any], *, title: str) -> None:
+    table = Table(title=title, show_lines=False)
+    for col in ("rank", "elo", "W-L", "id", "origin", "title"):
+        table.add_column(col, overflow="fold")
+    for e in board:
+        table.add_row(
+            str(e.rank), f"{e.elo:.0f}", f"{e.wins}-{e.matches - e.wins}", e.id, e.origin, e.title
+        )
+    if not board:
+        out.print("(no ranked hypotheses yet)")
+    else:
+        out.print(table)
+
+
+@app.command()
+def add(
+    session_id: Annotated[str, typer.Argument(metavar="SESSION")],
+    text: Annotated[str, typer.Argument(help="your hypothesis")],
+    db: DbOpt = None,
+    title: Annotated[str | None, typer.Option("--title")] = None,
+) -> None:
+    """Add your own hypothesis to a session; it is reviewed and ranked like the others."""
+    cs = _open(db)
+    h = cs.session(session_id).add_hypothesis(text, title=title)
+    print(h.id)
+
+
+@app.command()
+def export(
+    session_id: Annotated[str, typer.Argument(metavar="SESSION")],
+    fmt: Annotated[str, typer.Option("--format", help="md, html, json or graphml")],
+    output: Annotated[Path, typer.Option("--output", help="file to write")],
+    db: DbOpt = None,
+) -> None:
+    """Export a session as a report (Markdown, HTML, JSON) or its knowledge graph (GraphML)."""
+    from coscientist.reports import FORMATS, export_session
+
+    if fmt not in FORMATS:
+        fail(f"unknown format {fmt!r}: use one of {', '.join(FORMATS)}")
+    cs = _open(db)
+    session = cs.session(session_id)
+    path = export_session(cs.store, session.id, fmt, output)
+    print(path)
+
+
+@app.command()
+def graph(
+    session_id: Annotated[str, typer.Argument(metavar="SESSION")],
+    db: DbOpt = None,
+    top: Annotated[int, typer.Option("--top", min=1)] = 10,
+) -> None:
+    """Knowledge-graph metrics of a session: size, communities, hubs and bridges."""
+    from coscientist.knowledge import KnowledgeGraph, bridges, hubs, metrics
+
+    cs = _open(db)
+    session = cs.session(session_id)
+    kg = KnowledgeGraph.from_parts(*cs.store.graph(session.id))
+    m = metrics(kg)
+    for key, value in m.model_dump().items():
+        out.print(f"{key}: {value}", highlight=False)
+    out.print("hubs: " + ", ".join(f"{n} ({d})" for n, d in hubs(kg, k=top)), highlight=False)
+    out.print("bridges: " + ", ".join(f"{n} ({b:.3f})" for n, b in bridges(kg, k=top)), highlight=False)
+
+
+@app.command()
+def tui(
+    session_id: Annotated[str | None, typer.Argument(metavar="[SESSION]")] = None,
+    db: DbOpt = None,
+) -> None:
+    """Browse sessions in the terminal UI (watch a running one live)."""
+    from coscientist.tui import browse
+
+    cs = _open(db)
+    browse(cs, session_id)
+
+
+@app.command()
+def worker(
+    db: DbOpt = None,
+    model: ModelOpt = None,
+    base_url: BaseUrlOpt = None,
+    concurrency: ConcOpt = None,
+    threads: ThreadsOpt = None,
+) -> None:
+    """Claim and run tasks of running sessions from a shared store (scale-out)."""
+    from coscientist.worker import run_worker
+
+    cs = _open(db, model=model, base_url=base_url, concurrency=concurrency, threads=threads)
+    anyio.run(run_worker, cs)
+
+
+@app.command()
+def doctor(
+    db: DbOpt = None,
+    model: ModelOpt = None,
+    base_url: BaseUrlOpt = None,
+    threads: ThreadsOpt = None,
+) -> None:
+    """Which backends work here, where the store is, and one structured call on the chosen model."""
+    from coscientist.doctor import run_doctor
+
+    settings = make_settings(db=db, model=model, base_url=base_url, threads=threads)
+    ok = anyio.run(run_doctor, settings, out)
+    if not ok:
+        raise typer.Exit(1)
+
+
+def main() -> None:
+    try:
+        code = app(standalone_mode=False)
+        sys.exit(code if isinstance(code, int) else 0)
+    except CoscientistError as exc:
+        err.print(f"error: {exc}", markup=False, highlight=False, soft_wrap=True)
+        sys.exit(2)
+    except KeyboardInterrupt:
+        err.print("interrupted: committed work is kept; `coscientist resume` continues")
+        sys.exit(130)
+    except Exception as exc:
+        import click
+
+        if isinstance(exc, click.exceptions.ClickException):
+            exc.show()
+            sys.exit(exc.exit_code)
+        if isinstance(exc, click.exceptions.Abort):
+            sys.exit(130)
+        err.print(f"error: unexpected {type(exc).__name__}: {exc}", markup=False, highlight=False)
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,157 @@
+"""Which task runs next: the supervisor's policy, kept free of I/O so it is easy to test.
+
+The planner sees a snapshot of the session (counts, what is in flight, which
+origins hold the top places) and returns one TaskSpec. It is called whenever a
+worker slot is free, so generation, reviews, matches and evolution interleave
+with no stage barriers.
+"""
+
+from __future__ import annotations
+
+import random
+from collections import Counter
+from dataclasses import dataclass, field
+
+from coscientist.schemas import ReviewKind, TaskKind, TaskSpec
+
+GENERATION_STRATEGIES = ("literature", "debate", "assumptions", "expansion")
+EVOLUTION_STRATEGIES = (
+    "grounding",
+    "coherence",
+    "inspiration",
+    "combination",
+    "simplification",
+    "out_of_box",
+)
+DEEP_REVIEW_KINDS = (
+    ReviewKind.FULL,
+    ReviewKind.DEEP_VERIFICATION,
+    ReviewKind.OBSERVATION,
+    ReviewKind.SIMULATION,
+)
+
+# Priorities only order tasks that wait in the store (several workers, or a resume).
+PRIORITY = {
+    TaskKind.REVIEW: 5.0,
+    TaskKind.META_REVIEW: 4.0,
+    TaskKind.MATCH: 3.0,
+    TaskKind.EVOLVE: 2.0,
+    TaskKind.GENERATE: 2.0,
+    TaskKind.GRAPH: 1.0,
+}
+
+
+@dataclass
+class Snapshot:
+    """What the planner needs to know; the supervisor keeps it current."""
+
+    n_hypotheses: int = 0  # every hypothesis, whatever its status (counts against the cap)
+    n_rankable: int = 0  # active and reviewed: can be paired
+    unreviewed: list[str] = field(default_factory=list)  # active, no initial review, none running
+    in_flight: Counter[TaskKind] = field(default_factory=Counter)
+    matches_done: int = 0
+    matches_since_meta: int = 0
+    tasks_since_graph: int = 0
+    has_meta_review: bool = False
+    max_hypotheses: int | None = None
+    top_ids: list[str] = field(default_factory=list)
+    top_origins: list[str] = field(default_factory=list)  # origin of each top hypothesis
+    needs_deep_review: list[str] = field(default_factory=list)  # top ids lacking a deeper review
+    matches_since_top_change: int = 0
+    literature: bool = False
+    graph_enabled: bool = True
+
+    def expected_hypotheses(self) -> int:
+        return self.n_hypotheses + self.in_flight[TaskKind.GENERATE] + self.in_flight[TaskKind.EVOLVE]
+
+    def can_create(self) -> bool:
+        return self.max_hypotheses is None or self.expected_hypotheses() < self.max_hypotheses
+
+
+@dataclass
+class Planner:
+    rng: random.Random
+    min_pool: int = 6  # hypotheses to have before the tournament starts in earnest
+    meta_every: int = 20  # matches between meta-reviews
+    graph_every: int = 12  # tasks between knowledge-graph steps
+    top_k: int = 5
+    target_matches_per_hypothesis: float = 8.0
+
+    def next(self, s: Snapshot) -> TaskSpec | None:
+        """The next task, or None when nothing useful can start now."""
+        if s.unreviewed:
+            hid = s.unreviewed[0]
+            return self._spec(TaskKind.REVIEW, hypothesis_id=hid, kind=ReviewKind.INITIAL.value)
+        pool = s.n_rankable + len(s.unreviewed) + s.in_flight[TaskKind.REVIEW]
+        if s.can_create() and pool + s.in_flight[TaskKind.GENERATE] < self.min_pool:
+            return self._generation(s)
+        if (
+            s.n_rankable >= 2
+            and s.in_flight[TaskKind.META_REVIEW] == 0
+            and (
+                s.matches_since_meta >= self.meta_every
+                or (not s.has_meta_review and s.matches_done >= self.meta_every // 2)
+            )
+        ):
+            return self._spec(TaskKind.META_REVIEW)
+        if (
+            s.graph_enabled
+            and s.tasks_since_graph >= self.graph_every
+            and s.in_flight[TaskKind.GRAPH] == 0
+        ):
+            return self._spec(TaskKind.GRAPH)
+        weights = self._weights(s)
+        if not weights:
+            return None
+        kinds = list(weights)
+        kind = self.rng.choices(kinds, weights=[weights[k] for k in kinds])[0]
+        if kind == TaskKind.MATCH:
+            return self._spec(TaskKind.MATCH)
+        if kind == TaskKind.GENERATE:
+            return self._generation(s)
+        if kind == TaskKind.EVOLVE:
+            return self._evolution(s)
+        hid = s.needs_deep_review[0]
+        review_kind = self.rng.choice(
+            [k for k in DEEP_REVIEW_KINDS if k != ReviewKind.FULL or s.literature] or DEEP_REVIEW_KINDS
+        )
+        return self._spec(TaskKind.REVIEW, hypothesis_id=hid, kind=review_kind.value)
+
+    def _weights(self, s: Snapshot) -> dict[TaskKind, float]:
+        weights: dict[TaskKind, float] = {}
+        if s.n_rankable >= 2:
+            per_hypothesis = 2.0 * s.matches_done / max(s.n_rankable, 1)
+            # Under-ranked pools get more matches; a well-ranked pool frees slots for new ideas.
+            need = max(0.2, 1.0 - per_hypothesis / self.target_matches_per_hypothesis)
+            weights[TaskKind.MATCH] = 0.35 + 0.5 * need
+        if s.can_create():
+            stale = min(1.0, s.matches_since_top_change / 30.0)
+            top = len(s.top_origins) or 1
+            evolved_share = sum(o.startswith("evolution") for o in s.top_origins) / top
+            generated_share = 1.0 - evolved_share if s.top_origins else 0.5
+            weights[TaskKind.GENERATE] = 0.08 + 0.15 * generated_share
+            if s.n_rankable >= 2:
+                weights[TaskKind.EVOLVE] = 0.08 + 0.15 * evolved_share + 0.15 * stale
+        if s.needs_deep_review and s.in_flight[TaskKind.REVIEW] < 2:
+            weights[TaskKind.REVIEW] = 0.06
+        return weights
+
+    def _generation(self, s: Snapshot) -> TaskSpec:
+        strategies = list(GENERATION_STRATEGIES)
+        if not s.has_meta_review:
+            strategies.remove("expansion")
+        return self._spec(TaskKind.GENERATE, strategy=self._adaptive(strategies, s, "generation"))
+
+    def _evolution(self, s: Snapshot) -> TaskSpec:
+        strategy = self._adaptive(list(EVOLUTION_STRATEGIES), s, "evolution")
+        return self._spec(TaskKind.EVOLVE, strategy=strategy)
+
+    def _adaptive(self, strategies: list[str], s: Snapshot, family: str) -> str:
+        """Favour strategies whose hypotheses hold top places (plus a floor for exploration)."""
+        counts = Counter(o for o in s.top_origins if o.startswith(family + ":"))
+        weights = [1.0 + 2.0 * counts[f"{family}:{name}"] for name in strategies]
+        return self.rng.choices(strategies, weights=weights)[0]
+
+    @staticmethod
+    def _spec(kind: TaskKind, **payload: object) -> TaskSpec:
+        return TaskSpec(kind=kind, payload=dict(payload), priority=PRIORITY[kind])

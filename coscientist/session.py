@@ -1,0 +1,289 @@
+"""The public Python API: CoScientist opens a store and a model; Session runs and steers one goal.
+
+    from coscientist import CoScientist, Limits
+    cs = CoScientist()                       # Settings from COSCIENTIST_* and the config file
+    session = cs.start("Why do some tumours resist ...")
+    summary = await session.run(Limits(max_calls=40))
+    for entry in session.leaderboard(top=5): ...
+
+`run_objective(goal, **limits)` does the same synchronously, for scripts and notebooks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import anyio
+
+from coscientist.config import Limits, Settings
+from coscientist.errors import ConfigError, CoscientistError
+from coscientist.events import EventBus
+from coscientist.llm.base import Backend
+from coscientist.llm.client import ModelClient
+from coscientist.llm.spec import make_backend
+from coscientist.schemas import (
+    Event,
+    Hypothesis,
+    HypothesisDraft,
+    HypothesisStatus,
+    LeaderboardEntry,
+    Review,
+    ReviewDraft,
+    ReviewKind,
+    SessionInfo,
+    SessionStatus,
+    new_id,
+)
+from coscientist.store.repository import Store
+from coscientist.supervisor import RunSummary, Supervisor
+
+DEFAULT_MAX_CALLS = 200  # when a run is given no budget at all
+
+
+class CoScientist:
+    """Entry point: one store, one model configuration."""
+
+    def __init__(self, settings: Settings | None = None, *, backend: Backend | None = None) -> None:
+        self.settings = settings or Settings()
+        self.store = Store.open(self.settings.db)
+        self._backend = backend  # tests and benchmarks inject a backend; else built from the spec
+
+    def start(
+        self,
+        goal: str,
+        *,
+        preferences: str = "",
+        limits: Limits | None = None,
+        seed: int | None = None,
+    ) -> Session:
+        goal = goal.strip()
+        if not goal:
+            raise ConfigError("the research goal is empty: say what you want to find out")
+        info = SessionInfo(
+            id=new_id(),
+            goal=goal,
+            model_spec=self.settings.model,
+            base_url=self.settings.base_url,
+            seed=self.settings.seed if seed is None else seed,
+            limits=(limits or self.settings.limits).model_dump(exclude_none=True),
+            preferences=preferences,
+        )
+        return Session(self, self.store.create_session(info))
+
+    def session(self, session_id: str) -> Session:
+        return Session(self, self.store.get_session(session_id))
+
+    def sessions(self) -> list[SessionInfo]:
+        return self.store.list_sessions()
+
+    def make_client(self, info: SessionInfo) -> ModelClient:
+        """A model client for a session: its own spec and base URL, the key from the environment."""
+        settings = self.settings.model_copy(update={"model": info.model_spec, "base_url": info.base_url})
+        backend = self._backend or make_backend(settings)
+        return ModelClient(
+            backend,
+            concurrency=settings.concurrency,
+            repair_attempts=settings.repair_attempts,
+            transport_retries=settings.transport_retries,
+            max_tokens=settings.max_output_tokens,
+            seed=info.seed,
+        )
+
+    def close(self) -> None:
+        self.store.close()
+
+    def __enter__(self) -> CoScientist:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class Session:
+    """One research goal: run it, watch it, steer it."""
+
+    def __init__(self, owner: CoScientist, info: SessionInfo) -> None:
+        self._cs = owner
+        self.info = info
+        self.bus = EventBus()
+        self._supervisor: Supervisor | None = None
+
+    @property
+    def id(self) -> str:
+        return self.info.id
+
+    @property
+    def store(self) -> Store:
+        return self._cs.store
+
+    # --- running ------------------------------------------------------------------
+
+    async def run(self, limits: Limits | None = None, **overrides: Any) -> RunSummary:
+        """Run until a stop rule fires. Limits not given come from the session's stored ones."""
+        limits = self._effective_limits(limits, overrides)
+        self.info = self.store.update_session(
+            self.id, status=SessionStatus.RUNNING, limits=limits.model_dump(exclude_none=True), stop_reason=None
+        )
+        client = self._cs.make_client(self.info)
+        concurrency = self._cs.settings.concurrency or client.concurrency
+        literature = await self._literature()
+        supervisor = Supervisor(
+            store=self.store,
+            client=client,
+            info=self.info,
+            bus=self.bus,
+            concurrency=concurrency,
+            literature=literature,
+            max_tokens=self._cs.settings.max_output_tokens,
+        )
+        self._supervisor = supervisor
+        try:
+            summary = await supervisor.run(limits)
+        finally:
+            self._supervisor = None
+            with anyio.CancelScope(shield=True):
+                await client.aclose()
+                if literature is not None:
+                    await literature.aclose()
+                reason = supervisor._stop or "interrupted"
+                self.info = self.store.update_session(
+                    self.id, status=SessionStatus.STOPPED, stop_reason=reason
+                )
+        return summary
+
+    def _effective_limits(self, limits: Limits | None, overrides: dict[str, Any]) -> Limits:
+        stored = Limits(**self.info.limits) if self.info.limits else Limits()
+        merged = stored.model_dump()
+        if limits is not None:
+            merged.update(limits.model_dump(exclude_none=True))
+        merged.update({k: v for k, v in overrides.items() if v is not None})
+        try:
+            out = Limits(**merged)
+        except ValueError as exc:
+            raise ConfigError(f"bad limits: {exc}") from exc
+        if out.max_calls is None and out.max_tokens is None and out.time_limit is None and out.max_cost is None:
+            out.max_calls = DEFAULT_MAX_CALLS
+        return out
+
+    async def _literature(self) -> Any:
+        if not self._cs.settings.literature:
+            return None
+        from coscientist.literature import LiteratureTools
+
+        return LiteratureTools(
+            base_urls=self._cs.settings.literature_base_urls,
+            cache_get=self.store.cache_get,
+            cache_put=self.store.cache_put,
+        )
+
+    def pause(self) -> None:
+        if self._supervisor:
+            self._supervisor.pause()
+        self.info = self.store.update_session(self.id, status=SessionStatus.PAUSED)
+
+    def resume(self) -> None:
+        if self._supervisor:
+            self._supervisor.resume()
+        self.info = self.store.update_session(self.id, status=SessionStatus.RUNNING)
+
+    def stop(self) -> None:
+        if self._supervisor:
+            self._supervisor.stop()
+
+    async def events(self) -> AsyncIterator[Event]:
+        """Everything that happens in this process's runs of the session, as it happens."""
+        async with self.bus.subscribe() as stream:
+            async for event in stream:
+                yield event
+
+    # --- reading --------------------------------------------------------------------
+
+    def leaderboard(self, top: int | None = None) -> list[LeaderboardEntry]:
+        return self.store.leaderboard(self.id, top=top)
+
+    def hypothesis(self, hypothesis_id: str) -> Hypothesis:
+        return self.store.get_hypothesis(hypothesis_id, session_id=self.id)
+
+    def hypotheses(self) -> list[Hypothesis]:
+        return self.store.list_hypotheses(self.id)
+
+    def reviews(self, hypothesis_id: str | None = None) -> list[Review]:
+        return self.store.list_reviews(self.id, hypothesis_id=hypothesis_id)
+
+    # --- the scientist in the loop --------------------------------------------------------
+
+    def add_hypothesis(self, text: str, *, title: str | None = None) -> Hypothesis:
+        """The scientist's own hypothesis: reviewed and ranked like any other."""
+        text = text.strip()
+        if not text:
+            raise ConfigError("the hypothesis text is empty")
+        draft = HypothesisDraft(
+            title=(title or text.split(".")[0])[:120], statement=text, origin="scientist"
+        )
+        h = Hypothesis(**draft.model_dump(), id=new_id(), session_id=self.id)
+        self.store.add_hypotheses([h])
+        if self._supervisor:
+            self._supervisor.state.add_hypothesis(h)
+            self._supervisor.notify_hypothesis(h.id)
+        return h
+
+    def add_review(
+        self, hypothesis_id: str, text: str, *, passed: bool = True, scores: dict[str, float] | None = None
+    ) -> Review:
+        h = self.hypothesis(hypothesis_id)
+        draft = ReviewDraft(
+            hypothesis_id=h.id,
+            kind=ReviewKind.SCIENTIST,
+            passed=passed,
+            scores=scores or {},
+            summary=text,
+            author="scientist",
+        )
+        review = self.store.add_review(self.id, draft)
+        if self._supervisor:
+            self._supervisor.state.add_review(review)
+        return review
+
+    def refine_goal(self, goal: str) -> None:
+        if not goal.strip():
+            raise ConfigError("the research goal is empty")
+        self.info = self.store.update_session(self.id, goal=goal.strip())
+        if self._supervisor:
+            self._supervisor.refine_goal(goal.strip())
+
+    def set_preferences(self, preferences: str) -> None:
+        self.info = self.store.update_session(self.id, preferences=preferences)
+
+    def pin(self, hypothesis_id: str, pinned: bool = True) -> None:
+        h = self.hypothesis(hypothesis_id)
+        self.store.set_pinned(h.id, pinned)
+        if self._supervisor:
+            self._supervisor.state.set_pinned(h.id, pinned)
+
+    def retire(self, hypothesis_id: str) -> None:
+        h = self.hypothesis(hypothesis_id)
+        self.store.set_hypothesis_status(h.id, HypothesisStatus.RETIRED)
+        if self._supervisor:
+            self._supervisor.state.set_status(h.id, HypothesisStatus.RETIRED)
+
+
+def run_objective(
+    goal: str, *, settings: Settings | None = None, backend: Backend | None = None, **limits: Any
+) -> tuple[SessionInfo, list[LeaderboardEntry]]:
+    """Synchronous helper: run one goal to a stop rule and return the session and its leaderboard."""
+    try:
+        lim = Limits(**limits)
+    except ValueError as exc:
+        raise ConfigError(f"bad limits: {exc}") from exc
+
+    async def _main() -> tuple[SessionInfo, list[LeaderboardEntry]]:
+        with CoScientist(settings, backend=backend) as cs:
+            session = cs.start(goal, limits=lim)
+            await session.run()
+            return session.info, session.leaderboard()
+
+    return anyio.run(_main)
+
+
+__all__ = ["CoScientist", "CoscientistError", "Limits", "Session", "run_objective"]

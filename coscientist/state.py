@@ -1,0 +1,186 @@
+"""The supervisor's in-memory view of one session, rebuilt from the store at start.
+
+The store is the source of truth; this mirror exists so the planner and the
+pairing policy answer in microseconds instead of querying per decision.
+"""
+
+from __future__ import annotations
+
+import heapq
+import random
+from collections import deque
+from dataclasses import dataclass, field
+
+from coscientist.knowledge import KnowledgeGraph
+from coscientist.proximity import ProximityIndex
+from coscientist.schemas import (
+    GraphEdge,
+    GraphNode,
+    Hypothesis,
+    HypothesisStatus,
+    Match,
+    MetaReview,
+    Rating,
+    Review,
+    ReviewKind,
+)
+from coscientist.tournament.pairing import PairingPolicy
+from coscientist.tournament.ratings import INITIAL_MU, INITIAL_SIGMA
+
+RECENT_LIMIT = 60  # reviews and matches kept for meta-review prompts
+
+
+def hypothesis_text(h: Hypothesis) -> str:
+    return f"{h.title}. {h.statement} {h.rationale}"
+
+
+@dataclass
+class SessionState:
+    rng: random.Random
+    top_k: int = 5
+    hypotheses: dict[str, Hypothesis] = field(default_factory=dict)
+    ratings: dict[str, Rating] = field(default_factory=dict)
+    reviews: dict[str, list[Review]] = field(default_factory=dict)
+    recent_reviews: deque[Review] = field(default_factory=lambda: deque(maxlen=RECENT_LIMIT))
+    recent_matches: deque[Match] = field(default_factory=lambda: deque(maxlen=RECENT_LIMIT))
+    meta_review: MetaReview | None = None
+    matches_done: int = 0
+    matches_at_meta: int = 0
+    proximity: ProximityIndex = field(default_factory=ProximityIndex)
+    kg: KnowledgeGraph = field(default_factory=KnowledgeGraph)
+    graph_question: str | None = None
+    graph_iteration: int = 0
+    policy_members: set[str] = field(default_factory=set)
+    _top: list[str] | None = None  # cached ids of the top-k, None when stale
+    policy: PairingPolicy = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.policy = PairingPolicy(
+            self.rng, top_k=max(self.top_k, 10), neighbours=self._neighbours
+        )
+
+    def _neighbours(self, hid: str) -> list[str]:
+        return self.proximity.neighbours(hid, k=10)
+
+    # --- loading -------------------------------------------------------------
+
+    def load(
+        self,
+        hypotheses: list[Hypothesis],
+        ratings: dict[str, Rating],
+        reviews: list[Review],
+        matches: list[Match],
+        meta_review: MetaReview | None,
+        graph: tuple[list[GraphNode], list[GraphEdge]],
+    ) -> None:
+        for h in hypotheses:
+            self.add_hypothesis(h, ratings.get(h.id))
+        for r in reversed(reviews):  # store returns newest first
+            self.add_review(r)
+        for m in matches:
+            self.policy.record(m.first_id, m.second_id)
+            self.recent_matches.append(m)
+        self.matches_done = len(matches)
+        self.meta_review = meta_review
+        self.matches_at_meta = self.matches_done if meta_review else 0
+        self.kg = KnowledgeGraph.from_parts(*graph)
+        self.graph_iteration = max((n.iteration for n in graph[0]), default=0)
+
+    # --- updates -------------------------------------------------------------
+
+    def add_hypothesis(self, h: Hypothesis, rating: Rating | None = None) -> None:
+        self.hypotheses[h.id] = h
+        self.ratings[h.id] = rating or Rating(hypothesis_id=h.id, mu=INITIAL_MU, sigma=INITIAL_SIGMA)
+        self.proximity.add(h.id, hypothesis_text(h))
+        self._sync_policy(h)
+
+    def set_status(self, hid: str, status: HypothesisStatus, duplicate_of: str | None = None) -> None:
+        h = self.hypotheses.get(hid)
+        if h is None:
+            return
+        self.hypotheses[hid] = h.model_copy(update={"status": status, "duplicate_of": duplicate_of})
+        self._sync_policy(self.hypotheses[hid])
+
+    def set_pinned(self, hid: str, pinned: bool) -> None:
+        h = self.hypotheses.get(hid)
+        if h is not None:
+            self.hypotheses[hid] = h.model_copy(update={"pinned": pinned})
+
+    def add_review(self, review: Review) -> None:
+        self.reviews.setdefault(review.hypothesis_id, []).append(review)
+        self.recent_reviews.append(review)
+        h = self.hypotheses.get(review.hypothesis_id)
+        if h is None or review.kind != ReviewKind.INITIAL:
+            return
+        update: dict[str, object] = {"reviewed": True}
+        if not review.passed and not h.pinned and h.status == HypothesisStatus.ACTIVE:
+            update["status"] = HypothesisStatus.REJECTED
+        self.hypotheses[h.id] = h.model_copy(update=update)
+        self._sync_policy(self.hypotheses[h.id])
+
+    def add_match(self, match: Match, winner: Rating, loser: Rating) -> None:
+        self.matches_done += 1
+        self.recent_matches.append(match)
+        for r in (winner, loser):
+            self.ratings[r.hypothesis_id] = r
+            if r.hypothesis_id in self.policy_members:
+                self.policy.update(r.hypothesis_id, r.mu, r.sigma)
+            self._touch_top(r.hypothesis_id)
+        loser_id = loser.hypothesis_id
+        observe = getattr(self.policy, "observe", None)
+        if observe is not None:
+            observe(match.winner_id, loser_id)
+
+    def _sync_policy(self, h: Hypothesis) -> None:
+        """Only active, reviewed hypotheses are paired."""
+        rankable = h.status == HypothesisStatus.ACTIVE and h.reviewed
+        if rankable and h.id not in self.policy_members:
+            r = self.ratings[h.id]
+            self.policy.add(h.id, r.mu, r.sigma, matches=r.matches, new=r.matches == 0)
+            self.policy_members.add(h.id)
+            self._touch_top(h.id)
+        elif not rankable and h.id in self.policy_members:
+            self.policy.remove(h.id)
+            self.policy_members.discard(h.id)
+            self._touch_top(h.id)
+
+    # --- queries -------------------------------------------------------------
+
+    def rankable(self) -> list[str]:
+        return list(self.policy_members)
+
+    def top_ids(self) -> list[str]:
+        """Ids of the top-k rankable hypotheses by mu; cached, recomputed only when it can change."""
+        if self._top is None:
+            self._top = heapq.nlargest(
+                self.top_k, self.policy_members, key=lambda hid: (self.ratings[hid].mu, hid)
+            )
+        return self._top
+
+    def top(self) -> list[Hypothesis]:
+        return [self.hypotheses[hid] for hid in self.top_ids()]
+
+    def _touch_top(self, hid: str) -> None:
+        if self._top is None:
+            return
+        if hid in self._top or len(self._top) < self.top_k:
+            self._top = None
+            return
+        floor = self.ratings[self._top[-1]].mu
+        if hid in self.policy_members and self.ratings[hid].mu >= floor:
+            self._top = None
+
+    def unreviewed(self) -> list[str]:
+        return [
+            h.id
+            for h in self.hypotheses.values()
+            if h.status == HypothesisStatus.ACTIVE and not h.reviewed
+        ]
+
+    def deep_review_candidates(self) -> list[str]:
+        out = []
+        for h in self.top():
+            kinds = {r.kind for r in self.reviews.get(h.id, [])}
+            if not kinds - {ReviewKind.INITIAL, ReviewKind.SCIENTIST}:
+                out.append(h.id)
+        return out

@@ -1,0 +1,464 @@
+"""The asynchronous scheduler: keeps `concurrency` tasks in flight until a stop rule fires.
+
+Not an LLM. Each time a worker slot frees up it claims a pending task from the
+store or plans a new one (planner.py), runs it, and commits the result and the
+task's state change in one transaction. Leases name this process; a killed
+run's tasks go back to pending as soon as the next run sees the owner is dead.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import socket
+import time
+import uuid
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import partial
+from typing import Any, TypeVar
+
+import anyio
+from anyio.abc import TaskGroup
+
+from agents.context import AgentContext, LiteratureSearch
+from coscientist.config import Limits
+from coscientist.errors import LeaseLostError
+from coscientist.events import EventBus
+from coscientist.llm.base import CallContext
+from coscientist.llm.client import ModelClient
+from coscientist.planner import Planner, Snapshot
+from coscientist.schemas import (
+    CallRecord,
+    HypothesisStatus,
+    MatchMode,
+    SessionInfo,
+    Task,
+    TaskKind,
+    TaskResult,
+    TaskSpec,
+)
+from coscientist.state import SessionState
+from coscientist.store.owners import owner_is_dead
+from coscientist.store.repository import Store
+from coscientist.tasks import TaskRunner
+
+R = TypeVar("R")
+
+DEFAULT_CONVERGENCE_WINDOW = 60
+MIN_MATCHES_FOR_CONVERGENCE = 3
+
+
+@dataclass
+class RunSummary:
+    session_id: str
+    stop_reason: str
+    tasks_done: int
+    tasks_failed: int
+    calls: int
+    tokens_in: int
+    tokens_out: int
+    hypotheses: int
+    matches: int
+    elapsed_s: float
+    max_in_flight: int
+
+
+def make_owner_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+
+
+class Supervisor:
+    def __init__(
+        self,
+        *,
+        store: Store,
+        client: ModelClient,
+        info: SessionInfo,
+        bus: EventBus,
+        concurrency: int,
+        literature: LiteratureSearch | None = None,
+        lease_seconds: float = 60.0,
+        max_tokens: int = 512,
+    ) -> None:
+        self.store = store
+        self.client = client
+        self.info = info
+        self.bus = bus
+        self.concurrency = max(1, concurrency)
+        self.literature = literature
+        self.lease_seconds = lease_seconds
+        self.max_tokens = max_tokens
+        self.owner = make_owner_id()
+        self.rng = random.Random(f"{info.seed}:{info.id}")
+        self.state = SessionState(rng=self.rng)
+        self.planner = Planner(rng=self.rng)
+        self._db_limiter = anyio.CapacityLimiter(1 if store.dialect == "sqlite" else 8)
+        self._wake = anyio.Event()
+        self._in_flight: Counter[TaskKind] = Counter()
+        self._busy_ids: Counter[str] = Counter()  # hypotheses under review or in a match
+        self._running = 0
+        self._stop: str | None = None
+        self._stop_now = False
+        self._paused = False
+        self._blocked_in_gate = 0
+        self._store_has_pending = True
+        self._tasks_done = 0
+        self._tasks_failed = 0
+        self._tasks_since_graph = 0
+        self._matches_since_top_change = 0
+        self._last_top: list[str] = []
+        self._calls_reserved = 0
+        self._tokens_used = 0
+        self._limits = Limits()
+        self._started = 0.0
+        self._deadline: float | None = None
+
+    # --- public control ----------------------------------------------------------
+
+    def pause(self) -> None:
+        self._paused = True
+        self.bus.emit("paused", self.info.id, "paused by the scientist")
+
+    def resume(self) -> None:
+        self._paused = False
+        self._poke()
+        self.bus.emit("resumed", self.info.id, "resumed")
+
+    def stop(self, reason: str = "stopped by the scientist") -> None:
+        self._stop = self._stop or reason
+        self._poke()
+
+    def refine_goal(self, goal: str) -> None:
+        self.info = self.info.model_copy(update={"goal": goal})
+
+    def notify_hypothesis(self, hid: str) -> None:
+        """A hypothesis written by someone else (the scientist): load it on the next sync."""
+        self._poke()
+
+    # --- the run -------------------------------------------------------------------
+
+    async def run(self, limits: Limits) -> RunSummary:
+        self._limits = limits
+        self._started = time.monotonic()
+        self._deadline = self._started + limits.time_limit if limits.time_limit else None
+        await self._db(self._load)
+        self._new_id = self._id_factory()
+        self.runner = TaskRunner(self.state, self.info.id, self._new_id)
+        self.client.gate = self._gate
+        self.client.recorder = self._record
+        self.bus.emit("run_started", self.info.id, f"run started (owner {self.owner})")
+        try:
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(self._keep_leases)
+                await self._dispatch(tg)
+                tg.cancel_scope.cancel()
+        finally:
+            with anyio.CancelScope(shield=True):
+                await self._db(self.store.release, self.owner)
+        reason = self._stop or "stopped"
+        summary = await self._db(self._summary, reason)
+        self.bus.emit("stop", self.info.id, f"stopped: {reason}", reason=reason)
+        return summary
+
+    def _id_factory(self) -> Callable[[], str]:
+        # Ids come from the seed so that one seed gives one session, ids included.
+        ids = random.Random(f"{self.info.seed}:{len(self.state.hypotheses)}:{self.info.goal}")
+        return lambda: uuid.UUID(int=ids.getrandbits(128), version=4).hex[:12]
+
+    def _load(self) -> None:
+        store, sid = self.store, self.info.id
+        store.register_owner(self.owner, os.getpid(), socket.gethostname())
+        reclaimed = store.reclaim(sid, lambda owner: owner_is_dead(store, owner))
+        if reclaimed:
+            self.bus.emit("reclaimed", sid, f"took back {reclaimed} task(s) of a stopped run")
+        self.state.load(
+            hypotheses=store.list_hypotheses(sid),
+            ratings=store.ratings(sid),
+            reviews=store.list_reviews(sid),
+            matches=store.list_matches(sid),
+            meta_review=store.latest_meta_review(sid),
+            graph=store.graph(sid),
+        )
+        stats = store.call_stats(sid)
+        self._calls_reserved = int(stats.get("calls", 0))
+        self._tokens_used = int(stats.get("tokens_in", 0)) + int(stats.get("tokens_out", 0))
+        self._last_top = self.state.top_ids()
+
+    async def _dispatch(self, tg: TaskGroup) -> None:
+        idle_rounds = 0
+        while True:
+            self._check_limits()
+            if self._stop is not None:
+                if self._stop_now or self._running == self._blocked_in_gate:
+                    return
+            elif not self._paused and self._running < self.concurrency:
+                task = await self._next_task()
+                if task is not None:
+                    idle_rounds = 0
+                    self._start(tg, task)
+                    continue
+                if self._running == 0:
+                    idle_rounds += 1
+                    if idle_rounds >= 3:
+                        self._stop = "nothing left to do"
+                        continue
+            self._wake = anyio.Event()
+            with anyio.move_on_after(0.5):
+                await self._wake.wait()
+
+    def _poke(self) -> None:
+        self._wake.set()
+
+    def _check_limits(self) -> None:
+        if self._stop is not None:
+            return
+        limits = self._limits
+        if self._deadline is not None and time.monotonic() >= self._deadline:
+            self._stop, self._stop_now = "time limit", True
+        elif limits.max_calls is not None and self._calls_reserved >= limits.max_calls:
+            self._stop = "call budget"
+        elif limits.max_tokens is not None and self._tokens_used >= limits.max_tokens:
+            self._stop = "token budget"
+        elif self._converged():
+            self._stop = "converged"
+
+    def _converged(self) -> bool:
+        window = self._limits.convergence_window or DEFAULT_CONVERGENCE_WINDOW
+        if self._matches_since_top_change < window:
+            return False
+        state = self.state
+        return all(
+            state.ratings[hid].matches >= MIN_MATCHES_FOR_CONVERGENCE for hid in state.policy_members
+        ) and not self._snapshot().can_create()
+
+    async def _gate(self) -> None:
+        """Awaited before every model call: budgets are enforced by waiting, never by failing."""
+        limits = self._limits
+        over_calls = limits.max_calls is not None and self._calls_reserved >= limits.max_calls
+        over_tokens = limits.max_tokens is not None and self._tokens_used >= limits.max_tokens
+        if over_calls or over_tokens or self._stop is not None:
+            self._blocked_in_gate += 1
+            self._check_limits()
+            self._poke()
+            try:
+                await anyio.sleep_forever()
+            finally:
+                self._blocked_in_gate -= 1
+        self._calls_reserved += 1
+
+    async def _record(self, record: CallRecord) -> None:
+        self._tokens_used += record.tokens_in + record.tokens_out
+        await self._db(self.store.record_call, record)
+
+    # --- choosing work ----------------------------------------------------------------
+
+    async def _next_task(self) -> Task | None:
+        if self._store_has_pending:
+            claimed = await self._db(
+                self.store.claim, self.info.id, self.owner, 1, self.lease_seconds
+            )
+            if claimed:
+                return claimed[0]
+            self._store_has_pending = False
+        spec = self._plan()
+        if spec is None:
+            return None
+        claimed = await self._db(self._enqueue_and_claim, spec)
+        return claimed
+
+    def _enqueue_and_claim(self, spec: TaskSpec) -> Task | None:
+        self.store.enqueue(self.info.id, [spec])
+        claimed = self.store.claim(self.info.id, self.owner, 1, self.lease_seconds)
+        return claimed[0] if claimed else None
+
+    def _snapshot(self) -> Snapshot:
+        state = self.state
+        top = state.top()
+        return Snapshot(
+            n_hypotheses=len(state.hypotheses),
+            n_rankable=len(state.policy_members),
+            unreviewed=[h for h in state.unreviewed() if self._busy_ids[h] == 0],
+            in_flight=self._in_flight.copy(),
+            matches_done=state.matches_done,
+            matches_since_meta=state.matches_done - state.matches_at_meta,
+            tasks_since_graph=self._tasks_since_graph,
+            has_meta_review=state.meta_review is not None,
+            max_hypotheses=self._limits.max_hypotheses,
+            top_ids=[h.id for h in top],
+            top_origins=[h.origin for h in top],
+            needs_deep_review=[h for h in state.deep_review_candidates() if self._busy_ids[h] == 0],
+            matches_since_top_change=self._matches_since_top_change,
+            literature=self.literature is not None,
+        )
+
+    def _plan(self) -> TaskSpec | None:
+        for _ in range(3):
+            spec = self.planner.next(self._snapshot())
+            if spec is None:
+                return None
+            if spec.kind != TaskKind.MATCH:
+                if spec.kind == TaskKind.EVOLVE:
+                    parents = self.runner.choose_parents(str(spec.payload["strategy"]))
+                    spec.payload["parent_ids"] = [p.id for p in parents]
+                return spec
+            pair = self._choose_pair()
+            if pair is not None:
+                first, second = pair
+                top = set(self.state.top_ids())
+                mode = MatchMode.DEBATE if first in top and second in top else MatchMode.SINGLE
+                spec.payload.update(first_id=first, second_id=second, mode=mode.value)
+                return spec
+        return None
+
+    def _choose_pair(self) -> tuple[str, str] | None:
+        policy = self.state.policy
+        # Keep a hypothesis out of two matches at once only while the pool is large enough.
+        crowded = len(self.state.policy_members) < 4 * (self._in_flight[TaskKind.MATCH] + 1)
+        exclude = () if crowded else [h for h, n in self._busy_ids.items() if n > 0]
+        pair = policy.choose(exclude=exclude)
+        if pair is None:
+            return None
+        first, second = policy.choose_order(*pair)
+        policy.record(first, second)
+        return first, second
+
+    # --- running a task ------------------------------------------------------------------
+
+    def _start(self, tg: TaskGroup, task: Task) -> None:
+        self._running += 1
+        self._in_flight[task.kind] += 1
+        for hid in self._task_hypotheses(task):
+            self._busy_ids[hid] += 1
+        tg.start_soon(self._run_task, task)
+
+    @staticmethod
+    def _task_hypotheses(task: Task) -> list[str]:
+        keys = ("hypothesis_id", "first_id", "second_id")
+        return [str(task.payload[k]) for k in keys if task.payload.get(k)]
+
+    def _context(self, task: Task) -> AgentContext:
+        state = self.state
+        from coscientist.knowledge import insights
+
+        graph_insights = insights(state.kg, k=5) if task.kind == TaskKind.GENERATE else []
+        feedback = state.meta_review
+        return AgentContext(
+            llm=self.client,
+            goal=self.info.goal,
+            call=CallContext(role=task.kind.value, session_id=self.info.id, task_id=task.id),
+            rng=random.Random(f"{self.info.seed}:{task.id}:{task.attempts}"),
+            preferences=self.info.preferences,
+            feedback=feedback,
+            graph_insights=graph_insights,
+            literature=self.literature,
+            max_tokens=self.max_tokens,
+        )
+
+    async def _run_task(self, task: Task) -> None:
+        self.bus.emit("task_started", self.info.id, task.kind.value, task_id=task.id, kind=task.kind.value)
+        try:
+            result = await self.runner.run(task, self._context(task))
+            self._cap_new_hypotheses(result)
+            applied = await self._db(self.store.complete_task, task.id, self.owner, result)
+        except LeaseLostError as exc:
+            self.bus.emit("task_lost", self.info.id, str(exc), task_id=task.id)
+        except Exception as exc:  # any agent, model or store failure: retry, never orphan
+            await self._fail(task, exc)
+        else:
+            self._apply(task, result, applied)
+        finally:
+            self._running -= 1
+            self._in_flight[task.kind] -= 1
+            for hid in self._task_hypotheses(task):
+                self._busy_ids[hid] -= 1
+            self._poke()
+
+    async def _fail(self, task: Task, exc: Exception) -> None:
+        message = f"{type(exc).__name__}: {exc}".splitlines()[0][:500]
+        self._tasks_failed += 1
+        if task.kind == TaskKind.MATCH:
+            release = getattr(self.state.policy, "release", None)
+            if release is not None:
+                release(str(task.payload.get("first_id")), str(task.payload.get("second_id")))
+        try:
+            with anyio.CancelScope(shield=True):
+                failed = await self._db(self.store.fail_task, task.id, self.owner, message)
+            self._store_has_pending = self._store_has_pending or failed.state.value == "failed"
+        except LeaseLostError:
+            pass
+        self.bus.emit("task_failed", self.info.id, message, task_id=task.id, kind=task.kind.value)
+
+    def _cap_new_hypotheses(self, result: TaskResult) -> None:
+        cap = self._limits.max_hypotheses
+        if cap is not None and result.hypotheses:
+            room = max(0, cap - len(self.state.hypotheses))
+            del result.hypotheses[room:]
+
+    def _apply(self, task: Task, result: TaskResult, applied: Any) -> None:
+        """Mirror a committed result in memory and tell the displays."""
+        state, sid = self.state, self.info.id
+        self._tasks_done += 1
+        self._tasks_since_graph = 0 if task.kind == TaskKind.GRAPH else self._tasks_since_graph + 1
+        for h in result.hypotheses:
+            state.add_hypothesis(h)
+            self.bus.emit("hypothesis", sid, h.title, id=h.id, origin=h.origin, status=h.status.value)
+        for review in applied.reviews:
+            state.add_review(review)
+            self.bus.emit("review", sid, f"{review.kind.value} review", id=review.hypothesis_id, passed=review.passed)
+        for match, winner, loser in applied.matches:
+            state.add_match(match, winner, loser)
+            self._after_match()
+            self.bus.emit("match", sid, f"{match.winner_id} won", id=match.id, winner=match.winner_id,
+                          first=match.first_id, second=match.second_id, mode=match.mode.value)
+        if applied.meta_review is not None:
+            state.meta_review = applied.meta_review
+            state.matches_at_meta = state.matches_done
+            self.bus.emit("meta_review", sid, "meta-review written")
+        for hid, status in result.status_changes.items():
+            state.set_status(hid, status)
+        if result.graph_nodes or result.graph_edges:
+            self.bus.emit("graph", sid, f"+{len(result.graph_nodes)} nodes, +{len(result.graph_edges)} edges",
+                          nodes=state.kg.nodes, edges=state.kg.edges)
+        if result.follow_ups:
+            self._store_has_pending = True
+        self.bus.emit("task_done", sid, task.kind.value, task_id=task.id, kind=task.kind.value)
+
+    def _after_match(self) -> None:
+        top = self.state.top_ids()
+        if top == self._last_top:
+            self._matches_since_top_change += 1
+        else:
+            self._matches_since_top_change = 0
+            self._last_top = list(top)
+
+    # --- plumbing ------------------------------------------------------------------------
+
+    async def _keep_leases(self) -> None:
+        while True:
+            await anyio.sleep(self.lease_seconds / 3)
+            await self._db(self.store.renew_leases, self.owner, self.lease_seconds)
+            await self._db(self.store.heartbeat, self.owner)
+
+    async def _db(self, fn: Callable[..., R], *args: Any) -> R:
+        return await anyio.to_thread.run_sync(partial(fn, *args), limiter=self._db_limiter)
+
+    def _summary(self, reason: str) -> RunSummary:
+        stats = self.store.call_stats(self.info.id)
+        return RunSummary(
+            session_id=self.info.id,
+            stop_reason=reason,
+            tasks_done=self._tasks_done,
+            tasks_failed=self._tasks_failed,
+            calls=int(stats.get("calls", 0)),
+            tokens_in=int(stats.get("tokens_in", 0)),
+            tokens_out=int(stats.get("tokens_out", 0)),
+            hypotheses=self.store.count_hypotheses(self.info.id),
+            matches=self.store.count_matches(self.info.id),
+            elapsed_s=time.monotonic() - self._started,
+            max_in_flight=self.client.max_in_flight,
+        )
+
+
+__all__ = ["HypothesisStatus", "RunSummary", "Supervisor"]
