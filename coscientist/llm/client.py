@@ -1,0 +1,337 @@
+"""ModelClient: everything every backend needs, written once.
+
+Backends only turn a request into raw text. The client turns a pydantic type
+into a JSON schema, bounds the calls in flight, waits on the supervisor's
+budget gate, validates answers, asks again (bounded) when an answer is
+malformed or cut off, backs off on transport errors, and leaves one provenance
+record per backend attempt.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import anyio
+from pydantic import BaseModel, ValidationError
+from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, stop_after_attempt
+
+from coscientist.errors import ModelError, ModelOutputError, ModelTransportError
+from coscientist.llm.base import (
+    Backend,
+    CallContext,
+    Completion,
+    GenerationRequest,
+    Message,
+    RawCompletion,
+    Recorder,
+)
+from coscientist.llm.failures import ModelTimeoutError
+from coscientist.schemas import CallRecord
+
+T = TypeVar("T", bound=BaseModel)
+
+_MAX_ERROR_CHARS = 300
+_MAX_ECHO_CHARS = 4000  # of a bad answer sent back in a repair turn
+_MAX_BACKOFF = 30.0
+
+
+@dataclass
+class TextCompletion:
+    """A free-text answer (no schema); same accounting as `Completion`."""
+
+    value: str
+    tokens_in: int
+    tokens_out: int
+    latency_ms: float
+    attempts: int
+    model: str
+
+
+class _Attempts:
+    """Per-call bookkeeping shared by the transport and repair loops."""
+
+    def __init__(self, ctx: CallContext) -> None:
+        self.ctx = ctx
+        self.number = 0
+        self.tokens_in = 0
+        self.tokens_out = 0
+        self.model = ""
+
+
+def prompt_hash(messages: Sequence[Message]) -> str:
+    """sha256 of the messages as JSON: identifies a prompt without storing it."""
+    encoded = json.dumps(list(messages), sort_keys=True, ensure_ascii=False)
+    return hashlib.sha256(encoded.encode("utf-8")).hexdigest()
+
+
+def extract_json(text: str) -> Any:
+    """Parse a JSON answer, tolerating a code fence or prose around the outermost object."""
+    try:
+        return json.loads(text, strict=False)
+    except json.JSONDecodeError:
+        start, end = text.find("{"), text.rfind("}")
+        if start == -1 or end <= start:
+            raise
+        return json.loads(text[start : end + 1], strict=False)
+
+
+def _short(text: str) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= _MAX_ERROR_CHARS else text[: _MAX_ERROR_CHARS - 1] + "…"
+
+
+def _describe(exc: Exception) -> str:
+    if isinstance(exc, ValidationError):
+        parts = []
+        for error in exc.errors()[:3]:
+            where = ".".join(str(p) for p in error["loc"]) or "(root)"
+            parts.append(f"{where}: {error['msg']}")
+        more = exc.error_count() - len(parts)
+        return "; ".join(parts) + (f" (+{more} more)" if more > 0 else "")
+    if isinstance(exc, json.JSONDecodeError):
+        return f"invalid JSON ({exc.msg} at char {exc.pos})"
+    return str(exc)
+
+
+class ModelClient:
+    """The one way agents call a model. Counters are read by the supervisor and benchmarks."""
+
+    def __init__(
+        self,
+        backend: Backend,
+        *,
+        recorder: Recorder | None = None,
+        concurrency: int | None = None,
+        repair_attempts: int = 2,
+        transport_retries: int = 4,
+        backoff_base: float = 0.5,
+        max_tokens: int = 512,
+        temperature: float = 0.7,
+        seed: int | None = None,
+        gate: Callable[[], Awaitable[None]] | None = None,
+    ) -> None:
+        self.backend = backend
+        self.concurrency = concurrency or backend.default_concurrency
+        self.repair_attempts = repair_attempts
+        self.transport_retries = transport_retries
+        self.backoff_base = backoff_base
+        self.max_tokens = max_tokens
+        self.temperature = temperature
+        self.seed = seed
+        self._recorder = recorder
+        self._gate = gate
+        self._limiter = anyio.CapacityLimiter(self.concurrency)
+        self._rng = random.Random(seed)  # backoff jitter only
+        self._schemas: dict[type[BaseModel], dict[str, Any]] = {}
+        self._requests = 0
+        self.calls = 0
+        self.tokens_in = 0
+        self.tokens_out = 0
+        self.in_flight = 0
+        self.max_in_flight = 0
+
+    # --- public API -----------------------------------------------------------
+
+    async def complete(
+        self,
+        messages: Sequence[Message],
+        schema: type[T],
+        *,
+        ctx: CallContext | None = None,
+        max_tokens: int | None = None,
+        temperature: float | None = None,
+    ) -> Completion[T]:
+        """Ask for an object of type `schema`; repair bad answers up to `repair_attempts` times."""
+        json_schema = self._schemas.get(schema)
+        if json_schema is None:
+            json_schema = self._schemas[schema] = schema.model_json_schema()
+        state = _Attempts(ctx or CallContext())
+        started = time.perf_counter()
+        conversation: list[Message] = list(messages)
+        last_error = ""
+        for repair in range(self.repair_attempts + 1):
+            request = GenerationRequest(
+                messages=tuple(conversation),
+                json_schema=json_schema,
+                schema_name=schema.__name__,
+                max_tokens=max_tokens or self.max_tokens,
+                temperature=self.temperature if temperature is None else temperature,
+                seed=self._next_seed(),
+                role=state.ctx.role,
+            )
+            raw, latency_ms = await self._generate(request, state)
+            try:
+                value = schema.model_validate(extract_json(raw.text))
+            except (ValueError, ValidationError) as exc:
+                truncated = raw.finish_reason == "length"
+                last_error = "cut off at the token limit" if truncated else _describe(exc)
+                outcome = "truncated" if truncated else "invalid"
+                await self._record(state, request, raw, latency_ms, outcome, last_error)
+                conversation += self._repair_turn(raw.text, truncated, last_error)
+                continue
+            await self._record(state, request, raw, latency_ms, "repaired" if repair else "ok")
+            return Completion(
+                value=value,
+                tokens_in=state.tokens_in,
+                tokens_out=state.tokens_out,
+                latency_ms=(time.perf_counter() - started) * 1000,
+                attempts=state.number,
+                model=state.model,
+            )
+        raise ModelOutputError(
+            f"{self.backend.name} gave no valid {schema.__name__} after "
+            f"{self.repair_attempts + 1} answers (last: {last_error}); try a larger model "
+            "or a higher --max-output-tokens"
+        )
+
+    async def text(
+        self,
+        messages: Sequence[Message],
+        *,
+        ctx: CallContext | None = None,
+        max_tokens: int | None = None,
+        temperature: float | None = None,
+    ) -> TextCompletion:
+        """Free text, no schema and no repair: a cut-off answer is returned as is."""
+        state = _Attempts(ctx or CallContext())
+        started = time.perf_counter()
+        request = GenerationRequest(
+            messages=tuple(messages),
+            json_schema=None,
+            max_tokens=max_tokens or self.max_tokens,
+            temperature=self.temperature if temperature is None else temperature,
+            seed=self._next_seed(),
+            role=state.ctx.role,
+        )
+        raw, latency_ms = await self._generate(request, state)
+        outcome = "truncated" if raw.finish_reason == "length" else "ok"
+        await self._record(state, request, raw, latency_ms, outcome)
+        return TextCompletion(
+            value=raw.text,
+            tokens_in=state.tokens_in,
+            tokens_out=state.tokens_out,
+            latency_ms=(time.perf_counter() - started) * 1000,
+            attempts=state.number,
+            model=state.model,
+        )
+
+    async def aclose(self) -> None:
+        await self.backend.aclose()
+
+    # --- internals ------------------------------------------------------------
+
+    def _next_seed(self) -> int | None:
+        """A distinct sampling seed per request, so repeated prompts do not repeat answers."""
+        self._requests += 1
+        if self.seed is None:
+            return None
+        return (self.seed * 1_000_003 + self._requests) % 2**31
+
+    @staticmethod
+    def _repair_turn(bad: str, truncated: bool, error: str) -> list[Message]:
+        if truncated:
+            ask = (
+                "Your answer was cut off at the token limit. Answer again with a shorter "
+                "JSON object: keep every string brief. Reply with only the JSON."
+            )
+        else:
+            ask = (
+                f"Your answer did not match the required JSON schema: {error}. "
+                "Reply with only the corrected JSON object."
+            )
+        return [
+            {"role": "assistant", "content": bad[:_MAX_ECHO_CHARS]},
+            {"role": "user", "content": ask},
+        ]
+
+    def _backoff(self, retry_state: RetryCallState) -> float:
+        """Exponential backoff with jitter between half and the full step."""
+        step = self.backoff_base * 2 ** (retry_state.attempt_number - 1)
+        return float(min(_MAX_BACKOFF, step * (0.5 + 0.5 * self._rng.random())))
+
+    async def _generate(
+        self, request: GenerationRequest, state: _Attempts
+    ) -> tuple[RawCompletion, float]:
+        """One answer from the backend, retrying transport errors with backoff."""
+        retrying = AsyncRetrying(
+            sleep=anyio.sleep,
+            stop=stop_after_attempt(self.transport_retries + 1),
+            wait=self._backoff,
+            retry=retry_if_exception_type(ModelTransportError),
+            reraise=True,
+        )
+        try:
+            async for attempt in retrying:
+                with attempt:
+                    return await self._attempt(request, state)
+        except ModelTransportError as exc:
+            kind = ModelTimeoutError if isinstance(exc, ModelTimeoutError) else ModelTransportError
+            raise kind(
+                f"{self.backend.name}: gave up after {state.number} attempts: {_short(str(exc))}"
+            ) from exc
+        raise AssertionError("unreachable: tenacity either returns or raises")
+
+    async def _attempt(
+        self, request: GenerationRequest, state: _Attempts
+    ) -> tuple[RawCompletion, float]:
+        """Exactly one backend call, and its record if it failed."""
+        failure: ModelError | None = None
+        async with self._limiter:
+            if self._gate is not None:
+                await self._gate()  # inside the slot: at most `concurrency` calls race the budget
+            state.number += 1
+            self.calls += 1
+            self.in_flight += 1
+            self.max_in_flight = max(self.max_in_flight, self.in_flight)
+            started = time.perf_counter()
+            try:
+                raw = await self.backend.generate(request)
+            except ModelError as exc:
+                failure = exc
+            finally:
+                self.in_flight -= 1
+        if failure is not None:
+            latency_ms = (time.perf_counter() - started) * 1000
+            outcome = "timeout" if isinstance(failure, ModelTimeoutError) else "transport_error"
+            await self._record(state, request, None, latency_ms, outcome, _short(str(failure)))
+            raise failure
+        latency_ms = (time.perf_counter() - started) * 1000
+        state.tokens_in += raw.tokens_in
+        state.tokens_out += raw.tokens_out
+        state.model = raw.model or self.backend.name
+        self.tokens_in += raw.tokens_in
+        self.tokens_out += raw.tokens_out
+        return raw, latency_ms
+
+    async def _record(
+        self,
+        state: _Attempts,
+        request: GenerationRequest,
+        raw: RawCompletion | None,
+        latency_ms: float,
+        outcome: str,
+        error: str | None = None,
+    ) -> None:
+        if self._recorder is None:
+            return
+        await self._recorder(
+            CallRecord(
+                role=state.ctx.role,
+                model=(raw.model if raw and raw.model else self.backend.name),
+                prompt_hash=prompt_hash(request.messages),
+                tokens_in=raw.tokens_in if raw else 0,
+                tokens_out=raw.tokens_out if raw else 0,
+                latency_ms=round(latency_ms, 3),
+                outcome=outcome,
+                error=error,
+                attempt=state.number,
+                session_id=state.ctx.session_id,
+                task_id=state.ctx.task_id,
+            )
+        )

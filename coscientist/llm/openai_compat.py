@@ -1,0 +1,188 @@
+"""Any OpenAI-compatible chat endpoint: vLLM serve, llama.cpp server, Ollama, OpenAI.
+
+Structured output goes through `response_format` (never function calling).
+Servers differ: vLLM and OpenAI take `json_schema`; llama.cpp's server answers
+HTTP 500 to it but takes `json_object` with a `schema`. The backend tries
+`json_schema` first and, when that is refused and `json_object` works,
+remembers `json_object` for the rest of the session (unless `json_schema` already worked
+here, in which case the refusal is a real failure and is retried as such).
+
+The API key is only handed to the SDK client; error messages are built from
+the status and the server's message with the key scrubbed out.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Literal, cast
+
+import anyio
+
+from coscientist.errors import ModelError, ModelTransportError
+from coscientist.llm.base import GenerationRequest, RawCompletion
+from coscientist.llm.failures import ModelTimeoutError
+
+if TYPE_CHECKING:
+    from openai import AsyncOpenAI
+
+_FALLBACK_STATUSES = frozenset({400, 422, 500})
+_MAX_MESSAGE_CHARS = 300
+
+SchemaMode = Literal["json_schema", "json_object"]
+
+
+class OpenAICompatibleBackend:
+    """One shared `AsyncOpenAI` client (connection pool) for every call of a session."""
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        model: str | None = None,
+        api_key: str | None = None,
+        timeout: float = 120.0,
+        default_concurrency: int = 64,
+    ) -> None:
+        from openai import AsyncOpenAI
+
+        self.base_url = base_url.rstrip("/")
+        self.model = model
+        self.name = model or "openai-compatible"
+        self.timeout = timeout
+        self.default_concurrency = default_concurrency
+        self.schema_mode: SchemaMode = "json_schema"
+        self._json_schema_worked = False
+        self._secret = api_key or ""
+        self._client: AsyncOpenAI = AsyncOpenAI(
+            base_url=self.base_url,
+            api_key=api_key or "not-needed",
+            timeout=timeout,
+            max_retries=0,  # the ModelClient owns retries and records each attempt
+        )
+        self._model_lock = anyio.Lock()
+
+    async def generate(self, request: GenerationRequest) -> RawCompletion:
+        model = await self._model_id()
+        if request.json_schema is None:
+            return await self._create(model, request, None)
+        if self.schema_mode == "json_object":
+            return await self._create(model, request, "json_object")
+        try:
+            result = await self._create(model, request, "json_schema")
+        except _Refused as refused:
+            if self._json_schema_worked:  # the server takes json_schema: this was a real failure
+                raise refused.error from None
+        else:
+            self._json_schema_worked = True
+            return result
+        result = await self._create(model, request, "json_object")
+        self.schema_mode = "json_object"
+        return result
+
+    async def aclose(self) -> None:
+        await self._client.close()
+
+    # --- internals ------------------------------------------------------------
+
+    async def _model_id(self) -> str:
+        """The configured model, or the first one the server lists (asked once)."""
+        if self.model is not None:
+            return self.model
+        async with self._model_lock:
+            if self.model is None:
+                try:
+                    page = await self._client.models.list()
+                except Exception as exc:
+                    raise self._map_error(exc) from None
+                if not page.data:
+                    raise ModelError(
+                        f"{self.base_url} lists no models; name one with "
+                        "--model openai-compatible:MODEL"
+                    )
+                self.model = self.name = page.data[0].id
+        return self.model
+
+    async def _create(
+        self, model: str, request: GenerationRequest, mode: SchemaMode | None
+    ) -> RawCompletion:
+        extra: dict[str, Any] = {}
+        if mode == "json_schema":
+            extra["response_format"] = {
+                "type": "json_schema",
+                "json_schema": {
+                    "name": request.schema_name,
+                    "schema": request.json_schema,
+                    "strict": False,
+                },
+            }
+        elif mode == "json_object":
+            extra["response_format"] = {"type": "json_object", "schema": request.json_schema}
+        if request.seed is not None:
+            extra["seed"] = request.seed
+        try:
+            response = await self._client.chat.completions.create(
+                model=model,
+                messages=cast(Any, [dict(m) for m in request.messages]),
+                max_tokens=request.max_tokens,
+                temperature=request.temperature,
+                **extra,
+            )
+        except Exception as exc:
+            error = self._map_error(exc)
+            status = getattr(exc, "status_code", None)
+            if mode == "json_schema" and status in _FALLBACK_STATUSES:
+                raise _Refused(error) from None
+            raise error from None
+        if not response.choices:
+            raise ModelTransportError(f"{self.base_url} returned no choices for model {model}")
+        choice = response.choices[0]
+        usage = response.usage
+        return RawCompletion(
+            text=choice.message.content or "",
+            finish_reason=choice.finish_reason or "stop",
+            tokens_in=usage.prompt_tokens if usage else 0,
+            tokens_out=usage.completion_tokens if usage else 0,
+            model=response.model or model,
+        )
+
+    def _scrub(self, text: str) -> str:
+        if self._secret:
+            text = text.replace(self._secret, "***")
+        text = " ".join(text.split())
+        return text[:_MAX_MESSAGE_CHARS]
+
+    def _map_error(self, exc: Exception) -> ModelError:
+        """SDK exceptions to ours: retryable transport errors vs. a request the server refuses."""
+        import openai
+
+        if isinstance(exc, openai.APITimeoutError):
+            return ModelTimeoutError(f"{self.base_url} did not answer within {self.timeout:g} s")
+        if isinstance(exc, openai.APIConnectionError):
+            return ModelTransportError(f"cannot reach {self.base_url}: {self._scrub(str(exc))}")
+        if isinstance(exc, openai.APIStatusError):
+            status = exc.status_code
+            message = self._scrub(_server_message(exc))
+            if status == 429 or status >= 500:
+                return ModelTransportError(f"{self.base_url} answered HTTP {status}: {message}")
+            return ModelError(f"{self.base_url} refused the request (HTTP {status}): {message}")
+        if isinstance(exc, openai.OpenAIError):
+            return ModelTransportError(f"{self.base_url}: {self._scrub(str(exc))}")
+        raise exc
+
+
+class _Refused(Exception):
+    """A json_schema request the server refused: the caller may fall back to json_object."""
+
+    def __init__(self, error: ModelError) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
+def _server_message(exc: Any) -> str:
+    body = getattr(exc, "body", None)
+    if isinstance(body, dict):
+        inner = body.get("error", body)
+        if isinstance(inner, dict) and inner.get("message"):
+            return str(inner["message"])
+        if isinstance(inner, str):
+            return inner
+    return str(getattr(exc, "message", "") or exc)
