@@ -1,0 +1,128 @@
+"""The command line as a user meets it: real subprocesses, exit codes, one-line errors."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+
+def cli(*args: str, env: dict[str, str] | None = None, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "coscientist.cli", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**os.environ, **(env or {})},
+    )
+
+
+def one_line_error(proc: subprocess.CompletedProcess[str]) -> str:
+    assert proc.returncode == 2, proc.stderr + proc.stdout
+    lines = [line for line in proc.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, proc.stderr
+    assert "Traceback" not in proc.stderr
+    return lines[0]
+
+
+def test_bad_db_url_exits_2_with_one_line(tmp_path: Path) -> None:
+    line = one_line_error(cli("sessions", "--db", "nosuch://nowhere"))
+    assert "nosuch://nowhere" in line
+
+
+def test_unknown_model_spec_exits_2(tmp_path: Path) -> None:
+    db = f"sqlite:///{tmp_path / 's.db'}"
+    line = one_line_error(cli("run", "a goal", "--db", db, "--model", "gpt-banana"))
+    assert "unknown model spec" in line
+
+
+def test_openai_compatible_without_base_url_exits_2(tmp_path: Path) -> None:
+    db = f"sqlite:///{tmp_path / 's.db'}"
+    line = one_line_error(cli("run", "a goal", "--db", db, "--model", "openai-compatible"))
+    assert "--base-url" in line
+
+
+def test_unknown_session_and_bad_limit_exit_2(tmp_path: Path) -> None:
+    db = f"sqlite:///{tmp_path / 's.db'}"
+    assert "no session" in one_line_error(cli("show", "deadbeef", "--db", db))
+    proc = cli("run", "goal", "--db", db, "--model", "scripted", "--max-calls", "-3")
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+
+
+def test_run_show_add_sessions_with_scripted_model(tmp_path: Path) -> None:
+    db = f"sqlite:///{tmp_path / 's.db'}"
+    run = cli("run", "How do tardigrades survive desiccation?", "--db", db, "--model", "scripted",
+              "--max-calls", "60", "--seed", "2")
+    assert run.returncode == 0, run.stderr
+    assert "Top hypotheses" in run.stdout
+    listing = cli("sessions", "--db", db)
+    session_id = listing.stdout.split()[0]
+    assert "tardigrades" in listing.stdout
+    shown = json.loads(cli("show", session_id, "--db", db, "--json", "--top", "3").stdout)
+    board = shown["leaderboard"]
+    assert shown["session"]["id"] == session_id and 1 <= len(board) <= 3
+    assert set(board[0]) == {"id", "rank", "title", "statement", "mu", "sigma", "elo", "matches", "wins", "origin"}
+    assert [e["rank"] for e in board] == list(range(1, len(board) + 1))
+    added = cli("add", session_id, "Trehalose glass formation protects proteins.", "--db", db)
+    assert added.returncode == 0, added.stderr
+    with sqlite3.connect(tmp_path / "s.db") as con:
+        origin = con.execute("select origin from hypotheses where id = ?", (added.stdout.strip(),)).fetchone()
+    assert origin == ("scientist",)
+
+
+def _count(db: Path, table: str) -> int:
+    with sqlite3.connect(db) as con:
+        return int(con.execute(f"select count(*) from {table}").fetchone()[0])
+
+
+@pytest.mark.slow
+def test_kill_9_then_resume_loses_nothing_and_applies_nothing_twice(tmp_path: Path) -> None:
+    db_path = tmp_path / "kill.db"
+    db = f"sqlite:///{db_path}"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "coscientist.cli", "run", "How do plants sense gravity?", "--db", db,
+         "--model", "scripted:latency=0.05", "--concurrency", "4", "--max-calls", "260", "--seed", "4"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+    )
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        time.sleep(0.2)
+        if db_path.exists() and _count(db_path, "matches") >= 15:
+            break
+    assert proc.poll() is None, "the run ended before it could be killed"
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    with sqlite3.connect(db_path) as con:
+        hyps_before = {r[0] for r in con.execute("select id from hypotheses")}
+        matches_before = {r[0] for r in con.execute("select id from matches")}
+        running = con.execute("select count(*) from tasks where state = 'running'").fetchone()[0]
+        session_id = con.execute("select id from sessions").fetchone()[0]
+    assert matches_before and running > 0  # killed mid-run, with tasks in flight
+
+    resumed = subprocess.run(
+        [sys.executable, "-m", "coscientist.cli", "resume", session_id, "--db", db],
+        capture_output=True, text=True, timeout=300,
+    )
+    assert resumed.returncode == 0, resumed.stderr
+    with sqlite3.connect(db_path) as con:
+        hyps_after = {r[0] for r in con.execute("select id from hypotheses")}
+        matches_after = {r[0] for r in con.execute("select id from matches")}
+        per_task = con.execute(
+            "select task_id, count(*) from matches where task_id is not null group by task_id having count(*) > 1"
+        ).fetchall()
+        still_running = con.execute("select count(*) from tasks where state = 'running'").fetchone()[0]
+        calls = con.execute("select count(*) from llm_calls").fetchone()[0]
+        status = con.execute("select status from sessions").fetchone()[0]
+    assert hyps_before <= hyps_after and matches_before <= matches_after
+    assert len(matches_after) > len(matches_before)
+    assert per_task == []  # no task result applied twice
+    assert still_running == 0
+    assert calls >= 260  # the run completed its budget after the resume
+    assert status == "stopped"

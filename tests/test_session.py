@@ -1,0 +1,129 @@
+"""The co-scientist loop end to end with the scripted model: roles, ratings, determinism, concurrency."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import anyio
+import pytest
+
+from coscientist.config import Limits, Settings
+from coscientist.llm.scripted import ScriptedBackend
+from coscientist.schemas import HypothesisStatus, TaskState
+from coscientist.session import CoScientist
+from coscientist.tournament import ratings
+
+pytestmark = pytest.mark.anyio
+
+
+def settings(tmp_path: Path, name: str = "s.db", **kw: object) -> Settings:
+    return Settings(db=f"sqlite:///{tmp_path / name}", model="scripted", **kw)  # type: ignore[arg-type]
+
+
+async def test_full_session_runs_every_role_and_ratings_follow_matches(tmp_path: Path) -> None:
+    with CoScientist(settings(tmp_path, seed=3, concurrency=4)) as cs:
+        session = cs.start("Find mechanisms by which gut microbes modulate tumour immunity")
+        summary = await session.run(
+            Limits(max_hypotheses=30, max_calls=1400, convergence_window=100_000)
+        )
+        store = cs.store
+        hypotheses = store.list_hypotheses(session.id)
+        matches = store.list_matches(session.id)
+        assert len(hypotheses) >= 30
+        assert len(matches) >= 200, summary
+        roles = set(store.call_stats(session.id)["by_role"])
+        assert {"generation", "reflection", "ranking", "evolution", "meta_review", "graph"} <= roles
+        origins = {h.origin.split(":")[0] for h in hypotheses}
+        assert {"generation", "evolution"} <= origins
+        evolved = [h for h in hypotheses if h.origin.startswith("evolution")]
+        assert all(h.parent_ids for h in evolved)
+        assert store.latest_meta_review(session.id) is not None
+        nodes, edges = store.graph(session.id)
+        assert nodes and edges
+
+        # Replaying every stored match in order reproduces the stored ratings exactly.
+        replay = {h.id: (ratings.INITIAL_MU, ratings.INITIAL_SIGMA) for h in hypotheses}
+        wins = dict.fromkeys(replay, 0)
+        played = dict.fromkeys(replay, 0)
+        for m in sorted(matches, key=lambda m: m.seq):
+            loser = m.second_id if m.winner_id == m.first_id else m.first_id
+            replay[m.winner_id], replay[loser] = ratings.update(replay[m.winner_id], replay[loser])
+            wins[m.winner_id] += 1
+            played[m.winner_id] += 1
+            played[loser] += 1
+        stored = store.ratings(session.id)
+        for hid, (mu, sigma) in replay.items():
+            assert stored[hid].mu == pytest.approx(mu)
+            assert stored[hid].sigma == pytest.approx(sigma)
+            assert stored[hid].wins == wins[hid]
+            assert stored[hid].matches == played[hid]
+        board = session.leaderboard()
+        assert [e.mu for e in board] == sorted((e.mu for e in board), reverse=True)
+        assert all(e.status == HypothesisStatus.ACTIVE for e in board)
+        # Never a pair of a hypothesis with itself; no task left running.
+        assert all(m.first_id != m.second_id for m in matches)
+        assert not store.list_tasks(session.id, states={TaskState.RUNNING})
+
+
+async def _leaderboard_for_seed(tmp_path: Path, name: str) -> list[tuple[str, str, float]]:
+    with CoScientist(settings(tmp_path, name, seed=11, concurrency=1)) as cs:
+        session = cs.start("Explain antibiotic tolerance without resistance genes")
+        await session.run(Limits(max_calls=150, max_hypotheses=12))
+        return [(e.id, e.title, round(e.mu, 9)) for e in session.leaderboard()]
+
+
+async def test_same_seed_same_result_at_concurrency_one(tmp_path: Path) -> None:
+    first = await _leaderboard_for_seed(tmp_path, "a.db")
+    second = await _leaderboard_for_seed(tmp_path, "b.db")
+    assert len(first) >= 4
+    assert first == second
+
+
+async def test_calls_in_flight_reach_and_hold_the_concurrency(tmp_path: Path) -> None:
+    concurrency = 16
+    backend = ScriptedBackend(seed=1, latency=0.1, jitter=0.02)
+    samples: list[int] = []
+    with CoScientist(settings(tmp_path, concurrency=concurrency), backend=backend) as cs:
+        session = cs.start("Propose mechanisms of long-term memory consolidation")
+
+        async def sample() -> None:
+            while True:
+                samples.append(backend.in_flight)
+                await anyio.sleep(0.01)
+
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(sample)
+            await session.run(Limits(max_calls=500, convergence_window=100_000))
+            tg.cancel_scope.cancel()
+    assert backend.max_in_flight == concurrency
+    # Steady state: drop the ramp-up (first 10 %) and the drain at the budget (last 10 %).
+    steady = samples[len(samples) // 10 : -len(samples) // 10]
+    mean = sum(steady) / len(steady)
+    assert mean >= 0.9 * concurrency, f"mean in flight {mean:.2f} of {concurrency}"
+
+
+async def test_scientist_in_the_loop_while_running(tmp_path: Path) -> None:
+    with CoScientist(settings(tmp_path, seed=5, concurrency=2)) as cs:
+        session = cs.start("Why do migrating birds not get lost?")
+        added: list[str] = []
+
+        async def steer() -> None:
+            async for event in session.events():
+                if event.kind == "match" and not added:
+                    h = session.add_hypothesis("Birds sense the geomagnetic field through cryptochromes.")
+                    added.append(h.id)
+                    session.refine_goal("Why do migrating birds not get lost, even when young?")
+                    board = session.leaderboard()
+                    session.retire(board[-1].id)
+                    added.append(board[-1].id)
+                    return
+
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(steer)
+            await session.run(Limits(max_calls=120))
+        own, retired = added
+        assert cs.store.get_hypothesis(own).reviewed
+        assert any(m.first_id == own or m.second_id == own for m in cs.store.list_matches(session.id))
+        assert cs.store.get_hypothesis(retired).status == HypothesisStatus.RETIRED
+        assert retired not in {e.id for e in session.leaderboard()}
+        assert cs.store.get_session(session.id).goal.endswith("even when young?")
