@@ -1,0 +1,335 @@
+"""Reflection agent: reviews of one hypothesis (co-scientist paper, section 3.3.2).
+
+Initial review (no tools) filters what enters the tournament; full review adds
+the literature; deep verification breaks the hypothesis into assumptions and
+checks each (a LangGraph graph); observation review asks which known findings
+it explains; simulation review steps through its mechanism.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import cache
+from typing import Any, Literal, TypedDict, cast
+
+from langgraph.graph import END, START, StateGraph
+from langgraph.graph.state import CompiledStateGraph
+from langgraph.runtime import Runtime
+from pydantic import BaseModel, Field
+
+from agents import sources as lit
+from agents.common import REFLECTION, ask, clip, hypothesis_text
+from agents.context import AgentContext
+from agents.outputs import (
+    ItemNumbers,
+    Lines2,
+    Lines3,
+    Phrase,
+    Score,
+    Sentence,
+    SomeLines4,
+    SomeLines5,
+    SourceNumbers,
+)
+from coscientist.errors import CoscientistError
+from coscientist.schemas import Hypothesis, ReviewDraft, ReviewKind
+
+CRITERIA = ("novelty", "correctness", "testability", "safety")
+MAX_OBSERVATIONS = 5
+MAX_CITATION_CHECKS = 5
+
+
+class InitialReviewOut(BaseModel):
+    novelty_reason: Phrase
+    novelty: Score
+    correctness_reason: Phrase
+    correctness: Score
+    testability_reason: Phrase
+    testability: Score
+    safety_reason: Phrase
+    safety: Score
+    strengths: Lines2 = Field(default_factory=list)
+    weaknesses: Lines2 = Field(default_factory=list)
+    summary: Sentence
+    passed: bool
+
+
+class FullReviewOut(InitialReviewOut):
+    literature: Sentence = Field(default="", description="what the sources support or contradict")
+    related: SourceNumbers = Field(default_factory=list)
+
+
+class DecompositionOut(BaseModel):
+    assumptions: SomeLines4
+
+
+class AssumptionCheckOut(BaseModel):
+    sub_assumptions: Lines3 = Field(default_factory=list)
+    reason: Sentence
+    verdict: Literal["holds", "uncertain", "fails"]
+    fatal: bool
+
+
+class ObservationsOut(BaseModel):
+    observations: SomeLines4
+
+
+class ObservationReviewOut(BaseModel):
+    explained: ItemNumbers = Field(default_factory=list)
+    explanation: Sentence
+    score: Score
+    strengths: Lines2 = Field(default_factory=list)
+    weaknesses: Lines2 = Field(default_factory=list)
+    summary: Sentence
+
+
+class SimulationOut(BaseModel):
+    steps: SomeLines5
+    fails_at: int = Field(ge=0, le=5, description="first step that fails, 0 if none")
+    failure: Sentence = ""
+    score: Score
+    summary: Sentence
+
+
+async def review(
+    ctx: AgentContext,
+    hypothesis: Hypothesis,
+    kind: ReviewKind,
+    *,
+    observations: Sequence[str] = (),
+) -> ReviewDraft:
+    """One review of `hypothesis`; `observations` feed the observation review only."""
+    if kind is ReviewKind.INITIAL:
+        return await _initial(ctx, hypothesis)
+    if kind is ReviewKind.FULL:
+        return await _full(ctx, hypothesis)
+    if kind is ReviewKind.DEEP_VERIFICATION:
+        return await deep_verification(ctx, hypothesis)
+    if kind is ReviewKind.OBSERVATION:
+        return await _observation(ctx, hypothesis, observations)
+    if kind is ReviewKind.SIMULATION:
+        return await _simulation(ctx, hypothesis)
+    raise ValueError(f"the Reflection agent does not write {kind.value!r} reviews")
+
+
+def _passes(out: InitialReviewOut) -> bool:
+    """The model's verdict, except that an unsafe or clearly wrong hypothesis never passes."""
+    return out.passed and out.safety > 1 and out.correctness > 1
+
+
+def _scored(out: InitialReviewOut, hypothesis: Hypothesis, kind: ReviewKind) -> ReviewDraft:
+    return ReviewDraft(
+        hypothesis_id=hypothesis.id,
+        kind=kind,
+        passed=_passes(out),
+        scores={name: float(getattr(out, name)) for name in CRITERIA},
+        summary=out.summary,
+        strengths=list(out.strengths),
+        weaknesses=list(out.weaknesses),
+        details={"reasons": {name: getattr(out, f"{name}_reason") for name in CRITERIA}},
+    )
+
+
+async def _initial(ctx: AgentContext, hypothesis: Hypothesis) -> ReviewDraft:
+    out = await ask(
+        ctx,
+        REFLECTION,
+        "reflection/initial.j2",
+        InitialReviewOut,
+        hypothesis=hypothesis_text(hypothesis),
+    )
+    return _scored(out, hypothesis, ReviewKind.INITIAL)
+
+
+async def _full(ctx: AgentContext, hypothesis: Hypothesis) -> ReviewDraft:
+    found = await lit.search(ctx, f"{hypothesis.title}. {hypothesis.statement}")
+    sources = found or []
+    out = await ask(
+        ctx,
+        REFLECTION,
+        "reflection/full.j2",
+        FullReviewOut,
+        sources=lit.lines(sources),
+        hypothesis=hypothesis_text(hypothesis),
+    )
+    draft = _scored(out, hypothesis, ReviewKind.FULL)
+    draft.details["literature"] = out.literature if found is not None else "unavailable"
+    draft.details["related"] = [c.identifier for c in lit.citations(sources, out.related)]
+    checked = await _check_citations(ctx, hypothesis)
+    if checked:
+        draft.details["citations_verified"] = checked
+        missing = [ident for ident, ok in checked.items() if ok is False]
+        if missing:
+            draft.weaknesses.append("cited work not found: " + ", ".join(missing))
+    return draft
+
+
+async def _check_citations(ctx: AgentContext, hypothesis: Hypothesis) -> dict[str, bool | None]:
+    """Whether each cited identifier exists; None where the tools could not tell."""
+    if ctx.literature is None:
+        return {}
+    checked: dict[str, bool | None] = {}
+    for citation in hypothesis.citations[:MAX_CITATION_CHECKS]:
+        try:
+            checked[citation.identifier] = await ctx.literature.verify(citation.identifier)
+        except CoscientistError:
+            checked[citation.identifier] = None
+    return checked
+
+
+async def _observation(
+    ctx: AgentContext, hypothesis: Hypothesis, given: Sequence[str]
+) -> ReviewDraft:
+    observations = [clip(o, 240) for o in given if o.strip()][:MAX_OBSERVATIONS]
+    origin = "given"
+    if not observations:
+        listed = await ask(ctx, REFLECTION, "reflection/observations_list.j2", ObservationsOut)
+        observations, origin = list(listed.observations), "model"
+    out = await ask(
+        ctx,
+        REFLECTION,
+        "reflection/observation.j2",
+        ObservationReviewOut,
+        observations=observations,
+        hypothesis=hypothesis_text(hypothesis),
+    )
+    explained = [observations[n - 1] for n in out.explained if n <= len(observations)]
+    return ReviewDraft(
+        hypothesis_id=hypothesis.id,
+        kind=ReviewKind.OBSERVATION,
+        scores={"observations": float(out.score)},
+        summary=out.summary,
+        strengths=list(out.strengths),
+        weaknesses=list(out.weaknesses),
+        details={
+            "observations": observations,
+            "observations_from": origin,
+            "explained": explained,
+            "explanation": out.explanation,
+        },
+    )
+
+
+async def _simulation(ctx: AgentContext, hypothesis: Hypothesis) -> ReviewDraft:
+    out = await ask(
+        ctx,
+        REFLECTION,
+        "reflection/simulation.j2",
+        SimulationOut,
+        hypothesis=hypothesis_text(hypothesis),
+    )
+    steps = list(out.steps)
+    fails_at = out.fails_at if 1 <= out.fails_at <= len(steps) else None
+    weaknesses = (
+        [f"step {fails_at} fails: {out.failure or steps[fails_at - 1]}"] if fails_at else []
+    )
+    return ReviewDraft(
+        hypothesis_id=hypothesis.id,
+        kind=ReviewKind.SIMULATION,
+        passed=fails_at is None,
+        scores={"simulation": float(out.score)},
+        summary=out.summary,
+        weaknesses=weaknesses,
+        details={"steps": steps, "fails_at": fails_at, "failure": out.failure if fails_at else ""},
+    )
+
+
+# --- deep verification (a LangGraph graph) --------------------------------------
+
+
+class VerificationState(TypedDict):
+    assumptions: list[str]
+    checks: list[str]  # AssumptionCheckOut JSON, one per assumption, in order
+
+
+@dataclass(frozen=True)
+class VerificationDeps:
+    ctx: AgentContext
+    hypothesis: str  # as the prompt shows it
+
+
+async def _decompose(
+    state: VerificationState, runtime: Runtime[VerificationDeps]
+) -> dict[str, Any]:
+    deps = runtime.context
+    out = await ask(
+        deps.ctx,
+        REFLECTION,
+        "reflection/deep_decompose.j2",
+        DecompositionOut,
+        hypothesis=deps.hypothesis,
+    )
+    return {"assumptions": list(out.assumptions)}
+
+
+async def _check(state: VerificationState, runtime: Runtime[VerificationDeps]) -> dict[str, Any]:
+    deps = runtime.context
+    assumption = state["assumptions"][len(state["checks"])]
+    out = await ask(
+        deps.ctx,
+        REFLECTION,
+        "reflection/deep_judge.j2",
+        AssumptionCheckOut,
+        hypothesis=deps.hypothesis,
+        assumption=assumption,
+    )
+    return {"checks": [*state["checks"], out.model_dump_json()]}
+
+
+def _next_check(state: VerificationState) -> str:
+    return "check" if len(state["checks"]) < len(state["assumptions"]) else END
+
+
+@cache
+def _verification_graph() -> CompiledStateGraph[
+    VerificationState, VerificationDeps, VerificationState, VerificationState
+]:
+    graph = StateGraph(VerificationState, context_schema=VerificationDeps)
+    graph.add_node("decompose", _decompose)
+    graph.add_node("check", _check)
+    graph.add_edge(START, "decompose")
+    graph.add_conditional_edges("decompose", _next_check, ["check", END])
+    graph.add_conditional_edges("check", _next_check, ["check", END])
+    return graph.compile()
+
+
+async def deep_verification(ctx: AgentContext, hypothesis: Hypothesis) -> ReviewDraft:
+    """Assumptions and sub-assumptions, each judged; one fatal failure rejects the hypothesis."""
+    deps = VerificationDeps(ctx, hypothesis_text(hypothesis))
+    result = await _verification_graph().ainvoke(
+        VerificationState(assumptions=[], checks=[]), context=deps
+    )
+    state = cast(VerificationState, result)
+    checks = [AssumptionCheckOut.model_validate_json(c) for c in state["checks"]]
+    items = [
+        {
+            "assumption": text,
+            "sub_assumptions": list(check.sub_assumptions),
+            "verdict": check.verdict,
+            "fatal": check.fatal and check.verdict == "fails",
+            "reason": check.reason,
+        }
+        for text, check in zip(state["assumptions"], checks, strict=True)
+    ]
+    holds = sum(1 for i in items if i["verdict"] == "holds")
+    uncertain = sum(1 for i in items if i["verdict"] == "uncertain")
+    fatal = [str(i["assumption"]) for i in items if i["fatal"]]
+    support = (holds + 0.5 * uncertain) / len(items)
+    summary = f"{holds} of {len(items)} assumptions hold, {uncertain} uncertain"
+    if fatal:
+        summary += f"; fatal flaw: {clip(fatal[0], 160)}"
+    return ReviewDraft(
+        hypothesis_id=hypothesis.id,
+        kind=ReviewKind.DEEP_VERIFICATION,
+        passed=not fatal,
+        scores={"correctness": round(1 + 4 * support, 2)},
+        summary=summary,
+        strengths=[str(i["assumption"]) for i in items if i["verdict"] == "holds"],
+        weaknesses=[
+            clip(f"{i['assumption']} ({i['verdict']}: {i['reason']})", 300)
+            for i in items
+            if i["verdict"] != "holds"
+        ],
+        details={"assumptions": items, "fatal": fatal},
+    )
