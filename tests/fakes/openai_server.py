@@ -286,7 +286,9 @@ class FakeOpenAIServer:
             if self.reject_json_schema and response_format.get("type") == "json_schema":
                 return 500, _error("json_schema response_format is not supported", "server_error")
             reply = self._queue.popleft() if self._queue else None
-            delay = self.latency + (self._rng.uniform(-self.jitter, self.jitter) if self.jitter else 0)
+            delay = self.latency + (
+                self._rng.uniform(-self.jitter, self.jitter) if self.jitter else 0
+            )
             delay += reply.delay if reply else 0.0
             if delay > 0:
                 await asyncio.sleep(delay)
