@@ -1,0 +1,163 @@
+"""The report model: everything an export shows, gathered once, rendered by every format.
+
+The JSON export is this model dumped as it is, so its field names are a public
+format (versioned by FORMAT_VERSION). Nothing here ever holds a secret: the
+session part copies named fields of the session, never settings.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from coscientist.knowledge import GraphMetrics
+from coscientist.schemas import (
+    Hypothesis,
+    HypothesisStatus,
+    MetaReview,
+    Review,
+    SessionStatus,
+)
+
+FORMAT_VERSION = 1
+
+
+class SessionPart(BaseModel):
+    id: str
+    goal: str
+    status: SessionStatus
+    model_spec: str
+    base_url: str | None = None  # as the store keeps it: any password in it is masked
+    seed: int
+    limits: dict[str, Any] = Field(default_factory=dict)
+    preferences: str = ""
+    stop_reason: str | None = None
+    created_at: datetime
+    updated_at: datetime
+
+
+class Interval(BaseModel):
+    low: float
+    high: float
+
+
+class BradleyTerryEstimate(BaseModel):
+    """A strength fitted over all matches: natural-log scale centred on 0, and on an Elo scale."""
+
+    strength: float
+    interval: Interval  # 95 % bootstrap percentile interval of `strength`
+    elo: float
+    elo_interval: Interval
+
+
+class LeaderboardRow(BaseModel):
+    rank: int
+    id: str
+    title: str
+    origin: str
+    status: HypothesisStatus
+    pinned: bool
+    mu: float
+    sigma: float
+    elo: float
+    matches: int
+    wins: int
+    bradley_terry: BradleyTerryEstimate
+
+
+class BradleyTerrySummary(BaseModel):
+    matches: int  # every match of the session, whatever the status of its hypotheses now
+    hypotheses: int
+    resamples: int
+    level: float
+    seed: int
+
+
+class ParentRef(BaseModel):
+    id: str
+    title: str  # "" when the parent is not in this session
+
+
+class TopHypothesis(BaseModel):
+    """A leading hypothesis in full, with the reviews written about it (newest first)."""
+
+    rank: int
+    hypothesis: Hypothesis
+    rating: LeaderboardRow
+    parents: list[ParentRef] = Field(default_factory=list)
+    reviews: list[Review] = Field(default_factory=list)
+
+
+class ModeCount(BaseModel):
+    matches: int = 0
+    first_position_wins: int = 0
+
+
+class TournamentStats(BaseModel):
+    hypotheses: int
+    by_status: dict[str, int]  # status -> count, every status listed
+    rated: int  # hypotheses that played at least one match
+    matches: int
+    debates: int
+    single: int
+    by_mode: dict[str, ModeCount]
+    first_position_wins: int
+    # How often the hypothesis shown first won: 0.5 is no position bias.
+    first_position_win_rate: float | None = None
+    first_position_interval: Interval | None = None  # Wilson 95 % interval
+
+
+class LineageEntry(BaseModel):
+    """A hypothesis made from others (evolution, combination...), and how deep its ancestry goes."""
+
+    id: str
+    title: str
+    origin: str
+    status: HypothesisStatus
+    rank: int | None = None  # on the leaderboard of active hypotheses
+    generation: int  # 1 for a child of original hypotheses, 2 for a grandchild...
+    parents: list[ParentRef]
+
+
+class RoleCalls(BaseModel):
+    calls: int = 0
+    tokens_in: int = 0
+    tokens_out: int = 0
+
+
+class CallStats(BaseModel):
+    calls: int = 0
+    tokens_in: int = 0
+    tokens_out: int = 0
+    latency_ms: float = 0.0
+    by_role: dict[str, RoleCalls] = Field(default_factory=dict)
+    by_outcome: dict[str, int] = Field(default_factory=dict)
+
+
+class Ranked(BaseModel):
+    label: str
+    score: float
+
+
+class KnowledgePart(BaseModel):
+    metrics: GraphMetrics
+    hubs: list[Ranked]  # score: distinct neighbours
+    bridges: list[Ranked]  # score: betweenness centrality
+
+
+class Report(BaseModel):
+    format_version: int = FORMAT_VERSION
+    generator: str
+    generated_at: datetime
+    session: SessionPart
+    leaderboard: list[LeaderboardRow]
+    bradley_terry: BradleyTerrySummary
+    top: list[TopHypothesis]
+    meta_review: MetaReview | None = None
+    meta_reviews: int = 0
+    tournament: TournamentStats
+    lineage: list[LineageEntry]
+    calls: CallStats
+    knowledge: KnowledgePart

@@ -1,0 +1,105 @@
+"""Jinja2 environments for the report templates shipped in coscientist/reports/templates.
+
+Templates are package data loaded through PackageLoader (importlib under the
+hood), so they work from an installed wheel, not only from a checkout. Both
+environments use StrictUndefined: a misspelt field is an error, not a blank.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from typing import Any
+
+import jinja2
+
+from coscientist.reports.model import Interval
+
+_NEWLINES = re.compile(r"\s*(?:\r\n|\r|\n)\s*")
+
+
+class MarkdownSafe(str):
+    """Text already made safe for Markdown: the environment's finalize leaves it alone."""
+
+    __slots__ = ()
+
+
+def md_escape(value: object) -> object:
+    """Finalize hook of the Markdown environment: backslash-escape every `\\` and `<` printed.
+
+    Many Markdown viewers pass raw HTML through; escaped, a `<script>` a model
+    wrote shows as text and never becomes a tag. Numbers and MarkdownSafe
+    values pass unchanged.
+    """
+    if isinstance(value, MarkdownSafe) or not isinstance(value, str):
+        return value
+    return value.replace("\\", "\\\\").replace("<", "\\<")
+
+
+def md_cell(value: object) -> MarkdownSafe:
+    """Model text made safe for one Markdown table cell: no `|`, no raw HTML, no line breaks."""
+    text = str(value).strip().replace("\\", "\\\\").replace("|", "\\|").replace("<", "\\<")
+    return MarkdownSafe(_NEWLINES.sub("<br>", text))
+
+
+def one_line(value: object) -> str:
+    """Model text for a heading or list item: every run of whitespace becomes one space."""
+    return " ".join(str(value).split())
+
+
+def fixed(value: float | None, digits: int = 2) -> str:
+    return "n/a" if value is None else f"{value:.{digits}f}"
+
+
+def percent(value: float | None, digits: int = 1) -> str:
+    return "n/a" if value is None else f"{100.0 * value:.{digits}f} %"
+
+
+def interval(value: Interval | None, digits: int = 0) -> str:
+    return "n/a" if value is None else f"{value.low:.{digits}f} to {value.high:.{digits}f}"
+
+
+def when(value: datetime, seconds: bool = True) -> str:
+    """A UTC timestamp; a naive one is taken to be UTC already (that is how the store keeps time)."""
+    moment = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    return moment.strftime("%Y-%m-%d %H:%M:%S UTC" if seconds else "%Y-%m-%d %H:%M UTC")
+
+
+def verified(value: bool | None) -> str:
+    return {True: "verified", False: "not found", None: "not checked"}[value]
+
+
+_COMMON_FILTERS: dict[str, Any] = {
+    "fixed": fixed,
+    "percent": percent,
+    "interval": interval,
+    "verified": verified,
+    "when": when,
+    "one_line": one_line,
+}
+
+
+def _environment(autoescape: bool, **options: Any) -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader("coscientist.reports", "templates"),
+        autoescape=autoescape,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+        **options,
+    )
+    env.filters.update(_COMMON_FILTERS)
+    return env
+
+
+def markdown_environment() -> jinja2.Environment:
+    """No HTML autoescape (it would litter the text with entities): `md_escape` instead."""
+    env = _environment(autoescape=False, finalize=md_escape)
+    env.filters["cell"] = md_cell
+    return env
+
+
+def html_environment() -> jinja2.Environment:
+    """Autoescape on for every value: everything a model wrote is untrusted text."""
+    return _environment(autoescape=True)

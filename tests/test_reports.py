@@ -1,0 +1,496 @@
+"""Report exports: a session built through the Store, exported in every format, read back."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import networkx as nx
+import pytest
+
+from coscientist.config import Settings
+from coscientist.errors import ConfigError, CoscientistError, NotFoundError
+from coscientist.knowledge import KnowledgeGraph
+from coscientist.reports import FORMATS, ExportError, export_session, gather, json_export
+from coscientist.reports import html as html_report
+from coscientist.reports.analysis import generations, wilson_interval
+from coscientist.reports.templating import md_cell
+from coscientist.schemas import (
+    CallRecord,
+    Citation,
+    GraphEdge,
+    GraphNode,
+    Hypothesis,
+    HypothesisStatus,
+    MatchMode,
+    MatchVerdict,
+    MetaReviewDraft,
+    ReviewDraft,
+    ReviewKind,
+    SessionInfo,
+    TaskKind,
+    TaskResult,
+    TaskSpec,
+    new_id,
+)
+from coscientist.store import Store
+
+XSS_TITLE = "<script>alert(1)</script>"
+MD_XSS_TITLE = r"\<script>alert(1)\</script>"
+XSS_STATEMENT = 'Raising the "high" dose & the low dose changes plaque load'
+PIPE_TITLE = "Pipes | and\nnewlines in a title"
+GAP = "Nobody has tested microglial priming in aged mice"
+OVERVIEW = "Aim 1: test whether plaque load tracks the dose."
+SECRET = "sk-test-NEVER-EXPORT-7f3a9c"
+URL_PASSWORD = "hunter2-pw-XYZ"
+S, D = MatchMode.SINGLE, MatchMode.DEBATE
+
+# (first shown, second shown, winner, mode); "grand" is rejected afterwards, yet its match counts.
+MATCHES = [
+    ("xss", "pipe", "xss", S),
+    ("pipe", "xss", "xss", D),
+    ("xss", "plain", "xss", S),
+    ("weak", "xss", "xss", S),
+    ("child", "xss", "child", D),
+    ("pipe", "plain", "pipe", S),
+    ("plain", "weak", "plain", S),
+    ("weak", "pipe", "pipe", S),
+    ("child", "weak", "child", S),
+    ("plain", "child", "plain", S),
+    ("xss", "child", "xss", D),
+    ("grand", "weak", "grand", S),
+]
+GRAPH_NODES = [
+    ("amyloid", "Amyloid"),
+    ("tau", "Tau"),
+    ("microglia", "Microglia"),
+    ("inflammation", "Inflammation"),
+    ("synapse loss", "Synapse loss"),
+    ("a<b & c", 'A<b & "c"'),
+]
+GRAPH_EDGES = [
+    ("amyloid", "tau", "promotes"),
+    ("amyloid", "microglia", "activates"),
+    ("microglia", "inflammation", "drives"),
+    ("inflammation", "synapse loss", "causes"),
+    ("tau", "synapse loss", "causes"),
+    ("microglia", "a<b & c", "related to"),
+]
+
+
+@dataclass
+class Sample:
+    session_id: str
+    ids: dict[str, str] = field(default_factory=dict)  # short name -> hypothesis id
+
+
+def _hypotheses(session_id: str) -> dict[str, Hypothesis]:
+    def make(name: str, title: str, statement: str, **extra: object) -> tuple[str, Hypothesis]:
+        fields: dict[str, object] = {"origin": "generation:literature", **extra}
+        return name, Hypothesis(
+            id=new_id(), session_id=session_id, title=title, statement=statement, **fields
+        )
+
+    made = dict(
+        [
+            make(
+                "xss",
+                XSS_TITLE,
+                XSS_STATEMENT,
+                rationale="Plaques scale with exposure.",
+                predictions=["Plaque area falls by a third", "Tau follows\nwith a delay"],
+                experiment="Two-dose mouse study, 12 weeks.",
+                assumptions=["Dose reaches the brain"],
+                citations=[
+                    Citation(identifier="doi:10.1/real", title="A real paper", verified=True),
+                    Citation(identifier="doi:10.1/fake", title="A made-up paper", verified=False),
+                    Citation(identifier="arXiv:2502.18864", verified=None),
+                ],
+            ),
+            make("pipe", PIPE_TITLE, "Statement of pipe"),
+            make("plain", "Plain hypothesis", "Statement of plain"),
+            make("weak", "Weak hypothesis", "Statement of weak", origin="scientist"),
+        ]
+    )
+    made["child"] = Hypothesis(
+        id=new_id(),
+        session_id=session_id,
+        title="Evolved child",
+        statement="Combination of xss and pipe",
+        origin="evolution:combination",
+        parent_ids=[made["xss"].id, made["pipe"].id],
+    )
+    made["grand"] = Hypothesis(
+        id=new_id(),
+        session_id=session_id,
+        title="Grandchild",
+        statement="Simplified child",
+        origin="evolution:simplification",
+        parent_ids=[made["child"].id],
+    )
+    return made
+
+
+def build_session(store: Store, session_id: str | None = None) -> Sample:
+    """A small finished session: six hypotheses, twelve matches, reviews, a meta-review, a graph."""
+    if session_id is None:
+        info = SessionInfo(
+            id=new_id(),
+            goal="Why do amyloid plaques | tangles form?\nFind out.",
+            model_spec="scripted",
+            seed=7,
+            limits={"max_calls": 50, "max_hypotheses": 6},
+        )
+        session_id = store.create_session(info).id
+    made = _hypotheses(session_id)
+    ids = {name: h.id for name, h in made.items()}
+    store.add_hypotheses(list(made.values()))
+    (task,) = store.enqueue(session_id, [TaskSpec(kind=TaskKind.MATCH)])
+    (claimed,) = store.claim(session_id, "tester", kinds={TaskKind.MATCH})
+    assert claimed.id == task.id
+    result = TaskResult(
+        matches=[
+            MatchVerdict(
+                first_id=ids[a], second_id=ids[b], winner_id=ids[w], mode=m, rationale="why"
+            )
+            for a, b, w, m in MATCHES
+        ],
+        reviews=[
+            ReviewDraft(
+                hypothesis_id=ids["xss"],
+                kind=ReviewKind.FULL,
+                scores={"novelty": 4, "correctness": 3},
+                summary="Sound & <b>bold</b> idea",
+                strengths=["clear mechanism"],
+                weaknesses=["small sample"],
+            ),
+            ReviewDraft(hypothesis_id=ids["xss"], kind=ReviewKind.INITIAL, summary="Plausible."),
+            ReviewDraft(hypothesis_id=ids["weak"], kind=ReviewKind.FULL, passed=False),
+        ],
+        meta_review=MetaReviewDraft(
+            critique=["Too many dose studies"], gaps=[GAP], overview=OVERVIEW, top_ids=[ids["xss"]]
+        ),
+        graph_nodes=[GraphNode(key=k, label=label) for k, label in GRAPH_NODES],
+        graph_edges=[GraphEdge(source=s, target=t, relation=r) for s, t, r in GRAPH_EDGES],
+        status_changes={ids["grand"]: HypothesisStatus.REJECTED},
+    )
+    store.complete_task(task.id, "tester", result)
+    for role, outcome in (("generation", "ok"), ("ranking", "ok"), ("ranking", "repaired")):
+        store.record_call(
+            CallRecord(
+                role=role,
+                model="scripted",
+                prompt_hash="h",
+                tokens_in=100,
+                tokens_out=20,
+                latency_ms=5.0,
+                outcome=outcome,
+                session_id=session_id,
+            )
+        )
+    return Sample(session_id=session_id, ids=ids)
+
+
+@dataclass
+class Exported:
+    """One session exported once in every format, shared by the tests that only read."""
+
+    store: Store
+    sample: Sample
+    paths: dict[str, Path]
+
+    def text(self, fmt: str) -> str:
+        return self.paths[fmt].read_text(encoding="utf-8")
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[Store]:
+    with Store.open(f"sqlite:///{tmp_path / 'store.db'}") as opened:
+        yield opened
+
+
+@pytest.fixture
+def sample(store: Store) -> Sample:
+    return build_session(store)
+
+
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Exported]:
+    root = tmp_path_factory.mktemp("exports")
+    with Store.open(f"sqlite:///{root / 'store.db'}") as opened:
+        sample = build_session(opened)
+        paths = {
+            fmt: export_session(opened, sample.session_id, fmt, root / "new" / fmt / f"r.{fmt}")
+            for fmt in FORMATS
+        }
+        yield Exported(store=opened, sample=sample, paths=paths)
+
+
+def _section(text: str, start: str, end: str) -> str:
+    return text[text.index(start) : text.index(end, text.index(start))]
+
+
+def test_markdown_report(exported: Exported) -> None:
+    store, sample, text = exported.store, exported.sample, exported.text("md")
+    assert exported.paths["md"].parent.name == "md"  # its folders were created
+    board = _section(text, "## Leaderboard", "## Top hypotheses")
+    leader = store.leaderboard(sample.session_id)[0]
+    assert leader.id == sample.ids["xss"]  # the fixture's matches make it the clear leader
+    positions = {name: board.find(f"`{hid}`") for name, hid in sample.ids.items()}
+    assert positions["grand"] == -1  # rejected: not on the leaderboard
+    assert positions["xss"] == min(p for p in positions.values() if p >= 0)
+    assert board.index(MD_XSS_TITLE) < board.index("Plain hypothesis")
+    # Table cells: a pipe is escaped and a newline becomes <br>, so every row keeps its columns.
+    assert r"Pipes \| and<br>newlines in a title" in board
+    # Raw HTML a model wrote never reaches a Markdown viewer as a tag.
+    assert not re.search(r"(?<!\\)<(script|b>)", text)
+    assert "Sound & \\<b>bold\\</b> idea" in text
+    rows = [line for line in board.splitlines() if line.startswith("| ") and "`" in line]
+    assert len(rows) == 5
+    assert {len(re.findall(r"(?<!\\)\|", row)) for row in rows} == {10}
+    top = _section(text, "## Top hypotheses", "## Meta-review")
+    assert top.index(XSS_STATEMENT) < top.index("Statement of")
+    for expected in (
+        "Two-dose mouse study",
+        "- Tau follows with a delay",
+        "doi:10.1/real: A real paper (verified)",
+        "doi:10.1/fake: A made-up paper (not found)",
+        "arXiv:2502.18864 (not checked)",
+        "correctness 3.0, novelty 4.0",
+        "weakness: small sample",
+    ):
+        assert expected in top, expected
+    assert f"from `{sample.ids['xss']}`" in top  # the evolved child names its parents
+    assert OVERVIEW in text and f"- {GAP}" in text
+    wins_first = sum(1 for first, _, winner, _ in MATCHES if first == winner)
+    assert f"{100 * wins_first / len(MATCHES):.1f} %" in _section(
+        text, "## Tournament", "## Lineage"
+    )
+    assert text.startswith("# Research report: Why do amyloid plaques | tangles form? Find out.\n")
+
+
+def test_html_escapes_everything_a_model_wrote(exported: Exported) -> None:
+    text = exported.text("html")
+    assert "<script" not in text.lower()
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in text
+    assert "Raising the &#34;high&#34; dose &amp; the low dose" in text
+    assert "Sound &amp; &lt;b&gt;bold&lt;/b&gt; idea" in text
+    assert "<b>" not in text
+    board = _section(text, 'id="leaderboard"', "</section>")
+    assert board.index("&lt;script&gt;") < board.index("Plain hypothesis")
+    # Self-contained: no scripts, stylesheets, images or fonts fetched from anywhere.
+    for external in ("<link", "src=", "@import", "url(", "http://", "https://"):
+        assert external not in text, external
+    assert text.count("<section") == text.count("</section>") == 7
+
+
+def test_json_document(exported: Exported) -> None:
+    store, sample = exported.store, exported.sample
+    data = json.loads(exported.text("json"))
+    assert data["format_version"] == 1
+    board = data["leaderboard"]
+    assert [row["id"] for row in board] == [e.id for e in store.leaderboard(sample.session_id)]
+    assert sample.ids["grand"] not in {row["id"] for row in board}
+    for row in board:
+        bt = row["bradley_terry"]
+        assert bt["interval"]["low"] <= bt["strength"] <= bt["interval"]["high"]
+        assert bt["elo_interval"]["low"] <= bt["elo"] <= bt["elo_interval"]["high"]
+        assert bt["interval"]["low"] < bt["interval"]["high"]
+    assert data["bradley_terry"]["matches"] == len(MATCHES)
+    assert data["bradley_terry"]["hypotheses"] == len(sample.ids)
+    assert data["bradley_terry"]["seed"] == 7
+    t = data["tournament"]
+    assert (t["matches"], t["debates"], t["single"]) == (len(MATCHES), 3, len(MATCHES) - 3)
+    wins_first = sum(1 for first, _, winner, _ in MATCHES if first == winner)
+    assert t["first_position_wins"] == wins_first
+    assert t["first_position_win_rate"] == pytest.approx(wins_first / len(MATCHES))
+    assert t["by_status"]["rejected"] == 1 and t["rated"] == len(sample.ids)
+    lineage = {e["id"]: e for e in data["lineage"]}
+    assert lineage[sample.ids["child"]]["generation"] == 1
+    assert lineage[sample.ids["grand"]]["generation"] == 2
+    assert [p["title"] for p in lineage[sample.ids["child"]]["parents"]] == [XSS_TITLE, PIPE_TITLE]
+    first = data["top"][0]
+    assert first["hypothesis"]["statement"] == XSS_STATEMENT
+    assert [c["verified"] for c in first["hypothesis"]["citations"]] == [True, False, None]
+    assert {r["kind"] for r in first["reviews"]} == {"full", "initial"}
+    assert data["meta_review"]["gaps"] == [GAP] and data["meta_reviews"] == 1
+    assert data["calls"]["calls"] == 3 and data["calls"]["by_outcome"] == {"ok": 2, "repaired": 1}
+    assert data["knowledge"]["metrics"]["nodes"] == len(GRAPH_NODES)
+    assert data["knowledge"]["hubs"][0] == {"label": "Microglia", "score": 3}
+    assert data["session"]["limits"] == {"max_calls": 50, "max_hypotheses": 6}
+
+
+def test_exports_are_reproducible(exported: Exported) -> None:
+    """The bootstrap is seeded from the session: a second export agrees to the last digit."""
+    again = json.loads(json_export.render(gather(exported.store, exported.sample.session_id)))
+    before = json.loads(exported.text("json"))
+    assert again.pop("generated_at") >= before.pop("generated_at")
+    assert again == before
+    keys = list(json.loads(exported.text("json")))
+    assert keys == sorted(keys) and "format_version" in keys
+
+
+def test_graphml_has_the_knowledge_graph(exported: Exported) -> None:
+    graph = nx.read_graphml(exported.paths["graphml"])
+    assert graph.number_of_nodes() == len(GRAPH_NODES)
+    assert graph.number_of_edges() == len(GRAPH_EDGES)
+    assert graph.nodes["a<b & c"]["label"] == 'A<b & "c"'
+    assert graph.has_edge("amyloid", "tau")
+
+
+def test_no_secret_in_any_export(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A key in the environment and a password in the model URL reach no export."""
+    from coscientist.session import CoScientist
+
+    monkeypatch.setenv("COSCIENTIST_API_KEY", SECRET)
+    settings = Settings(
+        db=f"sqlite:///{tmp_path / 's.db'}",
+        model="openai-compatible",
+        base_url=f"http://user:{URL_PASSWORD}@127.0.0.1:9/v1",
+    )
+    assert settings.api_key_value() == SECRET
+    with CoScientist(settings) as cs:
+        session = cs.start("Find the cause", seed=3)
+        build_session(cs.store, session.id)
+        for fmt in FORMATS:
+            written = export_session(cs.store, session.id, fmt, tmp_path / f"out.{fmt}")
+            text = written.read_text(encoding="utf-8")
+            assert SECRET not in text, fmt
+            assert URL_PASSWORD not in text, fmt
+    assert "127.0.0.1:9/v1" in (tmp_path / "out.json").read_text()  # the endpoint itself is kept
+
+
+def test_a_session_with_nothing_yet_exports(store: Store, tmp_path: Path) -> None:
+    info = store.create_session(SessionInfo(id=new_id(), goal="Empty", model_spec="scripted"))
+    texts = {
+        fmt: export_session(store, info.id, fmt, tmp_path / f"e.{fmt}").read_text("utf-8")
+        for fmt in FORMATS
+    }
+    assert "No active hypotheses yet." in texts["md"] and "No meta-review yet." in texts["html"]
+    data = json.loads(texts["json"])
+    assert data["leaderboard"] == [] and data["tournament"]["first_position_win_rate"] is None
+    assert nx.read_graphml(tmp_path / "e.graphml").number_of_nodes() == 0
+
+
+def test_unknown_format_is_a_config_error(store: Store, sample: Sample, tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="unknown export format 'pdf'"):
+        export_session(store, sample.session_id, "pdf", tmp_path / "r.pdf")
+    assert not (tmp_path / "r.pdf").exists()
+
+
+def test_unknown_session_is_not_found(store: Store, tmp_path: Path) -> None:
+    with pytest.raises(NotFoundError, match="nosuchsession"):
+        export_session(store, "nosuchsession", "md", tmp_path / "new" / "r.md")
+    assert not (tmp_path / "new").exists()
+
+
+@pytest.mark.parametrize("fmt", ["html", "graphml"])
+def test_unwritable_path_is_a_one_line_error(
+    store: Store, sample: Sample, tmp_path: Path, fmt: str
+) -> None:
+    root = tmp_path / "out"
+    root.mkdir()
+    blocker = root / "a-file"
+    blocker.write_text("not a folder")
+    with pytest.raises(ExportError) as under_a_file:
+        export_session(store, sample.session_id, fmt, blocker / "sub" / f"r.{fmt}")
+    with pytest.raises(ExportError) as a_directory:
+        export_session(store, sample.session_id, fmt, root)
+    for caught, expected in (
+        (under_a_file, f"{blocker} is a file"),
+        (a_directory, "is a directory"),
+    ):
+        assert isinstance(caught.value, CoscientistError)
+        assert "\n" not in str(caught.value) and expected in str(caught.value)
+    assert [p.name for p in root.iterdir()] == ["a-file"]
+
+
+def test_failed_write_keeps_the_previous_file(
+    store: Store, sample: Sample, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    target = tmp_path / "out" / "g.graphml"
+    target.parent.mkdir()
+    target.write_text("previous export")
+
+    def half_written(self: KnowledgeGraph, path: str | Path) -> None:
+        Path(path).write_text("<graphml")
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(KnowledgeGraph, "to_graphml", half_written)
+    with pytest.raises(ExportError, match="No space left on device"):
+        export_session(store, sample.session_id, "graphml", target)
+    assert target.read_text() == "previous export"
+    assert [p.name for p in target.parent.iterdir()] == ["g.graphml"]
+
+
+def test_html_escapes_text_rendered_directly(exported: Exported) -> None:
+    report = gather(exported.store, exported.sample.session_id, top=1, resamples=10)
+    report.session.goal = "<img src=x onerror=alert(1)>"
+    text = html_report.render(report)
+    assert "<img" not in text and "&lt;img src=x onerror=alert(1)&gt;" in text
+
+
+def test_markdown_cell_escaping() -> None:
+    assert md_cell("a | b") == r"a \| b"
+    assert md_cell("one\r\ntwo\n\nthree ") == "one<br>two<br>three"
+    assert md_cell("back\\slash|") == r"back\\slash\|"
+
+
+def test_wilson_interval() -> None:
+    assert wilson_interval(0, 0) is None
+    low_high = wilson_interval(63, 100)
+    assert low_high is not None and low_high.low < 0.63 < low_high.high
+    assert low_high.low == pytest.approx(0.5322, abs=1e-3)
+    assert low_high.high == pytest.approx(0.7181, abs=1e-3)
+    extreme = wilson_interval(10, 10)
+    assert extreme is not None and extreme.high == pytest.approx(1.0) and 0.6 < extreme.low < 0.8
+
+
+def test_generations_survive_cycles_and_missing_parents() -> None:
+    def h(hid: str, *parents: str) -> Hypothesis:
+        return Hypothesis(
+            id=hid, session_id="s", title=hid, statement=hid, origin="x", parent_ids=list(parents)
+        )
+
+    chain = [h("root")] + [h(f"n{i}", f"n{i - 1}" if i else "root") for i in range(1500)]
+    assert generations(chain)["n1499"] == 1500  # no recursion limit
+    depth = generations([h("a", "b"), h("b", "a"), h("c", "gone")])
+    assert depth["c"] == 1
+    assert depth["a"] <= 3 and depth["b"] <= 3  # a corrupt cycle ends, it does not hang
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "coscientist.cli", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=dict(os.environ),
+    )
+
+
+@pytest.mark.slow
+def test_cli_export(tmp_path: Path) -> None:
+    db = f"sqlite:///{tmp_path / 'cli.db'}"
+    with Store.open(db) as opened:
+        sample = build_session(opened)
+    output = tmp_path / "reports" / "session.html"
+    done = _cli(
+        "export", sample.session_id, "--format", "html", "--output", str(output), "--db", db
+    )
+    assert done.returncode == 0, done.stderr
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in output.read_text(encoding="utf-8")
+    assert done.stdout.strip() == str(output)
+    bad = _cli(
+        "export", sample.session_id, "--format", "pdf", "--output", str(tmp_path / "x"), "--db", db
+    )
+    assert bad.returncode == 2
+    lines = [line for line in bad.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and "pdf" in lines[0] and "Traceback" not in bad.stderr
+    assert not (tmp_path / "x").exists()
