@@ -1,0 +1,99 @@
+"""Latency of the store's hot calls on a SQLite WAL file (or any URL); prints JSON.
+
+python benchmarks/store_latency.py [--url URL] [--n 300] [--leaderboard 10000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from coscientist.schemas import (
+    Hypothesis,
+    MatchVerdict,
+    SessionInfo,
+    TaskKind,
+    TaskResult,
+    TaskSpec,
+    new_id,
+)
+from coscientist.store import Store
+
+
+def _ms(samples: list[float]) -> dict[str, float]:
+    ordered = sorted(samples)
+    return {
+        "median_ms": round(statistics.median(ordered) * 1000, 3),
+        "p90_ms": round(ordered[int(len(ordered) * 0.9)] * 1000, 3),
+    }
+
+
+def _timed(fn: Callable[[], Any]) -> float:
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
+
+
+def _hypothesis(session_id: str, i: int) -> Hypothesis:
+    return Hypothesis(
+        id=new_id(),
+        session_id=session_id,
+        title=f"hypothesis {i}",
+        statement="A testable statement of moderate length. " * 5,
+        rationale="Because. " * 20,
+        predictions=["p1", "p2"],
+        origin="bench",
+    )
+
+
+def run(url: str, n: int, board: int) -> dict[str, Any]:
+    store = Store.open(url)
+    session = store.create_session(SessionInfo(id=new_id(), goal="bench", model_spec="scripted"))
+    sid = session.id
+    pool = [_hypothesis(sid, i) for i in range(20)]
+    store.add_hypotheses(pool)
+    store.enqueue(sid, [TaskSpec(kind=TaskKind.MATCH) for _ in range(3 * n)])
+    claim, with_h, with_m = [], [], []
+    for i in range(n):
+        claim.append(_timed(lambda: store.claim(sid, "bench", limit=1)))
+        task = store.claim(sid, "bench")[0]
+        result = TaskResult(hypotheses=[_hypothesis(sid, 100 + i)])
+        with_h.append(_timed(lambda: store.complete_task(task.id, "bench", result)))
+        task = store.claim(sid, "bench")[0]
+        a, b = pool[i % 20], pool[(i + 7) % 20]
+        verdict = MatchVerdict(first_id=a.id, second_id=b.id, winner_id=a.id)
+        result = TaskResult(matches=[verdict])
+        with_m.append(_timed(lambda: store.complete_task(task.id, "bench", result)))
+    big = store.create_session(SessionInfo(id=new_id(), goal="board", model_spec="scripted"))
+    store.add_hypotheses([_hypothesis(big.id, i) for i in range(board)])
+    boards = [_timed(lambda: store.leaderboard(big.id)) for _ in range(5)]
+    store.close()
+    return {
+        "url": store.url_display,
+        "n": n,
+        "claim": _ms(claim),
+        "complete_task_1_hypothesis": _ms(with_h),
+        "complete_task_1_match": _ms(with_m),
+        f"leaderboard_{board}": _ms(boards),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--url")
+    parser.add_argument("--n", type=int, default=300)
+    parser.add_argument("--leaderboard", type=int, default=10_000)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        url = args.url or f"sqlite:///{Path(tmp) / 'bench.db'}"
+        print(json.dumps(run(url, args.n, args.leaderboard), indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,54 @@
+"""Applying a task's result: everything it produced and its DONE state, in one transaction.
+
+The lease check comes first and the state change last, inside the same
+transaction, so a result is applied at most once and only by the owner that
+holds the lease; any failure part-way leaves the store as it was.
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field
+from sqlalchemy import Connection
+
+from coscientist.errors import StoreError
+from coscientist.schemas import HypothesisStatus, TaskResult
+from coscientist.store import content, graph, queue, tournament
+from coscientist.store.tournament import AppliedMatch
+
+
+class Applied(BaseModel):
+    """What complete_task inserted, for events and progress displays."""
+
+    task_id: str
+    session_id: str
+    hypothesis_ids: list[str] = Field(default_factory=list)
+    review_ids: list[str] = Field(default_factory=list)
+    matches: list[AppliedMatch] = Field(default_factory=list)
+    meta_review_id: str | None = None
+    follow_up_ids: list[str] = Field(default_factory=list)
+
+
+def complete(conn: Connection, task_id: str, owner: str, result: TaskResult) -> Applied:
+    session_id: str = queue.leased(conn, task_id, owner)["session_id"]
+    strangers = [h.id for h in result.hypotheses if h.session_id != session_id]
+    if strangers:
+        raise StoreError(
+            f"task {task_id} of session {session_id} returned hypotheses {strangers} of another session"
+        )
+    applied = Applied(task_id=task_id, session_id=session_id)
+    content.insert_hypotheses(conn, result.hypotheses)
+    applied.hypothesis_ids = [h.id for h in result.hypotheses]
+    applied.review_ids = [content.insert_review(conn, session_id, d).id for d in result.reviews]
+    applied.matches = tournament.apply_matches(conn, session_id, result.matches, task_id)
+    if result.meta_review is not None:
+        meta = content.insert_meta_review(conn, session_id, result.meta_review, task_id)
+        applied.meta_review_id = meta.id
+    graph.merge(conn, session_id, result.graph_nodes, result.graph_edges)
+    for hypothesis_id, status in result.status_changes.items():
+        content.set_status(conn, hypothesis_id, status, None, session_id)
+    for hypothesis_id, original in result.duplicates.items():
+        content.set_status(conn, hypothesis_id, HypothesisStatus.DUPLICATE, original, session_id)
+    follow_ups = queue.insert_tasks(conn, session_id, result.follow_ups)
+    applied.follow_up_ids = [t.id for t in follow_ups]
+    queue.finish(conn, task_id)
+    return applied

@@ -1,0 +1,101 @@
+"""Bookkeeping rows: worker owners, model-call provenance, the literature cache."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from pydantic import BaseModel
+from sqlalchemy import Connection, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from coscientist.errors import NotFoundError
+from coscientist.schemas import CallRecord, utcnow
+from coscientist.store.tables import literature_cache, llm_calls, owners
+
+
+class OwnerInfo(BaseModel):
+    """A process that leases tasks."""
+
+    id: str
+    host: str
+    pid: int
+    started_at: datetime
+    heartbeat_at: datetime
+
+
+def _upsert(conn: Connection, table: Any, row: dict[str, Any], key: str) -> None:
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    stmt = dialect.insert(table).values(**row)
+    changed = {k: v for k, v in row.items() if k != key}
+    conn.execute(stmt.on_conflict_do_update(index_elements=[key], set_=changed))
+
+
+def register_owner(conn: Connection, owner_id: str, pid: int, host: str) -> OwnerInfo:
+    now = utcnow()
+    info = OwnerInfo(id=owner_id, host=host, pid=pid, started_at=now, heartbeat_at=now)
+    _upsert(conn, owners, info.model_dump(), "id")
+    return info
+
+
+def heartbeat(conn: Connection, owner_id: str) -> None:
+    stmt = update(owners).where(owners.c.id == owner_id).values(heartbeat_at=utcnow())
+    if conn.execute(stmt).rowcount == 0:
+        raise NotFoundError(f"no owner {owner_id!r}: register it first")
+
+
+def get_owner(conn: Connection, owner_id: str) -> OwnerInfo | None:
+    row = conn.execute(select(owners).where(owners.c.id == owner_id)).mappings().first()
+    return OwnerInfo.model_validate(dict(row)) if row is not None else None
+
+
+def record_call(conn: Connection, rec: CallRecord) -> None:
+    conn.execute(llm_calls.insert(), [rec.model_dump()])
+
+
+def call_stats(conn: Connection, session_id: str) -> dict[str, Any]:
+    """Totals, per role (calls and tokens) and per outcome (calls)."""
+    c = llm_calls.c
+    stmt = (
+        select(
+            c.role,
+            c.outcome,
+            func.count(),
+            func.coalesce(func.sum(c.tokens_in), 0),
+            func.coalesce(func.sum(c.tokens_out), 0),
+            func.coalesce(func.sum(c.latency_ms), 0.0),
+        )
+        .where(c.session_id == session_id)
+        .group_by(c.role, c.outcome)
+    )
+    stats: dict[str, Any] = {
+        "calls": 0,
+        "tokens_in": 0,
+        "tokens_out": 0,
+        "latency_ms": 0.0,
+        "by_role": {},
+        "by_outcome": {},
+    }
+    for role, outcome, calls, tokens_in, tokens_out, latency in conn.execute(stmt):
+        stats["calls"] += int(calls)
+        stats["tokens_in"] += int(tokens_in)
+        stats["tokens_out"] += int(tokens_out)
+        stats["latency_ms"] += float(latency)
+        per_role = stats["by_role"].setdefault(role, {"calls": 0, "tokens_in": 0, "tokens_out": 0})
+        per_role["calls"] += int(calls)
+        per_role["tokens_in"] += int(tokens_in)
+        per_role["tokens_out"] += int(tokens_out)
+        stats["by_outcome"][outcome] = stats["by_outcome"].get(outcome, 0) + int(calls)
+    return stats
+
+
+def cache_get(conn: Connection, key: str, max_age: float | None) -> str | None:
+    stmt = select(literature_cache.c.value).where(literature_cache.c.key == key)
+    if max_age is not None:
+        stmt = stmt.where(literature_cache.c.fetched_at >= utcnow() - timedelta(seconds=max_age))
+    value = conn.execute(stmt).scalar_one_or_none()
+    return str(value) if value is not None else None
+
+
+def cache_put(conn: Connection, key: str, value: str) -> None:
+    _upsert(conn, literature_cache, {"key": key, "value": value, "fetched_at": utcnow()}, "key")

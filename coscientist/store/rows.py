@@ -1,0 +1,93 @@
+"""Conversions between the store's rows and the pydantic objects of coscientist.schemas.
+
+Rows come in as SQLAlchemy RowMappings and leave as plain dicts for inserts, so
+nothing outside the store ever holds an ORM object.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from coscientist.schemas import (
+    CallRecord,
+    GraphEdge,
+    GraphNode,
+    Hypothesis,
+    Match,
+    MetaReview,
+    Rating,
+    Review,
+    SessionInfo,
+    Task,
+)
+
+Row = Mapping[Any, Any]  # RowMapping keys may also be columns
+
+
+def session_row(info: SessionInfo) -> dict[str, Any]:
+    data = info.model_dump()
+    data["status"] = info.status.value
+    data["limits"] = info.model_dump(mode="json")["limits"]
+    data["match_seq"] = 0
+    return data
+
+
+def session_info(row: Row) -> SessionInfo:
+    return SessionInfo.model_validate(dict(row))
+
+
+def hypothesis_row(h: Hypothesis) -> dict[str, Any]:
+    data = h.model_dump()
+    data["status"] = h.status.value
+    data["citations"] = [c.model_dump(mode="json") for c in h.citations]
+    return data
+
+
+def hypothesis(row: Row) -> Hypothesis:
+    return Hypothesis.model_validate(dict(row))
+
+
+def review(row: Row) -> Review:
+    return Review.model_validate(dict(row))
+
+
+def match(row: Row) -> Match:
+    return Match.model_validate(dict(row))
+
+
+def rating(row: Row) -> Rating:
+    return Rating.model_validate(dict(row))
+
+
+def meta_review(row: Row) -> MetaReview:
+    return MetaReview.model_validate(dict(row))
+
+
+def graph_node(row: Row) -> GraphNode:
+    return GraphNode(key=row["key"], label=row["label"], iteration=row["iteration"])
+
+
+def graph_edge(row: Row) -> GraphEdge:
+    return GraphEdge(
+        source=row["source"],
+        target=row["target"],
+        relation=row["relation"],
+        iteration=row["iteration"],
+    )
+
+
+def task_row(task: Task) -> dict[str, Any]:
+    data = task.model_dump()
+    data["kind"] = task.kind.value
+    data["state"] = task.state.value
+    data["payload"] = task.model_dump(mode="json")["payload"]
+    return data
+
+
+def task(row: Row) -> Task:
+    return Task.model_validate(dict(row))
+
+
+def call_row(rec: CallRecord) -> dict[str, Any]:
+    return rec.model_dump()
