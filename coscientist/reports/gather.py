@@ -87,8 +87,14 @@ def gather(
     estimates = bradley_terry_estimates(
         matches, [h.id for h in hypotheses], seed=info.seed, resamples=resamples
     )
+    by_strength = sorted(entries, key=lambda e: (-estimates[e.id].strength, e.rank))
+    bt_rank = {entry.id: place for place, entry in enumerate(by_strength, start=1)}
     board = [
-        LeaderboardRow(**entry.model_dump(exclude={"statement"}), bradley_terry=estimates[entry.id])
+        LeaderboardRow(
+            **entry.model_dump(exclude={"statement"}),
+            bradley_terry=estimates[entry.id],
+            bradley_terry_rank=bt_rank[entry.id],
+        )
         for entry in entries
     ]
     reviews: dict[str, list[Review]] = defaultdict(list)

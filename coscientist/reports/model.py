@@ -65,6 +65,8 @@ class LeaderboardRow(BaseModel):
     matches: int
     wins: int
     bradley_terry: BradleyTerryEstimate
+    bradley_terry_rank: int  # among the rows of this leaderboard; differs from rank when the
+    # online ratings, which depend on match order, disagree with the fit over all matches
 
 
 class BradleyTerrySummary(BaseModel):
