@@ -222,16 +222,17 @@ async def test_unreachable_server_is_a_transport_error() -> None:
 
 
 async def test_many_calls_in_flight() -> None:
-    with FakeOpenAIServer(latency=0.1) as server:
+    with FakeOpenAIServer(latency=0.5) as server:
         client, records = client_for(server.url, concurrency=64)
         async with anyio.create_task_group() as tg:
-            for i in range(128):
+            for i in range(64):
                 messages: list[Message] = [{"role": "user", "content": f"question {i}"}]
                 tg.start_soon(client.complete, messages, Idea)
         await client.aclose()
     assert client.max_in_flight == 64
-    assert server.max_concurrent >= 48  # client and server share the machine's cores
-    assert len(records) == 128 and set(records.outcomes) == {"ok"}
+    # 0.5 s leaves the client ample time to open all 64 before the first answer returns
+    assert server.max_concurrent >= 60
+    assert len(records) == 64 and set(records.outcomes) == {"ok"}
 
 
 async def test_server_capacity_queues_requests() -> None:

@@ -13,7 +13,7 @@ the status and the server's message with the key scrubbed out.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Literal, cast
+from typing import TYPE_CHECKING, Any, Literal
 
 import anyio
 
@@ -104,9 +104,16 @@ class OpenAICompatibleBackend:
     async def _create(
         self, model: str, request: GenerationRequest, mode: SchemaMode | None
     ) -> RawCompletion:
-        extra: dict[str, Any] = {}
+        from openai.types.chat import ChatCompletion
+
+        body: dict[str, Any] = {
+            "model": model,
+            "messages": [dict(m) for m in request.messages],
+            "max_tokens": request.max_tokens,
+            "temperature": request.temperature,
+        }
         if mode == "json_schema":
-            extra["response_format"] = {
+            body["response_format"] = {
                 "type": "json_schema",
                 "json_schema": {
                     "name": request.schema_name,
@@ -115,16 +122,15 @@ class OpenAICompatibleBackend:
                 },
             }
         elif mode == "json_object":
-            extra["response_format"] = {"type": "json_object", "schema": request.json_schema}
+            body["response_format"] = {"type": "json_object", "schema": request.json_schema}
         if request.seed is not None:
-            extra["seed"] = request.seed
+            body["seed"] = request.seed
         try:
-            response = await self._client.chat.completions.create(
-                model=model,
-                messages=cast(Any, [dict(m) for m in request.messages]),
-                max_tokens=request.max_tokens,
-                temperature=request.temperature,
-                **extra,
+            # The SDK's documented raw `post`: the body goes out as is. The typed
+            # `chat.completions.create` walks every argument through its TypedDict
+            # transform, milliseconds a call that add up with 64 calls in flight.
+            response = await self._client.post(
+                "/chat/completions", body=body, cast_to=ChatCompletion
             )
         except Exception as exc:
             error = self._map_error(exc)
