@@ -40,6 +40,12 @@ def _timed(fn: Callable[[], Any]) -> float:
     return time.perf_counter() - start
 
 
+def _complete(store: Store, session_id: str, result: TaskResult) -> float:
+    """Seconds to complete a freshly claimed task with `result`."""
+    task_id = store.claim(session_id, "bench")[0].id
+    return _timed(lambda: store.complete_task(task_id, "bench", result))
+
+
 def _hypothesis(session_id: str, i: int) -> Hypothesis:
     return Hypothesis(
         id=new_id(),
@@ -59,17 +65,15 @@ def run(url: str, n: int, board: int) -> dict[str, Any]:
     pool = [_hypothesis(sid, i) for i in range(20)]
     store.add_hypotheses(pool)
     store.enqueue(sid, [TaskSpec(kind=TaskKind.MATCH) for _ in range(3 * n)])
-    claim, with_h, with_m = [], [], []
+    claim: list[float] = []
+    with_h: list[float] = []
+    with_m: list[float] = []
     for i in range(n):
         claim.append(_timed(lambda: store.claim(sid, "bench", limit=1)))
-        task = store.claim(sid, "bench")[0]
-        result = TaskResult(hypotheses=[_hypothesis(sid, 100 + i)])
-        with_h.append(_timed(lambda: store.complete_task(task.id, "bench", result)))
-        task = store.claim(sid, "bench")[0]
+        with_h.append(_complete(store, sid, TaskResult(hypotheses=[_hypothesis(sid, 100 + i)])))
         a, b = pool[i % 20], pool[(i + 7) % 20]
         verdict = MatchVerdict(first_id=a.id, second_id=b.id, winner_id=a.id)
-        result = TaskResult(matches=[verdict])
-        with_m.append(_timed(lambda: store.complete_task(task.id, "bench", result)))
+        with_m.append(_complete(store, sid, TaskResult(matches=[verdict])))
     big = store.create_session(SessionInfo(id=new_id(), goal="board", model_spec="scripted"))
     store.add_hypotheses([_hypothesis(big.id, i) for i in range(board)])
     boards = [_timed(lambda: store.leaderboard(big.id)) for _ in range(5)]

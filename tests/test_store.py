@@ -353,7 +353,7 @@ def test_ratings_follow_matches_and_order_the_leaderboard(store: Store, sid: str
     store.set_hypothesis_status(a.id, HypothesisStatus.RETIRED)
     assert [e.id for e in store.leaderboard(sid)] == [b.id, c.id]
     everyone = store.leaderboard(sid, include_inactive=True)
-    assert [(e.id, e.status) for e in everyone][0] == (a.id, HypothesisStatus.RETIRED)
+    assert (everyone[0].id, everyone[0].status) == (a.id, HypothesisStatus.RETIRED)
     assert [e.id for e in store.leaderboard(sid, top=1)] == [b.id]
 
 

@@ -80,6 +80,16 @@ def test_two_processes_opening_an_empty_file_at_once_both_succeed(tmp_path: Path
     assert _versions(db) == [head_revision()]
 
 
+def test_a_store_from_a_newer_version_is_refused(tmp_path: Path) -> None:
+    db = tmp_path / "future.db"
+    Store.open(_url(db)).close()
+    with sqlite3.connect(db) as raw:
+        raw.execute("UPDATE alembic_version SET version_num = '9999_future'")
+    with pytest.raises(StoreError, match="newer coscientist") as caught:
+        Store.open(_url(db))
+    assert "\n" not in str(caught.value)
+
+
 def test_every_sqlite_connection_gets_the_pragmas(tmp_path: Path) -> None:
     with Store.open(_url(tmp_path / "p.db")) as store:
         conns = [store.engine.connect() for _ in range(2)]  # two distinct pooled connections
@@ -142,6 +152,7 @@ def test_foreign_keys_are_enforced(tmp_path: Path) -> None:
         ("not a url at all", "not a database URL"),
         ("mysql://u:secret@127.0.0.1/db", "unsupported database 'mysql'"),
         ("postgresql+psycopg2://u:secret@127.0.0.1:1/db", "driver not installed"),
+        ("postgresql+asyncpg://u:secret@127.0.0.1:1/db", "unsupported driver 'asyncpg'"),
         ("postgresql://u:secret@127.0.0.1:1/db", "cannot open store postgresql+psycopg://u:***@"),
     ],
 )
@@ -152,6 +163,13 @@ def test_a_bad_url_is_a_one_line_store_error_without_the_password(url: str, expe
     assert expected in message
     assert "\n" not in message
     assert "secret" not in message
+
+
+def test_a_tilde_means_the_home_directory(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HOME", str(tmp_path))
+    with Store.open("sqlite:///~/data/home.db") as store:
+        assert store.url_display == _url(tmp_path / "data" / "home.db")
+    assert (tmp_path / "data" / "home.db").is_file()
 
 
 def test_a_directory_is_not_a_database(tmp_path: Path) -> None:

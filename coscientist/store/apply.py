@@ -30,6 +30,10 @@ class Applied(BaseModel):
 
 def complete(conn: Connection, task_id: str, owner: str, result: TaskResult) -> Applied:
     session_id: str = queue.leased(conn, task_id, owner)["session_id"]
+    if conn.dialect.name == "postgresql":
+        # One result of a session at a time, always locked task -> session: matches must
+        # apply in seq order, and hypothesis rows are then never locked in two orders.
+        content.lock_session(conn, session_id)
     strangers = [h.id for h in result.hypotheses if h.session_id != session_id]
     if strangers:
         raise StoreError(

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from pydantic import BaseModel
 from sqlalchemy import Connection, func, select, update
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.sql import ColumnElement
@@ -66,6 +67,12 @@ def require_session(conn: Connection, session_id: str) -> None:
         raise NotFoundError(f"no session {session_id!r}")
 
 
+def lock_session(conn: Connection, session_id: str) -> None:
+    stmt = select(sessions.c.id).where(sessions.c.id == session_id).with_for_update()
+    if conn.execute(stmt).first() is None:
+        raise NotFoundError(f"no session {session_id!r}")
+
+
 def list_sessions(conn: Connection) -> list[SessionInfo]:
     stmt = select(sessions).order_by(sessions.c.created_at.desc(), sessions.c.id.desc())
     return [rows.session_info(r) for r in conn.execute(stmt).mappings()]
@@ -75,7 +82,9 @@ def update_session(conn: Connection, session_id: str, fields: dict[str, Any]) ->
     unknown = set(fields) - SESSION_FIELDS
     if unknown:
         raise TypeError(f"update_session cannot change {sorted(unknown)}")
-    values = dict(fields)
+    values = {
+        k: v.model_dump(mode="json") if isinstance(v, BaseModel) else v for k, v in fields.items()
+    }
     if "status" in values:
         values["status"] = str(values["status"])
     values["updated_at"] = utcnow()
@@ -89,13 +98,17 @@ def update_session(conn: Connection, session_id: str, fields: dict[str, Any]) ->
 # --- hypotheses ---------------------------------------------------------------
 
 
+_INSERT_HYPOTHESIS = hypotheses.insert()
+_INSERT_RATING = ratings.insert()
+
+
 def insert_hypotheses(conn: Connection, items: Sequence[Hypothesis]) -> None:
     """New hypotheses and their rating rows at the initial rating."""
     if not items:
         return
-    conn.execute(hypotheses.insert(), [rows.hypothesis_row(h) for h in items])
+    conn.execute(_INSERT_HYPOTHESIS, [rows.hypothesis_row(h) for h in items])
     conn.execute(
-        ratings.insert(),
+        _INSERT_RATING,
         [
             {
                 "hypothesis_id": h.id,

@@ -17,7 +17,9 @@ from sqlalchemy.pool import StaticPool
 
 from coscientist.errors import StoreError
 
-SUPPORTED = ("sqlite", "postgresql")
+# Synchronous drivers only: the store runs its short transactions in worker threads.
+SUPPORTED = {"sqlite": ("pysqlite",), "postgresql": ("psycopg", "psycopg2")}
+_USE = "use sqlite:///PATH or postgresql://USER@HOST/DB"
 WRITE_OPTION = "coscientist_write"  # execution option: this transaction writes
 PG_CONNECT_TIMEOUT = 10
 _SQLITE_PRAGMAS = (
@@ -55,9 +57,15 @@ def parse_url(url: str) -> URL:
     backend = parsed.get_backend_name()
     if backend not in SUPPORTED:
         raise StoreError(
-            f"cannot open store {mask(parsed)}: unsupported database {backend!r}"
-            " (use sqlite:///PATH or postgresql://USER@HOST/DB)"
+            f"cannot open store {mask(parsed)}: unsupported database {backend!r} ({_USE})"
         )
+    driver = parsed.get_driver_name()
+    if driver not in SUPPORTED[backend]:
+        raise StoreError(
+            f"cannot open store {mask(parsed)}: unsupported driver {driver!r} ({_USE})"
+        )
+    if backend == "sqlite" and parsed.database and parsed.database.startswith("~"):
+        parsed = parsed.set(database=str(Path(parsed.database).expanduser()))
     return parsed
 
 
@@ -98,7 +106,7 @@ def _make_parent(url: URL, shown: str) -> None:
     if database.startswith("file:"):
         return  # a SQLite URI filename: leave it to SQLite
     try:
-        Path(database).expanduser().resolve().parent.mkdir(parents=True, exist_ok=True)
+        Path(database).resolve().parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         reason = exc.strerror or type(exc).__name__
         raise StoreError(

@@ -49,8 +49,11 @@ def get_owner(conn: Connection, owner_id: str) -> OwnerInfo | None:
     return OwnerInfo.model_validate(dict(row)) if row is not None else None
 
 
+_INSERT_CALL = llm_calls.insert()
+
+
 def record_call(conn: Connection, rec: CallRecord) -> None:
-    conn.execute(llm_calls.insert(), [rec.model_dump()])
+    conn.execute(_INSERT_CALL, [rec.model_dump()])
 
 
 def call_stats(conn: Connection, session_id: str) -> dict[str, Any]:
