@@ -271,6 +271,7 @@ def test_markdown_report(exported: Exported) -> None:
         assert expected in top, expected
     assert f"from `{sample.ids['xss']}`" in top  # the evolved child names its parents
     assert OVERVIEW in text and f"- {GAP}" in text
+    assert "Hubs: Microglia (3), " in text and "Bridges: Microglia (0.500)" in text
     wins_first = sum(1 for first, _, winner, _ in MATCHES if first == winner)
     assert f"{100 * wins_first / len(MATCHES):.1f} %" in _section(
         text, "## Tournament", "## Lineage"
@@ -327,7 +328,7 @@ def test_json_document(exported: Exported) -> None:
     assert data["meta_review"]["gaps"] == [GAP] and data["meta_reviews"] == 1
     assert data["calls"]["calls"] == 3 and data["calls"]["by_outcome"] == {"ok": 2, "repaired": 1}
     assert data["knowledge"]["metrics"]["nodes"] == len(GRAPH_NODES)
-    assert data["knowledge"]["hubs"][0] == {"label": "Microglia", "score": 3}
+    assert data["knowledge"]["hubs"][0] == {"label": "Microglia", "links": 3}
     assert data["session"]["limits"] == {"max_calls": 50, "max_hypotheses": 6}
 
 

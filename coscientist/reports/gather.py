@@ -18,10 +18,11 @@ from coscientist.reports.analysis import (
 )
 from coscientist.reports.model import (
     BradleyTerrySummary,
+    Bridge,
     CallStats,
+    Hub,
     KnowledgePart,
     LeaderboardRow,
-    Ranked,
     Report,
     SessionPart,
     TopHypothesis,
@@ -54,8 +55,10 @@ def knowledge_part(store: Store, session_id: str, seed: int, k: int = GRAPH_TOP)
     kg = KnowledgeGraph.from_parts(*store.graph(session_id))
     return KnowledgePart(
         metrics=metrics(kg, seed=seed),
-        hubs=[Ranked(label=label, score=degree) for label, degree in hubs(kg, k)],
-        bridges=[Ranked(label=label, score=score) for label, score in bridges(kg, k, seed=seed)],
+        hubs=[Hub(label=label, links=degree) for label, degree in hubs(kg, k)],
+        bridges=[
+            Bridge(label=label, betweenness=score) for label, score in bridges(kg, k, seed=seed)
+        ],
     )
 
 

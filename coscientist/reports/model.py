@@ -138,15 +138,20 @@ class CallStats(BaseModel):
     by_outcome: dict[str, int] = Field(default_factory=dict)
 
 
-class Ranked(BaseModel):
+class Hub(BaseModel):
     label: str
-    score: float
+    links: int  # distinct neighbouring concepts
+
+
+class Bridge(BaseModel):
+    label: str
+    betweenness: float  # share of shortest paths through this concept
 
 
 class KnowledgePart(BaseModel):
     metrics: GraphMetrics
-    hubs: list[Ranked]  # score: distinct neighbours
-    bridges: list[Ranked]  # score: betweenness centrality
+    hubs: list[Hub]
+    bridges: list[Bridge]
 
 
 class Report(BaseModel):
