@@ -90,7 +90,9 @@ def make_engine(url: URL) -> Engine:
     except NoSuchModuleError as exc:
         raise StoreError(f"cannot open store {shown}: unknown database driver") from exc
     except ImportError as exc:
-        hint = " (pip install 'coscientist[postgres]')" if "psycopg" in str(exc) else ""
+        hint = (
+            " (pip install 'coscientist[postgres]')" if url.get_driver_name() == "psycopg" else ""
+        )
         raise StoreError(
             f"cannot open store {shown}: driver not installed: {first_line(exc)}{hint}"
         ) from exc

@@ -56,6 +56,10 @@ def record_call(conn: Connection, rec: CallRecord) -> None:
     conn.execute(_INSERT_CALL, [rec.model_dump()])
 
 
+def record_calls(conn: Connection, recs: list[CallRecord]) -> None:
+    conn.execute(_INSERT_CALL, [rec.model_dump() for rec in recs])
+
+
 def call_stats(conn: Connection, session_id: str) -> dict[str, Any]:
     """Totals, per role (calls and tokens) and per outcome (calls)."""
     c = llm_calls.c

@@ -50,9 +50,10 @@ def insert_tasks(conn: Connection, session_id: str, specs: list[TaskSpec]) -> li
 @functools.cache
 def _claim_select(scoped: bool, by_kind: bool) -> Select[Any]:
     """The candidate query, built once per shape (statement building is the slow part)."""
-    claimable = or_(
-        tasks.c.state == TaskState.PENDING.value,
-        and_(tasks.c.state == TaskState.FAILED.value, tasks.c.attempts < tasks.c.max_attempts),
+    # The IN lets the (session_id, state, ...) index skip done and dead tasks.
+    claimable = and_(
+        tasks.c.state.in_([TaskState.PENDING.value, TaskState.FAILED.value]),
+        or_(tasks.c.state == TaskState.PENDING.value, tasks.c.attempts < tasks.c.max_attempts),
     )
     if scoped:
         scope = tasks.c.session_id == bindparam("p_session")

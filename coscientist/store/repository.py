@@ -277,6 +277,16 @@ class Store:
             content.require_session(conn, session_id)
             return queue.insert_tasks(conn, session_id, specs)
 
+    def enqueue_and_claim(
+        self, session_id: str, spec: TaskSpec, owner: str, lease_seconds: float = 60
+    ) -> Task | None:
+        """Add one task and lease the best pending task (usually that one) in one transaction."""
+        with self._write() as conn:
+            content.require_session(conn, session_id)
+            queue.insert_tasks(conn, session_id, [spec])
+            claimed = queue.claim(conn, session_id, owner, 1, lease_seconds, None)
+            return claimed[0] if claimed else None
+
     def claim(
         self,
         session_id: str | None,
@@ -353,6 +363,13 @@ class Store:
     def record_call(self, rec: CallRecord) -> None:
         with self._write() as conn:
             ledger.record_call(conn, rec)
+
+    def record_calls(self, recs: list[CallRecord]) -> None:
+        """Several provenance rows in one transaction (the supervisor batches them)."""
+        if not recs:
+            return
+        with self._write() as conn:
+            ledger.record_calls(conn, recs)
 
     def call_stats(self, session_id: str) -> dict[str, Any]:
         """{"calls", "tokens_in", "tokens_out", "latency_ms", "by_role": {role: {...}}, "by_outcome": {outcome: n}}."""

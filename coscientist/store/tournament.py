@@ -176,9 +176,17 @@ def apply_matches(
     return applied
 
 
+_ALL_RATINGS = select(
+    ratings.c.hypothesis_id, ratings.c.mu, ratings.c.sigma, ratings.c.matches, ratings.c.wins
+).where(ratings.c.session_id == bindparam("p_session"))
+
+
 def all_ratings(conn: Connection, session_id: str) -> dict[str, Rating]:
-    stmt = select(ratings).where(ratings.c.session_id == session_id)
-    return {r["hypothesis_id"]: rows.rating(r) for r in conn.execute(stmt).mappings()}
+    """Every hypothesis' current rating; the pairing policy reads this before each match."""
+    return {
+        hid: Rating(hypothesis_id=hid, mu=mu, sigma=sigma, matches=played, wins=wins)
+        for hid, mu, sigma, played, wins in conn.execute(_ALL_RATINGS, {"p_session": session_id})
+    }
 
 
 def list_matches(conn: Connection, session_id: str, since_seq: int) -> list[Match]:
