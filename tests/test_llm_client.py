@@ -253,3 +253,17 @@ async def test_free_text_call() -> None:
     assert backend.requests[0].json_schema is None
     assert backend.requests[0].max_tokens == 32
     assert records.outcomes == ["truncated"]
+
+
+async def test_hooks_can_be_attached_after_construction() -> None:
+    backend = ScriptedBackend()
+    client = ModelClient(backend)
+    records = Records()
+    gate_calls: list[None] = []
+
+    async def gate() -> None:
+        gate_calls.append(None)
+
+    client.set_hooks(recorder=records, gate=gate)
+    await client.complete(MESSAGES, Idea)
+    assert records.outcomes == ["ok"] and len(gate_calls) == 1

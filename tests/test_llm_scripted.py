@@ -176,3 +176,11 @@ async def test_latency_settings_do_not_change_answers() -> None:
     assert await answers(ScriptedBackend(seed=2), prompts) == await answers(
         ScriptedBackend(seed=2, latency=0.001, jitter=0.001), prompts
     )
+
+
+async def test_request_log_is_bounded() -> None:
+    backend = ScriptedBackend(keep_requests=10)
+    for i in range(25):
+        await backend.generate(request(f"prompt {i}"))
+    assert 5 <= len(backend.requests) <= 10
+    assert backend.requests[-1].messages[0]["content"] == "prompt 24"

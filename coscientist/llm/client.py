@@ -138,6 +138,16 @@ class ModelClient:
 
     # --- public API -----------------------------------------------------------
 
+    def set_hooks(
+        self,
+        *,
+        recorder: Recorder | None = None,
+        gate: Callable[[], Awaitable[None]] | None = None,
+    ) -> None:
+        """Attach the supervisor's provenance recorder and budget gate after construction."""
+        self._recorder = recorder
+        self._gate = gate
+
     async def complete(
         self,
         messages: Sequence[Message],

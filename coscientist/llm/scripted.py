@@ -43,13 +43,15 @@ class ScriptedBackend:
         latency: float = 0.0,
         jitter: float = 0.0,
         handler: Handler | None = None,
+        keep_requests: int = 10_000,
     ) -> None:
         self.seed = seed
         self.latency = latency
         self.jitter = jitter
         self.handler = handler
         self.default_concurrency = 64 if latency > 0 else 8
-        self.requests: list[GenerationRequest] = []
+        self.requests: list[GenerationRequest] = []  # recent ones (at most keep_requests)
+        self._keep_requests = keep_requests
         self.in_flight = 0
         self.max_in_flight = 0
         self._queue: deque[Answer] = deque()
@@ -69,6 +71,8 @@ class ScriptedBackend:
         self._seen[digest] += 1
         rng = random.Random(f"{self.seed}:{digest}:{occurrence}")
         self.requests.append(request)
+        if len(self.requests) > self._keep_requests:
+            del self.requests[: len(self.requests) - self._keep_requests // 2]
         queued = self._queue.popleft() if self._queue else None
         self.in_flight += 1
         self.max_in_flight = max(self.max_in_flight, self.in_flight)

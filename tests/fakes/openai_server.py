@@ -110,6 +110,7 @@ class FakeOpenAIServer:
         model: str = "fake-model",
         host: str = "127.0.0.1",
         port: int = 0,
+        record_bodies: bool = True,
     ) -> None:
         self.responder = responder
         self.reject_json_schema = reject_json_schema
@@ -120,6 +121,7 @@ class FakeOpenAIServer:
         self.model = model
         self.host = host
         self.port = port
+        self.record_bodies = record_bodies  # off for long benchmark runs
         # Counters, written on the server thread and read by tests.
         self.requests_received = 0
         self.chat_requests = 0
@@ -252,7 +254,8 @@ class FakeOpenAIServer:
         self, method: str, path: str, headers: dict[str, str], raw: bytes
     ) -> tuple[int, Any]:
         self.requests_received += 1
-        self.auth_headers.append(headers.get("authorization", ""))
+        if self.record_bodies:
+            self.auth_headers.append(headers.get("authorization", ""))
         if method == "GET" and path.endswith("/models"):
             return 200, {
                 "object": "list",
@@ -264,7 +267,8 @@ class FakeOpenAIServer:
             body = json.loads(raw or b"{}")
         except json.JSONDecodeError:
             return 400, _error("request body is not JSON", "invalid_request_error")
-        self.bodies.append(body)
+        if self.record_bodies:
+            self.bodies.append(body)
         if path.endswith("/embeddings"):
             return 200, self._embeddings(body)
         self.chat_requests += 1
@@ -385,6 +389,7 @@ def main() -> None:
         capacity=args.capacity,
         seed=args.seed,
         reject_json_schema=args.reject_json_schema,
+        record_bodies=False,
     )
     with server:
         print(server.url, flush=True)
