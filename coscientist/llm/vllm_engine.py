@@ -9,6 +9,7 @@ to use vLLM is `vllm serve MODEL` with `--model openai-compatible --base-url`.
 
 from __future__ import annotations
 
+import inspect
 import uuid
 from typing import Any
 
@@ -66,7 +67,10 @@ class VLLMBackend:
         from vllm.sampling_params import RequestOutputKind, StructuredOutputsParams
 
         engine = self._start()
-        prompt = engine.get_tokenizer().apply_chat_template(
+        tokenizer = engine.get_tokenizer()
+        if inspect.isawaitable(tokenizer):  # a coroutine in releases before the renderer API
+            tokenizer = await tokenizer
+        prompt = tokenizer.apply_chat_template(
             [dict(m) for m in request.messages], tokenize=False, add_generation_prompt=True
         )
         structured = (
