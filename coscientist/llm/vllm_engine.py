@@ -86,8 +86,11 @@ class VLLMBackend:
             output_kind=RequestOutputKind.FINAL_ONLY,
         )
         final: Any = None
-        async for output in engine.generate(prompt, params, uuid.uuid4().hex):
-            final = output
+        try:
+            async for output in engine.generate(prompt, params, uuid.uuid4().hex):
+                final = output
+        except Exception as exc:  # engine errors are not retryable transport failures
+            raise ModelError(f"vllm:{self.name} failed: {exc}") from exc
         if final is None or not final.outputs:
             raise ModelError(f"vllm:{self.name} returned no output")
         completion = final.outputs[0]
