@@ -387,6 +387,20 @@ def test_claim_takes_highest_priority_then_oldest_and_respects_leases(
     assert store.claim(sid, "w3", limit=0) == []
 
 
+def test_start_task_inserts_a_task_already_leased(store: Store, sid: str) -> None:
+    a, b = add(store, sid, 2)
+    task = store.start_task(sid, TaskSpec(kind=TaskKind.MATCH, payload={"x": 1}), "w1", 30)
+    assert (task.state, task.lease_owner) == (TaskState.RUNNING, "w1")
+    assert store.get_task(task.id) == task
+    assert store.claim(sid, "w2") == []
+    with pytest.raises(LeaseLostError):
+        store.complete_task(task.id, "w2", TaskResult())
+    store.complete_task(task.id, "w1", TaskResult(matches=[beat(a, b)]))
+    assert store.get_task(task.id).state == TaskState.DONE
+    with pytest.raises(StoreError):
+        store.start_task("no-such-session", TaskSpec(kind=TaskKind.MATCH), "w1")
+
+
 def test_claim_without_a_session_serves_only_running_sessions(store: Store, sid: str) -> None:
     idle = store.create_session(SessionInfo(id=new_id(), goal="idle", model_spec="m"))
     store.enqueue(idle.id, [TaskSpec(kind=TaskKind.GENERATE, priority=10)])
@@ -502,10 +516,16 @@ def test_call_stats_sum_by_role_and_outcome(store: Store, sid: str) -> None:
             )
         )
     store.record_call(CallRecord(role="other", model="m", prompt_hash="h", outcome="ok"))
+    batch = [
+        CallRecord(role="ranking", model="m", prompt_hash="h", outcome="invalid", session_id=sid)
+    ] * 2
+    store.record_calls(batch)
+    store.record_calls([])
     stats = store.call_stats(sid)
-    assert (stats["calls"], stats["tokens_in"], stats["tokens_out"]) == (3, 300, 120)
+    assert (stats["calls"], stats["tokens_in"], stats["tokens_out"]) == (5, 300, 120)
     assert stats["by_role"]["generation"] == {"calls": 2, "tokens_in": 220, "tokens_out": 110}
-    assert stats["by_outcome"] == {"ok": 2, "repaired": 1}
+    assert stats["by_role"]["ranking"]["calls"] == 3
+    assert stats["by_outcome"] == {"ok": 2, "repaired": 1, "invalid": 2}
 
 
 def test_literature_cache(store: Store) -> None:
@@ -567,7 +587,7 @@ def test_processes_sharing_the_store_serialise_their_writes(
     store: Store, store_url: str, sid: str
 ) -> None:
     a, b = add(store, sid, 2)
-    store.enqueue(sid, [TaskSpec(kind=TaskKind.MATCH)] * 40)
+    store.enqueue(sid, [TaskSpec(kind=TaskKind.MATCH)] * 24)
     procs = [
         subprocess.Popen(
             [sys.executable, "-c", _WORKER, store_url, sid, owner, a.id, b.id],
@@ -577,8 +597,8 @@ def test_processes_sharing_the_store_serialise_their_writes(
     ]
     errors = [p.communicate(timeout=120)[1].decode() for p in procs]
     assert [p.returncode for p in procs] == [0, 0], errors
-    assert store.task_counts(sid) == {"match": {"done": 40}}
-    assert [m.seq for m in store.list_matches(sid)] == list(range(1, 41))
+    assert store.task_counts(sid) == {"match": {"done": 24}}
+    assert [m.seq for m in store.list_matches(sid)] == list(range(1, 25))
     ratings = store.ratings(sid)
-    assert ratings[a.id].matches == ratings[b.id].matches == 40
-    assert ratings[a.id].wins + ratings[b.id].wins == 40
+    assert ratings[a.id].matches == ratings[b.id].matches == 24
+    assert ratings[a.id].wins + ratings[b.id].wins == 24

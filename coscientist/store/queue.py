@@ -47,6 +47,24 @@ def insert_tasks(conn: Connection, session_id: str, specs: list[TaskSpec]) -> li
     return new
 
 
+def insert_running(
+    conn: Connection, session_id: str, spec: TaskSpec, owner: str, lease_seconds: float
+) -> Task:
+    """A new task already leased by `owner`: the planner's own work skips the claim query."""
+    now = utcnow()
+    task = Task(
+        **spec.model_dump(),
+        id=new_id(),
+        session_id=session_id,
+        state=TaskState.RUNNING,
+        lease_owner=owner,
+        lease_expires=now + timedelta(seconds=lease_seconds),
+        created_at=now,
+    )
+    conn.execute(_INSERT, [rows.task_row(task)])
+    return task
+
+
 @functools.cache
 def _claim_select(scoped: bool, by_kind: bool) -> Select[Any]:
     """The candidate query, built once per shape (statement building is the slow part)."""

@@ -277,15 +277,12 @@ class Store:
             content.require_session(conn, session_id)
             return queue.insert_tasks(conn, session_id, specs)
 
-    def enqueue_and_claim(
+    def start_task(
         self, session_id: str, spec: TaskSpec, owner: str, lease_seconds: float = 60
-    ) -> Task | None:
-        """Add one task and lease the best pending task (usually that one) in one transaction."""
+    ) -> Task:
+        """Insert a task already running under `owner`'s lease (one statement, no claim query)."""
         with self._write() as conn:
-            content.require_session(conn, session_id)
-            queue.insert_tasks(conn, session_id, [spec])
-            claimed = queue.claim(conn, session_id, owner, 1, lease_seconds, None)
-            return claimed[0] if claimed else None
+            return queue.insert_running(conn, session_id, spec, owner, lease_seconds)
 
     def claim(
         self,
