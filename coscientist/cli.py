@@ -30,19 +30,29 @@ app = typer.Typer(
 out = Console()
 err = Console(stderr=True)
 
-DbOpt = Annotated[str | None, typer.Option("--db", help="store URL (sqlite:///PATH or postgresql://...)")]
+DbOpt = Annotated[
+    str | None, typer.Option("--db", help="store URL (sqlite:///PATH or postgresql://...)")
+]
 ModelOpt = Annotated[
     str | None,
-    typer.Option("--model", help="embedded, gguf:PATH, openai-compatible[:MODEL], vllm:MODEL, scripted"),
+    typer.Option(
+        "--model", help="embedded, gguf:PATH, openai-compatible[:MODEL], vllm:MODEL, scripted"
+    ),
 ]
 BaseUrlOpt = Annotated[str | None, typer.Option("--base-url", help="OpenAI-compatible endpoint")]
 ConcOpt = Annotated[int | None, typer.Option("--concurrency", min=1, help="tasks in flight")]
-CallsOpt = Annotated[int | None, typer.Option("--max-calls", min=0, help="stop after N model calls")]
+CallsOpt = Annotated[
+    int | None, typer.Option("--max-calls", min=0, help="stop after N model calls")
+]
 HypOpt = Annotated[int | None, typer.Option("--max-hypotheses", min=1, help="generate at most N")]
-TimeOpt = Annotated[float | None, typer.Option("--time-limit", min=0.001, help="seconds of wall time")]
+TimeOpt = Annotated[
+    float | None, typer.Option("--time-limit", min=0.001, help="seconds of wall time")
+]
 SeedOpt = Annotated[int | None, typer.Option("--seed", help="seed of every random choice")]
 TuiOpt = Annotated[bool, typer.Option("--tui/--no-tui", help="watch the run in the terminal UI")]
-ThreadsOpt = Annotated[int | None, typer.Option("--threads", min=1, help="CPU threads for embedded models")]
+ThreadsOpt = Annotated[
+    int | None, typer.Option("--threads", min=1, help="CPU threads for embedded models")
+]
 
 
 def fail(message: str) -> NoReturn:
@@ -95,7 +105,9 @@ def run(
 
     if not goal.strip():
         fail("the research goal is empty: say what you want to find out")
-    settings_opts = dict(model=model, base_url=base_url, concurrency=concurrency, seed=seed, threads=threads)
+    settings_opts = dict(
+        model=model, base_url=base_url, concurrency=concurrency, seed=seed, threads=threads
+    )
     cs = _open(db, **settings_opts)
     parse_spec(cs.settings.model)
     if cs.settings.model.startswith("openai-compatible") and not cs.settings.base_url:
@@ -172,7 +184,18 @@ def show(
     session = cs.session(session_id)
     board = session.leaderboard(top=top)
     if as_json:
-        fields = ("id", "rank", "title", "statement", "mu", "sigma", "elo", "matches", "wins", "origin")
+        fields = (
+            "id",
+            "rank",
+            "title",
+            "statement",
+            "mu",
+            "sigma",
+            "elo",
+            "matches",
+            "wins",
+            "origin",
+        )
         payload = {
             "session": session.info.model_dump(mode="json"),
             "leaderboard": [e.model_dump(mode="json", include=set(fields)) for e in board],
@@ -245,7 +268,9 @@ def graph(
     for key, value in m.model_dump().items():
         out.print(f"{key}: {value}", highlight=False)
     out.print("hubs: " + ", ".join(f"{n} ({d})" for n, d in hubs(kg, k=top)), highlight=False)
-    out.print("bridges: " + ", ".join(f"{n} ({b:.3f})" for n, b in bridges(kg, k=top)), highlight=False)
+    out.print(
+        "bridges: " + ", ".join(f"{n} ({b:.3f})" for n, b in bridges(kg, k=top)), highlight=False
+    )
 
 
 @app.command()
@@ -302,12 +327,12 @@ def main() -> None:
         err.print("interrupted: committed work is kept; `coscientist resume` continues")
         sys.exit(130)
     except Exception as exc:
-        import click
-
-        if isinstance(exc, click.exceptions.ClickException):
-            exc.show()
-            sys.exit(exc.exit_code)
-        if isinstance(exc, click.exceptions.Abort):
+        # Usage errors of typer's (vendored) click: bad option values, missing arguments.
+        names = {cls.__name__ for cls in type(exc).__mro__}
+        if "ClickException" in names:
+            exc.show()  # type: ignore[attr-defined]
+            sys.exit(int(getattr(exc, "exit_code", 2)))
+        if "Abort" in names:
             sys.exit(130)
         err.print(f"error: unexpected {type(exc).__name__}: {exc}", markup=False, highlight=False)
         sys.exit(1)

@@ -37,16 +37,33 @@ def _backends(console: Console, settings: Settings) -> None:
 
         path = shipped_model_path()
         llama = importlib.util.find_spec("llama_cpp") is not None
-        _check(console, llama, "embedded", f"{path} (llama-cpp-python {'found' if llama else 'missing'})")
+        _check(
+            console,
+            llama,
+            "embedded",
+            f"{path} (llama-cpp-python {'found' if llama else 'missing'})",
+        )
     except CoscientistError as exc:
         _check(console, False, "embedded", str(exc))
     _check(console, True, "gguf:PATH", "any GGUF file you have, same engine as embedded")
     if settings.base_url:
         _check(console, True, "openai-compatible", f"base URL {settings.base_url}")
     else:
-        _check(console, False, "openai-compatible", "give --base-url (vLLM serve, llama.cpp server, Ollama, OpenAI)")
+        _check(
+            console,
+            False,
+            "openai-compatible",
+            "give --base-url (vLLM serve, llama.cpp server, Ollama, OpenAI)",
+        )
     vllm = importlib.util.find_spec("vllm") is not None
-    _check(console, vllm, "vllm:MODEL", "vllm installed (needs a CUDA GPU)" if vllm else "install the 'vllm' extra on a GPU machine")
+    _check(
+        console,
+        vllm,
+        "vllm:MODEL",
+        "vllm installed (needs a CUDA GPU)"
+        if vllm
+        else "install the 'vllm' extra on a GPU machine",
+    )
     _check(console, True, "scripted", "deterministic test model, no weights")
 
 
@@ -56,9 +73,19 @@ def _agents_clash(console: Console) -> None:
     ours = Path(agents.__file__ or "").parent / "context.py"
     clash = [d for d in ("openai-agents",) if _installed(d)]
     if not ours.exists():
-        _check(console, False, "agents package", f"'agents' resolves to {agents.__file__}, not coscientist's")
+        _check(
+            console,
+            False,
+            "agents package",
+            f"'agents' resolves to {agents.__file__}, not coscientist's",
+        )
     elif clash:
-        _check(console, False, "agents package", "openai-agents is installed too and also provides 'agents': use separate environments")
+        _check(
+            console,
+            False,
+            "agents package",
+            "openai-agents is installed too and also provides 'agents': use separate environments",
+        )
     else:
         _check(console, True, "agents package", str(Path(agents.__file__ or "").parent))
 
@@ -78,11 +105,18 @@ async def run_doctor(settings: Settings, console: Console) -> bool:
     console.print("[bold]store[/]")
     store = Store.open(settings.db)
     try:
-        _check(console, True, "store", f"{store.url_display} ({len(store.list_sessions())} sessions)")
+        _check(
+            console, True, "store", f"{store.url_display} ({len(store.list_sessions())} sessions)"
+        )
     finally:
         store.close()
     cfg = config_file()
-    _check(console, cfg.is_file(), "config file", str(cfg) + ("" if cfg.is_file() else " (not present; optional)"))
+    _check(
+        console,
+        cfg.is_file(),
+        "config file",
+        str(cfg) + ("" if cfg.is_file() else " (not present; optional)"),
+    )
     _agents_clash(console)
     _backends(console, settings)
 

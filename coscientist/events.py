@@ -34,7 +34,7 @@ class EventBus:
             except (anyio.BrokenResourceError, anyio.ClosedResourceError):
                 self._subscribers.remove(stream)
 
-    def emit(self, kind: str, session_id: str, message: str = "", **data: Any) -> None:
+    def emit(self, kind: str, session_id: str, message: str = "", /, **data: Any) -> None:
         self.publish(Event(kind=kind, session_id=session_id, message=message, data=data))
 
     @asynccontextmanager

@@ -62,7 +62,9 @@ class Snapshot:
     graph_enabled: bool = True
 
     def expected_hypotheses(self) -> int:
-        return self.n_hypotheses + self.in_flight[TaskKind.GENERATE] + self.in_flight[TaskKind.EVOLVE]
+        return (
+            self.n_hypotheses + self.in_flight[TaskKind.GENERATE] + self.in_flight[TaskKind.EVOLVE]
+        )
 
     def can_create(self) -> bool:
         return self.max_hypotheses is None or self.expected_hypotheses() < self.max_hypotheses
@@ -113,7 +115,8 @@ class Planner:
             return self._evolution(s)
         hid = s.needs_deep_review[0]
         review_kind = self.rng.choice(
-            [k for k in DEEP_REVIEW_KINDS if k != ReviewKind.FULL or s.literature] or DEEP_REVIEW_KINDS
+            [k for k in DEEP_REVIEW_KINDS if k != ReviewKind.FULL or s.literature]
+            or DEEP_REVIEW_KINDS
         )
         return self._spec(TaskKind.REVIEW, hypothesis_id=hid, kind=review_kind.value)
 
@@ -153,5 +156,5 @@ class Planner:
         return self.rng.choices(strategies, weights=weights)[0]
 
     @staticmethod
-    def _spec(kind: TaskKind, **payload: object) -> TaskSpec:
+    def _spec(kind: TaskKind, /, **payload: object) -> TaskSpec:
         return TaskSpec(kind=kind, payload=dict(payload), priority=PRIORITY[kind])

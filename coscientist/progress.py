@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 from collections import Counter
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import anyio
+import anyio.lowlevel
 from rich.console import Console
 from rich.live import Live
 from rich.text import Text
 
 from coscientist.config import Limits
-from coscientist.supervisor import RunSummary
+
+if TYPE_CHECKING:
+    from coscientist.supervisor import RunSummary
 
 
 def _line(counts: Counter[str], last: str) -> Text:
@@ -41,8 +44,11 @@ async def run_with_progress(session: Any, limits: Limits, console: Console) -> R
                     console.print(f"+ {last}", highlight=False, markup=False)
             elif event.kind in ("task_failed", "reclaimed", "meta_review", "literature"):
                 last = f"{event.kind}: {event.message}"
-                console.print(f"! {last}" if event.kind == "task_failed" else f"* {last}",
-                              highlight=False, markup=False)
+                console.print(
+                    f"! {last}" if event.kind == "task_failed" else f"* {last}",
+                    highlight=False,
+                    markup=False,
+                )
             if live is not None:
                 live.update(_line(counts, last))
 
@@ -50,12 +56,14 @@ async def run_with_progress(session: Any, limits: Limits, console: Console) -> R
         nonlocal summary
         async with anyio.create_task_group() as tg:
             tg.start_soon(consume, live)
-            await anyio.sleep(0)  # subscribe before the run publishes
+            await anyio.lowlevel.checkpoint()  # subscribe before the run publishes
             summary = await session.run(limits)
             tg.cancel_scope.cancel()
 
     if live_enabled:
-        with Live(_line(counts, ""), console=console, refresh_per_second=4, transient=False) as live:
+        with Live(
+            _line(counts, ""), console=console, refresh_per_second=4, transient=False
+        ) as live:
             await main(live)
     else:
         await main(None)

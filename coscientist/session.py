@@ -12,7 +12,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import anyio
 
@@ -36,7 +36,9 @@ from coscientist.schemas import (
     new_id,
 )
 from coscientist.store.repository import Store
-from coscientist.supervisor import RunSummary, Supervisor
+
+if TYPE_CHECKING:
+    from coscientist.supervisor import RunSummary, Supervisor
 
 DEFAULT_MAX_CALLS = 200  # when a run is given no budget at all
 
@@ -79,7 +81,9 @@ class CoScientist:
 
     def make_client(self, info: SessionInfo) -> ModelClient:
         """A model client for a session: its own spec and base URL, the key from the environment."""
-        settings = self.settings.model_copy(update={"model": info.model_spec, "base_url": info.base_url})
+        settings = self.settings.model_copy(
+            update={"model": info.model_spec, "base_url": info.base_url}
+        )
         backend = self._backend or make_backend(settings)
         return ModelClient(
             backend,
@@ -121,9 +125,14 @@ class Session:
 
     async def run(self, limits: Limits | None = None, **overrides: Any) -> RunSummary:
         """Run until a stop rule fires. Limits not given come from the session's stored ones."""
+        from coscientist.supervisor import Supervisor  # the agents and LangGraph load only to run
+
         limits = self._effective_limits(limits, overrides)
         self.info = self.store.update_session(
-            self.id, status=SessionStatus.RUNNING, limits=limits.model_dump(exclude_none=True), stop_reason=None
+            self.id,
+            status=SessionStatus.RUNNING,
+            limits=limits.model_dump(exclude_none=True),
+            stop_reason=None,
         )
         client = self._cs.make_client(self.info)
         concurrency = self._cs.settings.concurrency or client.concurrency
@@ -162,7 +171,12 @@ class Session:
             out = Limits(**merged)
         except ValueError as exc:
             raise ConfigError(f"bad limits: {exc}") from exc
-        if out.max_calls is None and out.max_tokens is None and out.time_limit is None and out.max_cost is None:
+        if (
+            out.max_calls is None
+            and out.max_tokens is None
+            and out.time_limit is None
+            and out.max_cost is None
+        ):
             out.max_calls = DEFAULT_MAX_CALLS
         return out
 
@@ -214,14 +228,17 @@ class Session:
     # --- the scientist in the loop --------------------------------------------------------
 
     def add_hypothesis(self, text: str, *, title: str | None = None) -> Hypothesis:
-        """The scientist's own hypothesis: reviewed and ranked like any other."""
+        """The scientist's own hypothesis: reviewed and ranked like any other.
+
+        It is pinned, so a reviewer's reject does not take it out of the tournament.
+        """
         text = text.strip()
         if not text:
             raise ConfigError("the hypothesis text is empty")
         draft = HypothesisDraft(
             title=(title or text.split(".")[0])[:120], statement=text, origin="scientist"
         )
-        h = Hypothesis(**draft.model_dump(), id=new_id(), session_id=self.id)
+        h = Hypothesis(**draft.model_dump(), id=new_id(), session_id=self.id, pinned=True)
         self.store.add_hypotheses([h])
         if self._supervisor:
             self._supervisor.state.add_hypothesis(h)
@@ -229,7 +246,12 @@ class Session:
         return h
 
     def add_review(
-        self, hypothesis_id: str, text: str, *, passed: bool = True, scores: dict[str, float] | None = None
+        self,
+        hypothesis_id: str,
+        text: str,
+        *,
+        passed: bool = True,
+        scores: dict[str, float] | None = None,
     ) -> Review:
         h = self.hypothesis(hypothesis_id)
         draft = ReviewDraft(

@@ -90,11 +90,15 @@ class SessionState:
 
     def add_hypothesis(self, h: Hypothesis, rating: Rating | None = None) -> None:
         self.hypotheses[h.id] = h
-        self.ratings[h.id] = rating or Rating(hypothesis_id=h.id, mu=INITIAL_MU, sigma=INITIAL_SIGMA)
+        self.ratings[h.id] = rating or Rating(
+            hypothesis_id=h.id, mu=INITIAL_MU, sigma=INITIAL_SIGMA
+        )
         self.proximity.add(h.id, hypothesis_text(h))
         self._sync_policy(h)
 
-    def set_status(self, hid: str, status: HypothesisStatus, duplicate_of: str | None = None) -> None:
+    def set_status(
+        self, hid: str, status: HypothesisStatus, duplicate_of: str | None = None
+    ) -> None:
         h = self.hypotheses.get(hid)
         if h is None:
             return

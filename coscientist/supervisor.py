@@ -32,7 +32,10 @@ from coscientist.planner import Planner, Snapshot
 from coscientist.schemas import (
     CallRecord,
     HypothesisStatus,
+    Match,
     MatchMode,
+    MetaReview,
+    Review,
     SessionInfo,
     Task,
     TaskKind,
@@ -40,13 +43,13 @@ from coscientist.schemas import (
     TaskSpec,
 )
 from coscientist.state import SessionState
-from coscientist.store.owners import owner_is_dead
-from coscientist.store.repository import Store
+from coscientist.store import Applied, Store, owner_is_dead
 from coscientist.tasks import TaskRunner
 
 R = TypeVar("R")
 
 DEFAULT_CONVERGENCE_WINDOW = 60
+CALL_FLUSH_SECONDS = 0.25
 MIN_MATCHES_FOR_CONVERGENCE = 3
 
 
@@ -91,7 +94,7 @@ class Supervisor:
         self.lease_seconds = lease_seconds
         self.max_tokens = max_tokens
         self.owner = make_owner_id()
-        self.rng = random.Random(f"{info.seed}:{info.id}")
+        self.rng = random.Random(f"{info.seed}:{info.goal}")
         self.state = SessionState(rng=self.rng)
         self.planner = Planner(rng=self.rng)
         self._db_limiter = anyio.CapacityLimiter(1 if store.dialect == "sqlite" else 8)
@@ -105,6 +108,8 @@ class Supervisor:
         self._blocked_in_gate = 0
         self._store_has_pending = True
         self._tasks_done = 0
+        self._tasks_started = 0
+        self._pending_calls: list[CallRecord] = []
         self._tasks_failed = 0
         self._tasks_since_graph = 0
         self._matches_since_top_change = 0
@@ -144,18 +149,23 @@ class Supervisor:
         self._started = time.monotonic()
         self._deadline = self._started + limits.time_limit if limits.time_limit else None
         await self._db(self._load)
+        # Fresh sessions with one seed replay exactly; a resumed one continues from its history.
+        self.rng.seed(
+            f"{self.info.seed}:{self.info.goal}:{len(self.state.hypotheses)}:{self.state.matches_done}"
+        )
         self._new_id = self._id_factory()
         self.runner = TaskRunner(self.state, self.info.id, self._new_id)
-        self.client.gate = self._gate
-        self.client.recorder = self._record
+        self.client.set_hooks(recorder=self._record, gate=self._gate)
         self.bus.emit("run_started", self.info.id, f"run started (owner {self.owner})")
         try:
             async with anyio.create_task_group() as tg:
                 tg.start_soon(self._keep_leases)
+                tg.start_soon(self._keep_flushing)
                 await self._dispatch(tg)
                 tg.cancel_scope.cancel()
         finally:
             with anyio.CancelScope(shield=True):
+                await self._flush_calls()
                 await self._db(self.store.release, self.owner)
         reason = self._stop or "stopped"
         summary = await self._db(self._summary, reason)
@@ -194,10 +204,26 @@ class Supervisor:
                 if self._stop_now or self._running == self._blocked_in_gate:
                     return
             elif not self._paused and self._running < self.concurrency:
-                task = await self._next_task()
-                if task is not None:
+                if self._store_has_pending:
+                    # Work left in the store (a resumed run, retries) goes first.
+                    claimed = await self._db(
+                        self.store.claim,
+                        self.info.id,
+                        self.owner,
+                        self.concurrency - self._running,
+                        self.lease_seconds,
+                    )
+                    for task in claimed:
+                        self._start(tg, task, task.kind, task.payload)
+                    self._store_has_pending = bool(claimed)
+                    if claimed:
+                        continue
+                spec = self._plan()
+                if spec is not None:
                     idle_rounds = 0
-                    self._start(tg, task)
+                    # Planned synchronously, inserted by the task itself: the loop never
+                    # waits for the store before filling the next slot.
+                    self._start(tg, spec, spec.kind, spec.payload)
                     continue
                 if self._running == 0:
                     idle_rounds += 1
@@ -229,9 +255,13 @@ class Supervisor:
         if self._matches_since_top_change < window:
             return False
         state = self.state
-        return all(
-            state.ratings[hid].matches >= MIN_MATCHES_FOR_CONVERGENCE for hid in state.policy_members
-        ) and not self._snapshot().can_create()
+        return (
+            all(
+                state.ratings[hid].matches >= MIN_MATCHES_FOR_CONVERGENCE
+                for hid in state.policy_members
+            )
+            and not self._snapshot().can_create()
+        )
 
     async def _gate(self) -> None:
         """Awaited before every model call: budgets are enforced by waiting, never by failing."""
@@ -249,29 +279,22 @@ class Supervisor:
         self._calls_reserved += 1
 
     async def _record(self, record: CallRecord) -> None:
+        # Batched: one transaction per flush instead of one per call keeps the store off the
+        # critical path at high concurrency. At most CALL_FLUSH_SECONDS of rows can be lost to a kill.
         self._tokens_used += record.tokens_in + record.tokens_out
-        await self._db(self.store.record_call, record)
+        self._pending_calls.append(record)
+
+    async def _flush_calls(self) -> None:
+        if self._pending_calls:
+            batch, self._pending_calls = self._pending_calls, []
+            await self._db(self.store.record_calls, batch)
+
+    async def _keep_flushing(self) -> None:
+        while True:
+            await anyio.sleep(CALL_FLUSH_SECONDS)
+            await self._flush_calls()
 
     # --- choosing work ----------------------------------------------------------------
-
-    async def _next_task(self) -> Task | None:
-        if self._store_has_pending:
-            claimed = await self._db(
-                self.store.claim, self.info.id, self.owner, 1, self.lease_seconds
-            )
-            if claimed:
-                return claimed[0]
-            self._store_has_pending = False
-        spec = self._plan()
-        if spec is None:
-            return None
-        claimed = await self._db(self._enqueue_and_claim, spec)
-        return claimed
-
-    def _enqueue_and_claim(self, spec: TaskSpec) -> Task | None:
-        self.store.enqueue(self.info.id, [spec])
-        claimed = self.store.claim(self.info.id, self.owner, 1, self.lease_seconds)
-        return claimed[0] if claimed else None
 
     def _snapshot(self) -> Snapshot:
         state = self.state
@@ -326,17 +349,20 @@ class Supervisor:
 
     # --- running a task ------------------------------------------------------------------
 
-    def _start(self, tg: TaskGroup, task: Task) -> None:
+    def _start(
+        self, tg: TaskGroup, work: Task | TaskSpec, kind: TaskKind, payload: dict[str, Any]
+    ) -> None:
+        self._tasks_started += 1
         self._running += 1
-        self._in_flight[task.kind] += 1
-        for hid in self._task_hypotheses(task):
+        self._in_flight[kind] += 1
+        for hid in self._payload_hypotheses(payload):
             self._busy_ids[hid] += 1
-        tg.start_soon(self._run_task, task)
+        tg.start_soon(self._run_task, work)
 
     @staticmethod
-    def _task_hypotheses(task: Task) -> list[str]:
+    def _payload_hypotheses(payload: dict[str, Any]) -> list[str]:
         keys = ("hypothesis_id", "first_id", "second_id")
-        return [str(task.payload[k]) for k in keys if task.payload.get(k)]
+        return [str(payload[k]) for k in keys if payload.get(k)]
 
     def _context(self, task: Task) -> AgentContext:
         state = self.state
@@ -348,7 +374,7 @@ class Supervisor:
             llm=self.client,
             goal=self.info.goal,
             call=CallContext(role=task.kind.value, session_id=self.info.id, task_id=task.id),
-            rng=random.Random(f"{self.info.seed}:{task.id}:{task.attempts}"),
+            rng=random.Random(f"{self.info.seed}:{self._tasks_started}:{task.attempts}"),
             preferences=self.info.preferences,
             feedback=feedback,
             graph_insights=graph_insights,
@@ -356,8 +382,30 @@ class Supervisor:
             max_tokens=self.max_tokens,
         )
 
-    async def _run_task(self, task: Task) -> None:
-        self.bus.emit("task_started", self.info.id, task.kind.value, task_id=task.id, kind=task.kind.value)
+    async def _run_task(self, work: Task | TaskSpec) -> None:
+        kind, payload = work.kind, work.payload
+        try:
+            if isinstance(work, Task):
+                task = work
+            else:
+                task = await self._db(
+                    self.store.start_task, self.info.id, work, self.owner, self.lease_seconds
+                )
+            await self._execute(task)
+        except Exception as exc:  # the store refused the new task: give the slot back
+            self.bus.emit("task_failed", self.info.id, f"could not start {kind.value}: {exc}")
+            self._tasks_failed += 1
+        finally:
+            self._running -= 1
+            self._in_flight[kind] -= 1
+            for hid in self._payload_hypotheses(payload):
+                self._busy_ids[hid] -= 1
+            self._poke()
+
+    async def _execute(self, task: Task) -> None:
+        self.bus.emit(
+            "task_started", self.info.id, task.kind.value, task_id=task.id, kind=task.kind.value
+        )
         try:
             result = await self.runner.run(task, self._context(task))
             self._cap_new_hypotheses(result)
@@ -368,12 +416,6 @@ class Supervisor:
             await self._fail(task, exc)
         else:
             self._apply(task, result, applied)
-        finally:
-            self._running -= 1
-            self._in_flight[task.kind] -= 1
-            for hid in self._task_hypotheses(task):
-                self._busy_ids[hid] -= 1
-            self._poke()
 
     async def _fail(self, task: Task, exc: Exception) -> None:
         message = f"{type(exc).__name__}: {exc}".splitlines()[0][:500]
@@ -396,31 +438,57 @@ class Supervisor:
             room = max(0, cap - len(self.state.hypotheses))
             del result.hypotheses[room:]
 
-    def _apply(self, task: Task, result: TaskResult, applied: Any) -> None:
+    def _apply(self, task: Task, result: TaskResult, applied: Applied) -> None:
         """Mirror a committed result in memory and tell the displays."""
         state, sid = self.state, self.info.id
         self._tasks_done += 1
         self._tasks_since_graph = 0 if task.kind == TaskKind.GRAPH else self._tasks_since_graph + 1
         for h in result.hypotheses:
             state.add_hypothesis(h)
-            self.bus.emit("hypothesis", sid, h.title, id=h.id, origin=h.origin, status=h.status.value)
-        for review in applied.reviews:
-            state.add_review(review)
-            self.bus.emit("review", sid, f"{review.kind.value} review", id=review.hypothesis_id, passed=review.passed)
-        for match, winner, loser in applied.matches:
-            state.add_match(match, winner, loser)
+            self.bus.emit(
+                "hypothesis", sid, h.title, id=h.id, origin=h.origin, status=h.status.value
+            )
+        for draft, review_id in zip(result.reviews, applied.review_ids, strict=True):
+            state.add_review(Review(**draft.model_dump(), id=review_id, session_id=sid))
+            self.bus.emit(
+                "review",
+                sid,
+                f"{draft.kind.value} review",
+                id=draft.hypothesis_id,
+                passed=draft.passed,
+            )
+        for verdict, done in zip(result.matches, applied.matches, strict=True):
+            match = Match(
+                **verdict.model_dump(), id=done.id, session_id=sid, seq=done.seq, task_id=task.id
+            )
+            state.add_match(match, done.winner, done.loser)
             self._after_match()
-            self.bus.emit("match", sid, f"{match.winner_id} won", id=match.id, winner=match.winner_id,
-                          first=match.first_id, second=match.second_id, mode=match.mode.value)
-        if applied.meta_review is not None:
-            state.meta_review = applied.meta_review
+            self.bus.emit(
+                "match",
+                sid,
+                f"{match.winner_id} won",
+                id=match.id,
+                winner=match.winner_id,
+                first=match.first_id,
+                second=match.second_id,
+                mode=match.mode.value,
+            )
+        if result.meta_review is not None and applied.meta_review_id is not None:
+            state.meta_review = MetaReview(
+                **result.meta_review.model_dump(), id=applied.meta_review_id, session_id=sid
+            )
             state.matches_at_meta = state.matches_done
             self.bus.emit("meta_review", sid, "meta-review written")
         for hid, status in result.status_changes.items():
             state.set_status(hid, status)
         if result.graph_nodes or result.graph_edges:
-            self.bus.emit("graph", sid, f"+{len(result.graph_nodes)} nodes, +{len(result.graph_edges)} edges",
-                          nodes=state.kg.nodes, edges=state.kg.edges)
+            self.bus.emit(
+                "graph",
+                sid,
+                f"+{len(result.graph_nodes)} nodes, +{len(result.graph_edges)} edges",
+                nodes=state.kg.nodes,
+                edges=state.kg.edges,
+            )
         if result.follow_ups:
             self._store_has_pending = True
         self.bus.emit("task_done", sid, task.kind.value, task_id=task.id, kind=task.kind.value)

@@ -9,10 +9,11 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
+
 from agents import evolution, generation, graph_reasoning, meta_review, ranking, reflection
 from agents.context import AgentContext
-from coscientist.proximity import embed
 from coscientist.knowledge import insights, next_question_seeds
+from coscientist.proximity import embed
 from coscientist.schemas import (
     Hypothesis,
     HypothesisDraft,
@@ -144,7 +145,9 @@ class TaskRunner:
         question = str(task.payload.get("question") or state.graph_question or ctx.goal)
         iteration = state.graph_iteration + 1
         context = "\n".join(insights(state.kg, k=5))
-        step = await graph_reasoning.reason(ctx, question, graph_context=context, iteration=iteration)
+        step = await graph_reasoning.reason(
+            ctx, question, graph_context=context, iteration=iteration
+        )
         nodes, edges = state.kg.merge(step.triples, iteration)
         seeds = next_question_seeds(state.kg, [n.key for n in nodes], k=3)
         state.graph_iteration = iteration

@@ -53,10 +53,18 @@ def _no_network(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
 
 @pytest.fixture(autouse=True)
-def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:
+def _isolated_env(
+    monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory
+) -> None:
     """Tests never read the developer's config, store or API keys."""
-    for name in ("COSCIENTIST_DB", "COSCIENTIST_MODEL", "COSCIENTIST_BASE_URL", "COSCIENTIST_API_KEY",
-                 "OPENAI_API_KEY", "OPENAI_BASE_URL"):
+    for name in (
+        "COSCIENTIST_DB",
+        "COSCIENTIST_MODEL",
+        "COSCIENTIST_BASE_URL",
+        "COSCIENTIST_API_KEY",
+        "OPENAI_API_KEY",
+        "OPENAI_BASE_URL",
+    ):
         monkeypatch.delenv(name, raising=False)
     home = tmp_path_factory.mktemp("home")
     monkeypatch.setenv("COSCIENTIST_CONFIG", str(home / "config.toml"))
