@@ -14,7 +14,7 @@ from pydantic import BaseModel, Field
 
 from agents.common import META_REVIEW, ask, clip, hypothesis_text, review_lines, sample
 from agents.context import AgentContext
-from agents.outputs import Lines3, Sentence, SomeSentences3
+from agents.outputs import Lines3, SomeSummaries3, Summary
 from coscientist.schemas import Hypothesis, Match, MetaReviewDraft, Review
 
 MAX_REVIEWS = 10
@@ -29,9 +29,9 @@ class PatternsOut(BaseModel):
 
 
 class OverviewOut(BaseModel):
-    objective: Sentence
-    aims: SomeSentences3
-    significance: Sentence
+    objective: Summary
+    aims: SomeSummaries3
+    significance: Summary
 
     def text(self) -> str:
         lines = [f"Objective: {self.objective}"]

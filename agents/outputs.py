@@ -39,10 +39,17 @@ def is_meaningful(text: str, min_words: int = 2) -> bool:
 
 
 def _clip(limit: int) -> Callable[[Any], Any]:
+    """Collapse whitespace; a string at the limit was cut there (by a grammar): end on a word."""
+
     def clip(value: Any) -> Any:
-        if isinstance(value, str):
-            return " ".join(value.split())[:limit].rstrip()
-        return value
+        if not isinstance(value, str):
+            return value
+        flat = " ".join(value.split())
+        if len(flat) < limit:
+            return flat
+        flat = flat[:limit]
+        space = flat.rfind(" ")
+        return (flat[:space] if space >= limit - 30 else flat).rstrip(" ,;:")
 
     return clip
 
@@ -55,8 +62,12 @@ def _cap(limit: int) -> Callable[[Any], Any]:
 
 
 def _drop_blank(items: list[str]) -> list[str]:
-    """Keep the items that say something; a list may legitimately end up empty."""
-    return [item for item in items if is_meaningful(item, 1)]
+    """Keep distinct items of two words or more; a list may legitimately end up empty."""
+    kept: dict[str, str] = {}
+    for item in items:
+        if is_meaningful(item, 2):
+            kept.setdefault(" ".join(words(item)), item)
+    return list(kept.values())
 
 
 def _require_words(min_words: int, what: str) -> Callable[[str], str]:
@@ -75,9 +86,32 @@ Sentence = Annotated[str, BeforeValidator(_clip(240)), StringConstraints(max_len
 Paragraph = Annotated[str, BeforeValidator(_clip(360)), StringConstraints(max_length=360)]
 LongParagraph = Annotated[str, BeforeValidator(_clip(600)), StringConstraints(max_length=600)]
 
-Title = Annotated[Phrase, AfterValidator(_require_words(2, "title"))]
-Statement = Annotated[Paragraph, AfterValidator(_require_words(3, "statement"))]
-Argument = Annotated[LongParagraph, AfterValidator(_require_words(3, "argument"))]
+# Strings an answer cannot do without: a minimum length keeps a grammar-constrained
+# model from answering "", and a word check rejects symbol soup.
+Title = Annotated[
+    str,
+    BeforeValidator(_clip(100)),
+    StringConstraints(min_length=8, max_length=100),
+    AfterValidator(_require_words(2, "title")),
+]
+Statement = Annotated[
+    str,
+    BeforeValidator(_clip(360)),
+    StringConstraints(min_length=20, max_length=360),
+    AfterValidator(_require_words(3, "statement")),
+]
+Summary = Annotated[
+    str,
+    BeforeValidator(_clip(240)),
+    StringConstraints(min_length=10, max_length=240),
+    AfterValidator(_require_words(2, "summary")),
+]
+Argument = Annotated[
+    str,
+    BeforeValidator(_clip(600)),
+    StringConstraints(min_length=20, max_length=600),
+    AfterValidator(_require_words(3, "argument")),
+]
 
 # Short lists of lines; blank or symbol-only items are dropped, not fatal.
 Lines2 = Annotated[
@@ -112,8 +146,8 @@ SomeLines5 = Annotated[
     AfterValidator(_drop_blank),
     AfterValidator(_nonempty),
 ]
-SomeSentences3 = Annotated[
-    list[Sentence],
+SomeSummaries3 = Annotated[
+    list[Summary],
     BeforeValidator(_cap(3)),
     Field(min_length=1, max_length=3),
     AfterValidator(_drop_blank),

@@ -31,6 +31,7 @@ from agents.outputs import (
     SomeLines4,
     SomeLines5,
     SourceNumbers,
+    Summary,
 )
 from coscientist.errors import CoscientistError
 from coscientist.schemas import Hypothesis, ReviewDraft, ReviewKind
@@ -51,7 +52,7 @@ class InitialReviewOut(BaseModel):
     safety: Score
     strengths: Lines2 = Field(default_factory=list)
     weaknesses: Lines2 = Field(default_factory=list)
-    summary: Sentence
+    summary: Summary
     passed: bool
 
 
@@ -66,7 +67,7 @@ class DecompositionOut(BaseModel):
 
 class AssumptionCheckOut(BaseModel):
     sub_assumptions: Lines3 = Field(default_factory=list)
-    reason: Sentence
+    reason: Summary
     verdict: Literal["holds", "uncertain", "fails"]
     fatal: bool
 
@@ -77,11 +78,11 @@ class ObservationsOut(BaseModel):
 
 class ObservationReviewOut(BaseModel):
     explained: ItemNumbers = Field(default_factory=list)
-    explanation: Sentence
+    explanation: Summary
     score: Score
     strengths: Lines2 = Field(default_factory=list)
     weaknesses: Lines2 = Field(default_factory=list)
-    summary: Sentence
+    summary: Summary
 
 
 class SimulationOut(BaseModel):
@@ -89,7 +90,7 @@ class SimulationOut(BaseModel):
     fails_at: int = Field(ge=0, le=5, description="first step that fails, 0 if none")
     failure: Sentence = ""
     score: Score
-    summary: Sentence
+    summary: Summary
 
 
 async def review(

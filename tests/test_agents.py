@@ -273,16 +273,29 @@ async def test_degenerate_title_is_rejected_and_repaired() -> None:
 
 
 def test_outputs_clip_overlong_answers_instead_of_failing() -> None:
+    title = "Silver ions " + "and copper ions " * 10
     out = HypothesisOut.model_validate(
         good_hypothesis(
+            title=title,
             statement=" ".join(f"clause{i} adds detail" for i in range(200)),
-            predictions=["one prediction", "", "two prediction", "three prediction"],
+            predictions=["Lower adhesion on silver", "", "Thinner biofilm", "Fewer infections"],
+            assumptions=["Silver reaches the matrix", "silver reaches the  matrix!"],
             sources=[0, 2, 2, 99, 1],
         )
     )
+    assert len(out.title) <= 100 and title.startswith(out.title + " "), "cut on a word boundary"
     assert len(out.statement) <= 360
-    assert out.predictions == ["one prediction"], "capped at two, then blanks dropped"
+    assert out.predictions == ["Lower adhesion on silver"], "capped at two, then blanks dropped"
+    assert out.assumptions == ["Silver reaches the matrix"], "duplicates dropped"
     assert out.sources == [2, 1]
+
+
+def test_outputs_refuse_empty_or_symbolic_key_fields() -> None:
+    for bad in ({"title": ""}, {"title": "1.1.1.1.1.1"}, {"statement": "Yes."}):
+        with pytest.raises(ValueError):
+            HypothesisOut.model_validate(good_hypothesis(**bad))
+    schema = HypothesisOut.model_json_schema()["properties"]
+    assert schema["title"]["minLength"] > 0, "a grammar then cannot answer an empty title"
 
 
 def test_degenerate_text_detection() -> None:
@@ -381,7 +394,7 @@ async def test_deep_verification_flags_a_fatal_assumption() -> None:
     h.queue(
         {
             "sub_assumptions": ["Polymers ionise"],
-            "reason": "Known.",
+            "reason": "Known from polymer chemistry.",
             "verdict": "holds",
             "fatal": False,
         },
@@ -391,7 +404,12 @@ async def test_deep_verification_flags_a_fatal_assumption() -> None:
             "verdict": "fails",
             "fatal": True,
         },
-        {"sub_assumptions": [], "reason": "Often not.", "verdict": "uncertain", "fatal": True},
+        {
+            "sub_assumptions": [],
+            "reason": "Often it is not sterile.",
+            "verdict": "uncertain",
+            "fatal": True,
+        },
     )
     draft = await reflection.review(h.ctx, hypothesis("h1"), ReviewKind.DEEP_VERIFICATION)
     assert h.schemas == ["DecompositionOut"] + ["AssumptionCheckOut"] * 3
@@ -408,7 +426,14 @@ async def test_deep_verification_flags_a_fatal_assumption() -> None:
 async def test_deep_verification_passes_without_fatal_flaws() -> None:
     h = Harness()
     h.queue({"assumptions": ["Catheters carry a charge"]})
-    h.queue({"sub_assumptions": [], "reason": "Known.", "verdict": "holds", "fatal": True})
+    h.queue(
+        {
+            "sub_assumptions": [],
+            "reason": "Known from polymer chemistry.",
+            "verdict": "holds",
+            "fatal": True,
+        }
+    )
     draft = await reflection.review(h.ctx, hypothesis("h1"), ReviewKind.DEEP_VERIFICATION)
     assert draft.passed and draft.strengths == ["Catheters carry a charge"]
 
@@ -568,11 +593,11 @@ async def test_meta_review_finds_patterns_and_writes_an_overview() -> None:
         {
             "critique": ["Mechanisms stay vague"],
             "strengths": ["Flow cell tests"],
-            "gaps": ["Fungi"],
+            "gaps": ["Fungal biofilms"],
         },
         {
             "objective": "Find why biofilms form.",
-            "aims": ["Test charge.", "Test flow."],
+            "aims": ["Test surface charge.", "Test urine flow."],
             "significance": "Fewer infections.",
         },
     )
@@ -584,12 +609,12 @@ async def test_meta_review_finds_patterns_and_writes_an_overview() -> None:
     assert (draft.critique, draft.strengths, draft.gaps) == (
         ["Mechanisms stay vague"],
         ["Flow cell tests"],
-        ["Fungi"],
+        ["Fungal biofilms"],
     )
     assert draft.overview.splitlines() == [
         "Objective: Find why biofilms form.",
-        "Aim 1: Test charge.",
-        "Aim 2: Test flow.",
+        "Aim 1: Test surface charge.",
+        "Aim 2: Test urine flow.",
         "Significance: Fewer infections.",
     ]
     patterns = h.prompts()[0]
