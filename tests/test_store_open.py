@@ -16,7 +16,7 @@ from coscientist.errors import NotFoundError, StoreError
 from coscientist.schemas import Hypothesis, SessionInfo, new_id
 from coscientist.store import Store
 from coscientist.store.db import WRITE_OPTION, mask_text
-from coscientist.store.migrate import head_revision
+from coscientist.store.migrate import HEAD, script_head
 
 TABLES = {
     "sessions",
@@ -44,12 +44,16 @@ def _versions(path: Path) -> list[str]:
         return [r[0] for r in raw.execute("SELECT version_num FROM alembic_version")]
 
 
+def test_the_head_constant_names_the_newest_migration() -> None:
+    assert script_head() == HEAD
+
+
 def test_an_empty_sqlite_file_is_migrated_to_head(tmp_path: Path) -> None:
     db = tmp_path / "nested" / "dir" / "store.db"
     with Store.open(_url(db)) as store:
         assert store.dialect == "sqlite"
         assert TABLES <= set(inspect(store.engine).get_table_names())
-    assert _versions(db) == [head_revision()]
+    assert _versions(db) == [HEAD]
 
 
 def test_reopening_keeps_data_and_writes_nothing(tmp_path: Path) -> None:
@@ -65,7 +69,7 @@ def test_reopening_keeps_data_and_writes_nothing(tmp_path: Path) -> None:
     finally:
         holder.execute("ROLLBACK")
         holder.close()
-    assert _versions(db) == [head_revision()]
+    assert _versions(db) == [HEAD]
 
 
 def test_two_processes_opening_an_empty_file_at_once_both_succeed(tmp_path: Path) -> None:
@@ -77,7 +81,7 @@ def test_two_processes_opening_an_empty_file_at_once_both_succeed(tmp_path: Path
     ]
     errors = [p.communicate(timeout=60)[1].decode() for p in procs]
     assert [p.returncode for p in procs] == [0, 0], errors
-    assert _versions(db) == [head_revision()]
+    assert _versions(db) == [HEAD]
 
 
 def test_a_store_from_a_newer_version_is_refused(tmp_path: Path) -> None:
