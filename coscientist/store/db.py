@@ -83,8 +83,11 @@ def make_engine(url: URL) -> Engine:
             kwargs = {"poolclass": StaticPool, "connect_args": {"check_same_thread": False}}
         else:
             _make_parent(url, shown)
-    elif "connect_timeout" not in url.query:
-        kwargs["connect_args"] = {"connect_timeout": PG_CONNECT_TIMEOUT}
+    else:
+        # A worker outlives server restarts: test pooled connections before handing them out.
+        kwargs["pool_pre_ping"] = True
+        if "connect_timeout" not in url.query:
+            kwargs["connect_args"] = {"connect_timeout": PG_CONNECT_TIMEOUT}
     try:
         engine = create_engine(url, **kwargs)
     except NoSuchModuleError as exc:

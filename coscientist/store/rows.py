@@ -10,7 +10,6 @@ from collections.abc import Mapping
 from typing import Any
 
 from coscientist.schemas import (
-    CallRecord,
     GraphEdge,
     GraphNode,
     Hypothesis,
@@ -87,7 +86,3 @@ def task_row(task: Task) -> dict[str, Any]:
 
 def task(row: Row) -> Task:
     return Task.model_validate(dict(row))
-
-
-def call_row(rec: CallRecord) -> dict[str, Any]:
-    return rec.model_dump()
