@@ -15,6 +15,8 @@ from agents.context import AgentContext
 from agents.outputs import HypothesisOut
 from coscientist.schemas import Hypothesis, HypothesisDraft, Review
 
+MAX_WEAKNESSES = 4
+
 STRATEGIES = (
     "grounding",
     "coherence",
@@ -62,15 +64,11 @@ async def evolve(
             f"evolution by {strategy} needs at least {shape.least} parent(s), got {len(parents)}"
         )
     used = list(parents[: shape.most])
-    found_weaknesses: list[str] = []
-    for parent in used:
-        found_weaknesses += weaknesses(reviews_of(reviews, parent.id), count=4 // len(used) or 1)
-    found = (
-        await lit.search(ctx, f"{used[0].title}. {used[0].statement}")
-        if strategy == "grounding"
-        else None
-    )
-    sources = found or []
+    per_parent = max(1, MAX_WEAKNESSES // len(used))
+    found_weaknesses = [w for p in used for w in weaknesses(reviews_of(reviews, p.id), per_parent)]
+    sources: list[lit.Source] = []
+    if strategy == "grounding":
+        sources = await lit.search(ctx, f"{used[0].title}. {used[0].statement}") or []
     out = await ask(
         ctx,
         EVOLUTION,

@@ -13,6 +13,7 @@ import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from functools import cache
+from itertools import cycle
 from typing import Any, TypedDict, cast
 
 from langgraph.graph import END, START, StateGraph
@@ -147,13 +148,10 @@ async def _assumptions(
 async def _expansion(
     ctx: AgentContext, titles: list[str], count: int, origin: str, gaps: Sequence[str]
 ) -> list[HypothesisDraft]:
-    directions = [clip(gap, 300) for gap in ctx.rng.sample(list(gaps), len(gaps))]
-    used = 0
+    directions = cycle([clip(gap, 300) for gap in ctx.rng.sample(list(gaps), len(gaps))])
 
     async def draft(seen: list[str]) -> HypothesisDraft:
-        nonlocal used
-        direction = directions[used % len(directions)]
-        used += 1
+        direction = next(directions)
         out = await ask(
             ctx,
             GENERATION,

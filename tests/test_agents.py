@@ -209,6 +209,15 @@ async def test_expansion_follows_the_meta_review_gaps() -> None:
     assert draft.origin == "generation:expansion"
 
 
+async def test_expansion_spreads_several_drafts_over_the_gaps() -> None:
+    gaps = ["role of urine flow rate", "catheter material ageing"]
+    h = Harness(feedback=MetaReviewDraft(gaps=gaps))
+    drafts = await generation.generate(h.ctx, "expansion", count=2)
+    assert len(drafts) == 2
+    directions = {p.rsplit("Direction to explore:\n", 1)[1] for p in h.prompts()}
+    assert directions == set(gaps)
+
+
 async def test_expansion_without_gaps_falls_back_to_assumptions() -> None:
     h = Harness()
     (draft,) = await generation.generate(h.ctx, "expansion")
