@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 import random
 import socket
-import time
 import uuid
 from collections import Counter
 from collections.abc import Callable
@@ -23,6 +22,7 @@ import anyio
 from anyio.abc import TaskGroup
 
 from agents.context import AgentContext, LiteratureSearch
+from coscientist.budget import Budget
 from coscientist.config import Limits
 from coscientist.errors import LeaseLostError
 from coscientist.events import EventBus
@@ -114,11 +114,8 @@ class Supervisor:
         self._tasks_since_graph = 0
         self._matches_since_top_change = 0
         self._last_top: list[str] = []
-        self._calls_reserved = 0
-        self._tokens_used = 0
         self._limits = Limits()
-        self._started = 0.0
-        self._deadline: float | None = None
+        self.budget = Budget(self._limits)
 
     # --- public control ----------------------------------------------------------
 
@@ -146,8 +143,7 @@ class Supervisor:
 
     async def run(self, limits: Limits) -> RunSummary:
         self._limits = limits
-        self._started = time.monotonic()
-        self._deadline = self._started + limits.time_limit if limits.time_limit else None
+        self.budget = Budget(limits)
         await self._db(self._load)
         # Fresh sessions with one seed replay exactly; a resumed one continues from its history.
         self.rng.seed(
@@ -192,8 +188,8 @@ class Supervisor:
             graph=store.graph(sid),
         )
         stats = store.call_stats(sid)
-        self._calls_reserved = int(stats.get("calls", 0))
-        self._tokens_used = int(stats.get("tokens_in", 0)) + int(stats.get("tokens_out", 0))
+        self.budget.calls = int(stats.get("calls", 0))
+        self.budget.tokens = int(stats.get("tokens_in", 0)) + int(stats.get("tokens_out", 0))
         self._last_top = self.state.top_ids()
 
     async def _dispatch(self, tg: TaskGroup) -> None:
@@ -240,15 +236,10 @@ class Supervisor:
     def _check_limits(self) -> None:
         if self._stop is not None:
             return
-        limits = self._limits
-        if self._deadline is not None and time.monotonic() >= self._deadline:
+        if self.budget.out_of_time():
             self._stop, self._stop_now = "time limit", True
-        elif limits.max_calls is not None and self._calls_reserved >= limits.max_calls:
-            self._stop = "call budget"
-        elif limits.max_tokens is not None and self._tokens_used >= limits.max_tokens:
-            self._stop = "token budget"
-        elif self._converged():
-            self._stop = "converged"
+        else:
+            self._stop = self.budget.spent() or ("converged" if self._converged() else None)
 
     def _converged(self) -> bool:
         window = self._limits.convergence_window or DEFAULT_CONVERGENCE_WINDOW
@@ -265,10 +256,7 @@ class Supervisor:
 
     async def _gate(self) -> None:
         """Awaited before every model call: budgets are enforced by waiting, never by failing."""
-        limits = self._limits
-        over_calls = limits.max_calls is not None and self._calls_reserved >= limits.max_calls
-        over_tokens = limits.max_tokens is not None and self._tokens_used >= limits.max_tokens
-        if over_calls or over_tokens or self._stop is not None:
+        if self.budget.spent() or self._stop is not None:
             self._blocked_in_gate += 1
             self._check_limits()
             self._poke()
@@ -276,12 +264,12 @@ class Supervisor:
                 await anyio.sleep_forever()
             finally:
                 self._blocked_in_gate -= 1
-        self._calls_reserved += 1
+        self.budget.calls += 1
 
     async def _record(self, record: CallRecord) -> None:
         # Batched: one transaction per flush instead of one per call keeps the store off the
         # critical path at high concurrency. At most CALL_FLUSH_SECONDS of rows can be lost to a kill.
-        self._tokens_used += record.tokens_in + record.tokens_out
+        self.budget.tokens += record.tokens_in + record.tokens_out
         self._pending_calls.append(record)
 
     async def _flush_calls(self) -> None:
@@ -524,7 +512,7 @@ class Supervisor:
             tokens_out=int(stats.get("tokens_out", 0)),
             hypotheses=self.store.count_hypotheses(self.info.id),
             matches=self.store.count_matches(self.info.id),
-            elapsed_s=time.monotonic() - self._started,
+            elapsed_s=self.budget.elapsed(),
             max_in_flight=self.client.max_in_flight,
         )
 
