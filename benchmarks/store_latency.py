@@ -82,6 +82,7 @@ def run(url: str, n: int, board: int) -> dict[str, Any]:
     big = store.create_session(SessionInfo(id=new_id(), goal="board", model_spec="scripted"))
     store.add_hypotheses([_hypothesis(big.id, i) for i in range(board)])
     boards = [_timed(lambda: store.leaderboard(big.id)) for _ in range(5)]
+    tops = [_timed(lambda: store.leaderboard(big.id, top=50)) for _ in range(20)]
     store.close()
     return {
         "url": store.url_display,
@@ -91,6 +92,7 @@ def run(url: str, n: int, board: int) -> dict[str, Any]:
         "complete_task_1_hypothesis": _ms(with_h),
         "complete_task_1_match": _ms(with_m),
         f"leaderboard_{board}": _ms(boards),
+        f"leaderboard_{board}_top50": _ms(tops),
     }
 
 
