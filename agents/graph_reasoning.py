@@ -9,6 +9,7 @@ favours newly added and bridge concepts.
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
@@ -92,11 +93,28 @@ async def _ask(
     return completion.value
 
 
-def _usable(found: Relation) -> GraphTriple | None:
-    """Whitespace-tidied triple, or None when a concept is empty or points at itself."""
+def _words(text: str) -> set[str]:
+    """Content words, plural-folded, for the grounding check."""
+    return {normalise(w) for w in re.findall(r"[^\W\d_]{3,}", text.casefold())}
+
+
+def _grounded(concept: str, answer_words: set[str]) -> bool:
+    """Most of a concept's words occur in the answer it was extracted from.
+
+    A small model copies the prompt's example, invents URLs or loops on a
+    token; none of that is in the answer, so it never reaches the graph.
+    """
+    words = _words(concept)
+    return bool(words) and 2 * len(words & answer_words) >= len(words)
+
+
+def _usable(found: Relation, answer_words: set[str]) -> GraphTriple | None:
+    """Whitespace-tidied triple, or None when a concept is empty, ungrounded or a self-loop."""
     source, target = " ".join(found.source.split()), " ".join(found.target.split())
     source_key, target_key = normalise(source), normalise(target)
     if not source_key or not target_key or source_key == target_key:
+        return None
+    if not (_grounded(source, answer_words) and _grounded(target, answer_words)):
         return None
     return GraphTriple(source=source, relation=" ".join(found.relation.split()), target=target)
 
@@ -136,7 +154,8 @@ async def _extract(state: GraphState, runtime: Runtime[_Run]) -> dict[str, Any]:
         return {"triples": []}
     prompt = render("graph/extract.j2", text=state["answer"])
     found = await _ask(runtime.context, "extract", prompt, Relations)
-    triples = [t for t in (_usable(r) for r in found.triples) if t is not None]
+    answer_words = _words(state["answer"])
+    triples = [t for t in (_usable(r, answer_words) for r in found.triples) if t is not None]
     return {"triples": triples}
 
 
@@ -155,9 +174,10 @@ async def _next_question(state: GraphState, runtime: Runtime[_Run]) -> dict[str,
         runtime.context, "question", prompt, NextQuestion, max_tokens=MAX_QUESTION_TOKENS
     )
     question = " ".join(proposed.question.split())
-    # A degenerate answer ("1.1.1...", "?") is no question: fall back to the concepts.
-    good = sum(ch.isalpha() for ch in question) >= 10
-    return {"next_question": question if good else fallback}
+    # A degenerate answer ("1.1.1...", "?") or the old question again: use the concepts.
+    degenerate = sum(ch.isalpha() for ch in question) < 10
+    repeated = _words(state["question"]) >= _words(question)
+    return {"next_question": fallback if degenerate or repeated else question}
 
 
 @cache

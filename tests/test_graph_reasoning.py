@@ -96,6 +96,32 @@ async def test_degenerate_question_falls_back_to_the_new_concepts() -> None:
     assert "amyloid beta" in step.next_question and "tau" in step.next_question
 
 
+async def test_concepts_not_in_the_answer_are_dropped() -> None:
+    """A small model copies the prompt's example or invents names: only grounded triples count."""
+    backend = ScriptedBackend(seed=0)
+    backend.queue(
+        ReasonedAnswer(answer="Activated microglia release cytokines near neurons."),
+        {
+            "triples": [
+                {"source": "microglia", "relation": "release", "target": "cytokine"},
+                {"source": "insulin", "relation": "lowers", "target": "blood glucose"},
+                {"source": "https://x.org/a", "relation": "is", "target": "neurons"},
+                {"source": "activated microglia", "relation": "near", "target": "brain neurons"},
+            ]
+        },
+        NextQuestion(question="How do activated microglia release cytokines near neurons?"),
+    )
+    step = await reason(
+        make_context(backend, []), "How do activated microglia release cytokines near neurons?"
+    )
+    assert [(t.source, t.target) for t in step.triples] == [
+        ("microglia", "cytokine"),
+        ("activated microglia", "brain neurons"),  # half of its words are in the answer
+    ]
+    # the proposed question only repeats the old one: ask about the new concepts instead
+    assert step.next_question == seed_question(["microglia", "cytokine"])
+
+
 async def test_no_relations_skips_the_question_call() -> None:
     backend = ScriptedBackend(seed=0)
     backend.queue(ReasonedAnswer(answer="Unclear."), Relations(triples=[]))

@@ -65,6 +65,7 @@ def test_merge_normalises_dedups_and_returns_only_new_parts() -> None:
             t("", "neuron"),  # empty name
             t("x" * 81, "neuron"),  # overlong name
             t("1.1.1", "neuron"),  # no letters: degenerate model output
+            t("https://example.org/tau", "neuron"),  # a URL is not a concept
         ],
         iteration=1,
     )
@@ -142,7 +143,8 @@ def test_metrics_of_edge_cases() -> None:
     # a cycle: all degrees equal, assortativity undefined
     assert metrics(build([("a", "b"), ("b", "c"), ("c", "a")])).assortativity is None
     split = metrics(build([("a", "b"), ("c", "d"), ("d", "e")]))
-    assert (split.components, split.largest_component_share) == (2, pytest.approx(3 / 5))
+    assert split.components == 2
+    assert split.largest_component_share == pytest.approx(3 / 5)
 
 
 def test_hubs_rank_by_distinct_neighbours() -> None:

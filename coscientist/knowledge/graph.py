@@ -85,6 +85,7 @@ def _valid_key(key: str) -> bool:
         0 < len(key) <= MAX_NAME_CHARS
         and len(key.split()) <= MAX_NAME_WORDS
         and any(ch.isalpha() for ch in key)  # "1.1.1" from a degenerate model is not a concept
+        and "://" not in key  # nor is a URL
     )
 
 
