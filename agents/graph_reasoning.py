@@ -95,7 +95,8 @@ async def _ask(
 
 def _words(text: str) -> set[str]:
     """Content words, plural-folded, for the grounding check."""
-    return {normalise(w) for w in re.findall(r"[^\W\d_]{3,}", text.casefold())}
+    tokens = re.findall(r"\w{2,}", text.casefold())  # keeps "p53", the "il" of "IL-6"
+    return {normalise(t) for t in tokens if any(ch.isalpha() for ch in t)}
 
 
 def _grounded(concept: str, answer_words: set[str]) -> bool:

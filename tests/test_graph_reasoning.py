@@ -100,13 +100,14 @@ async def test_concepts_not_in_the_answer_are_dropped() -> None:
     """A small model copies the prompt's example or invents names: only grounded triples count."""
     backend = ScriptedBackend(seed=0)
     backend.queue(
-        ReasonedAnswer(answer="Activated microglia release cytokines near neurons."),
+        ReasonedAnswer(answer="Activated microglia release cytokines (IL-6) near neurons: p53."),
         {
             "triples": [
                 {"source": "microglia", "relation": "release", "target": "cytokine"},
                 {"source": "insulin", "relation": "lowers", "target": "blood glucose"},
                 {"source": "https://x.org/a", "relation": "is", "target": "neurons"},
                 {"source": "activated microglia", "relation": "near", "target": "brain neurons"},
+                {"source": "IL-6", "relation": "activates", "target": "p53"},
             ]
         },
         NextQuestion(question="How do activated microglia release cytokines near neurons?"),
@@ -117,6 +118,7 @@ async def test_concepts_not_in_the_answer_are_dropped() -> None:
     assert [(t.source, t.target) for t in step.triples] == [
         ("microglia", "cytokine"),
         ("activated microglia", "brain neurons"),  # half of its words are in the answer
+        ("IL-6", "p53"),  # short gene and protein names count as words
     ]
     # the proposed question only repeats the old one: ask about the new concepts instead
     assert step.next_question == seed_question(["microglia", "cytokine"])
