@@ -23,7 +23,11 @@ ELO_PER_MU = 1.702 * 400.0 / (math.log(10.0) * math.sqrt(2.0) * BETA)
 def environment() -> trueskill.TrueSkill:
     # Draws never happen: a judge always names a winner.
     return trueskill.TrueSkill(
-        mu=INITIAL_MU, sigma=INITIAL_SIGMA, beta=BETA, tau=INITIAL_SIGMA / 100.0, draw_probability=0.0
+        mu=INITIAL_MU,
+        sigma=INITIAL_SIGMA,
+        beta=BETA,
+        tau=INITIAL_SIGMA / 100.0,
+        draw_probability=0.0,
     )
 
 
@@ -32,8 +36,8 @@ def update(
 ) -> tuple[tuple[float, float], tuple[float, float]]:
     """New (mu, sigma) of winner and loser after one match."""
     env = environment()
-    w, l = trueskill.rate_1vs1(env.create_rating(*winner), env.create_rating(*loser), env=env)
-    return (w.mu, w.sigma), (l.mu, l.sigma)
+    won, lost = trueskill.rate_1vs1(env.create_rating(*winner), env.create_rating(*loser), env=env)
+    return (won.mu, won.sigma), (lost.mu, lost.sigma)
 
 
 def match_quality(a: tuple[float, float], b: tuple[float, float]) -> float:
