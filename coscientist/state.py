@@ -11,7 +11,7 @@ import random
 from collections import deque
 from dataclasses import dataclass, field
 
-from coscientist.knowledge import KnowledgeGraph
+from coscientist.knowledge import KnowledgeGraph, insights
 from coscientist.proximity import ProximityIndex
 from coscientist.schemas import (
     GraphEdge,
@@ -50,6 +50,7 @@ class SessionState:
     kg: KnowledgeGraph = field(default_factory=KnowledgeGraph)
     graph_question: str | None = None
     graph_iteration: int = 0
+    graph_insights: list[str] = field(default_factory=list)  # cached per graph step
     policy_members: set[str] = field(default_factory=set)
     _top: list[str] | None = None  # cached ids of the top-k, None when stale
     policy: PairingPolicy = field(init=False)
@@ -85,6 +86,7 @@ class SessionState:
         self.matches_at_meta = self.matches_done if meta_review else 0
         self.kg = KnowledgeGraph.from_parts(*graph)
         self.graph_iteration = max((n.iteration for n in graph[0]), default=0)
+        self.graph_insights = insights(self.kg, k=5) if graph[0] else []
 
     # --- updates -------------------------------------------------------------
 

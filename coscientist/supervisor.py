@@ -354,9 +354,7 @@ class Supervisor:
 
     def _context(self, task: Task) -> AgentContext:
         state = self.state
-        from coscientist.knowledge import insights
-
-        graph_insights = insights(state.kg, k=5) if task.kind == TaskKind.GENERATE else []
+        graph_insights = state.graph_insights if task.kind == TaskKind.GENERATE else []
         feedback = state.meta_review
         return AgentContext(
             llm=self.client,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 
+import anyio
 import numpy as np
 
 from agents import evolution, generation, graph_reasoning, meta_review, ranking, reflection
@@ -144,14 +145,19 @@ class TaskRunner:
         state = self.state
         question = str(task.payload.get("question") or state.graph_question or ctx.goal)
         iteration = state.graph_iteration + 1
-        context = "\n".join(insights(state.kg, k=5))
+        context = "\n".join(state.graph_insights)
         step = await graph_reasoning.reason(
             ctx, question, graph_context=context, iteration=iteration
         )
         nodes, edges = state.kg.merge(step.triples, iteration)
-        seeds = next_question_seeds(state.kg, [n.key for n in nodes], k=3)
-        state.graph_iteration = iteration
-        state.graph_question = step.next_question or (
-            f"How does {seeds[0]} relate to: {ctx.goal}?" if seeds else None
+        new_keys = [n.key for n in nodes]
+        # Graph metrics (Louvain, betweenness) cost real CPU on large graphs: off the event loop,
+        # once per graph step, cached for every generation prompt until the next step.
+        seeds, state.graph_insights = await anyio.to_thread.run_sync(
+            lambda: (next_question_seeds(state.kg, new_keys, k=3), insights(state.kg, k=5))
         )
+        state.graph_iteration = iteration
+        # Alternate the model's own follow-up with one steered by new and bridge nodes (Buehler).
+        steered = graph_reasoning.seed_question(seeds) if iteration % 2 == 0 else ""
+        state.graph_question = steered or step.next_question or None
         return TaskResult(graph_nodes=nodes, graph_edges=edges)
