@@ -1,0 +1,205 @@
+"""What the screens show, read from the store in one go.
+
+Every function here blocks on the database, so screens call them from worker
+threads, never from a message handler. Nothing here imports textual.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from coscientist.errors import NotFoundError
+from coscientist.schemas import (
+    Event,
+    Hypothesis,
+    LeaderboardEntry,
+    Review,
+    SessionInfo,
+    SessionStatus,
+)
+from coscientist.store.repository import Store
+
+BOARD_ROWS = 200  # a terminal shows far fewer; the rest is reachable by scrolling
+REVIEW_WINDOW = 200  # newest reviews looked at per poll
+
+
+@dataclass(frozen=True)
+class Stats:
+    calls: int
+    tokens: int
+    hypotheses: int
+    matches: int
+    in_flight: int
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """One consistent-enough look at a session: header, leaderboard and counters."""
+
+    info: SessionInfo
+    board: list[LeaderboardEntry]
+    stats: Stats
+
+
+@dataclass(frozen=True)
+class Detail:
+    hypothesis: Hypothesis
+    entry: LeaderboardEntry | None  # None when the leaderboard does not list it
+    reviews: list[Review]
+    parents: list[Hypothesis]
+
+
+@dataclass(frozen=True)
+class SessionRow:
+    info: SessionInfo
+    hypotheses: int
+
+
+def load_stats(store: Store, session_id: str) -> Stats:
+    calls = store.call_stats(session_id)
+    running = sum(states.get("running", 0) for states in store.task_counts(session_id).values())
+    return Stats(
+        calls=int(calls.get("calls", 0)),
+        tokens=int(calls.get("tokens_in", 0)) + int(calls.get("tokens_out", 0)),
+        hypotheses=store.count_hypotheses(session_id),
+        matches=store.count_matches(session_id),
+        in_flight=running,
+    )
+
+
+def load_snapshot(store: Store, session_id: str, top: int = BOARD_ROWS) -> Snapshot:
+    return Snapshot(
+        info=store.get_session(session_id),
+        board=store.leaderboard(session_id, top=top),
+        stats=load_stats(store, session_id),
+    )
+
+
+def load_detail(store: Store, session_id: str, hypothesis_id: str) -> Detail:
+    h = store.get_hypothesis(hypothesis_id, session_id=session_id)
+    board = store.leaderboard(session_id, include_inactive=True)
+    entry = next((e for e in board if e.id == h.id), None)
+    parents: list[Hypothesis] = []
+    for pid in h.parent_ids:
+        try:
+            parents.append(store.get_hypothesis(pid, session_id=session_id))
+        except NotFoundError:
+            continue  # a parent id the store no longer knows: show the others
+    return Detail(
+        hypothesis=h, entry=entry, reviews=store.list_reviews(session_id, h.id), parents=parents
+    )
+
+
+def load_sessions(store: Store) -> list[SessionRow]:
+    return [SessionRow(info, store.count_hypotheses(info.id)) for info in store.list_sessions()]
+
+
+def plural(n: int, one: str, many: str) -> str:
+    return f"{n} {one if n == 1 else many}"
+
+
+class StoreFeed:
+    """What changed in a session since the last poll, told as the events a live run would publish.
+
+    A session running in another process has no event bus here; comparing what
+    the store holds now with what was seen before gives the same activity log.
+    """
+
+    def __init__(self, store: Store, session_id: str) -> None:
+        self._store = store
+        self._sid = session_id
+        self._hypotheses: set[str] = set()
+        self._reviews: set[str] = set()
+        self._match_seq = 0
+        self._matches = 0
+        self._meta_review: str | None = None
+        self._status: SessionStatus | None = None
+        self.titles: dict[str, str] = {}
+
+    def poll(self, info: SessionInfo) -> list[Event]:
+        """New activity since the previous poll; the first poll sums up what is already there."""
+        first = self._status is None
+        events = self._hypothesis_events() + self._review_events() + self._match_events()
+        events += self._meta_review_events()
+        status_events = self._status_events(info)
+        if first:
+            counts = [
+                plural(len(self._hypotheses), "hypothesis", "hypotheses"),
+                plural(self._matches, "match", "matches"),
+                plural(len(self._reviews), "review", "reviews"),
+            ]
+            summary = ", ".join(counts) + " so far"
+            return [self._event("loaded", summary)]
+        return events + status_events
+
+    def _event(self, kind: str, message: str, **data: object) -> Event:
+        return Event(kind=kind, session_id=self._sid, message=message, data=data)
+
+    def _hypothesis_events(self) -> list[Event]:
+        if self._store.count_hypotheses(self._sid) == len(self._hypotheses):
+            return []
+        out = []
+        for h in self._store.list_hypotheses(self._sid):
+            self.titles[h.id] = h.title
+            if h.id not in self._hypotheses:
+                self._hypotheses.add(h.id)
+                out.append(
+                    self._event(
+                        "hypothesis", h.title, id=h.id, origin=h.origin, status=h.status.value
+                    )
+                )
+        return out
+
+    def _review_events(self) -> list[Event]:
+        out = []
+        for r in reversed(self._store.list_reviews(self._sid, limit=REVIEW_WINDOW)):
+            if r.id not in self._reviews:
+                self._reviews.add(r.id)
+                out.append(
+                    self._event(
+                        "review", f"{r.kind.value} review", id=r.hypothesis_id, passed=r.passed
+                    )
+                )
+        return out
+
+    def _match_events(self) -> list[Event]:
+        out = []
+        for m in self._store.list_matches(self._sid, since_seq=self._match_seq):
+            self._match_seq = max(self._match_seq, m.seq)
+            self._matches += 1
+            out.append(
+                self._event(
+                    "match",
+                    f"{m.winner_id} won",
+                    id=m.id,
+                    winner=m.winner_id,
+                    first=m.first_id,
+                    second=m.second_id,
+                    mode=m.mode.value,
+                )
+            )
+        return out
+
+    def _meta_review_events(self) -> list[Event]:
+        latest = self._store.latest_meta_review(self._sid)
+        if latest is None or latest.id == self._meta_review:
+            return []
+        self._meta_review = latest.id
+        return [self._event("meta_review", "meta-review written")]
+
+    def _status_events(self, info: SessionInfo) -> list[Event]:
+        before, self._status = self._status, info.status
+        if before is None or before == info.status:
+            return []
+        if info.status == SessionStatus.PAUSED:
+            return [self._event("paused", "paused")]
+        if info.status == SessionStatus.RUNNING:
+            return [
+                self._event(
+                    "resumed" if before == SessionStatus.PAUSED else "run_started", "running"
+                )
+            ]
+        if info.status in (SessionStatus.STOPPED, SessionStatus.DONE):
+            reason = info.stop_reason or info.status.value
+            return [self._event("stop", f"stopped: {reason}", reason=reason)]
+        return []

@@ -1,0 +1,207 @@
+"""Rich `Text` for everything the screens print.
+
+Model-written text is never parsed as markup: a title like "[bold]x[/]" is
+appended to a `Text` as plain characters, so it shows literally and cannot
+break rendering with an unbalanced tag.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from rich.text import Text
+
+from coscientist.schemas import Event, LeaderboardEntry, Review, SessionInfo, SessionStatus
+from coscientist.tui.data import Detail, Stats
+
+TITLE_WIDTH = 80
+
+STATUS_STYLES = {
+    SessionStatus.CREATED: "dim",
+    SessionStatus.RUNNING: "bold green",
+    SessionStatus.PAUSED: "bold yellow",
+    SessionStatus.STOPPED: "bold red",
+    SessionStatus.DONE: "bold blue",
+}
+
+
+def clip(text: str, width: int = TITLE_WIDTH) -> str:
+    """One line, at most `width` characters."""
+    flat = " ".join(text.split())
+    return flat if len(flat) <= width else flat[: width - 1] + "…"
+
+
+def elo(entry: LeaderboardEntry) -> str:
+    return f"{entry.elo:.0f}"
+
+
+def record(entry: LeaderboardEntry) -> str:
+    return f"{entry.wins}-{entry.matches - entry.wins}"
+
+
+def board_row(entry: LeaderboardEntry) -> tuple[Text, Text, Text, Text, Text]:
+    rank = Text(f"{entry.rank}", justify="right")
+    if entry.pinned:
+        rank.append(" *", style="bold yellow")
+    return (
+        rank,
+        Text(elo(entry), justify="right"),
+        Text(record(entry), justify="right"),
+        Text(entry.origin, style="dim"),
+        Text(clip(entry.title)),
+    )
+
+
+def status_line(info: SessionInfo, note: str = "") -> Text:
+    """`running`, `stopped: call budget`, or a transient note such as `stopping…`."""
+    text = Text(note or info.status.value, style=STATUS_STYLES.get(info.status, ""))
+    if not note and info.status in (SessionStatus.STOPPED, SessionStatus.DONE) and info.stop_reason:
+        text.append(f": {info.stop_reason}")
+    return text
+
+
+def header(info: SessionInfo, note: str = "") -> Text:
+    text = Text()
+    text.append("Goal ", style="bold")
+    text.append(clip(info.goal, 200))
+    text.append("\nsession ", style="dim")
+    text.append(info.id)
+    text.append("  model ", style="dim")
+    text.append(info.model_spec)
+    text.append("  status ", style="dim")
+    text.append_text(status_line(info, note))
+    return text
+
+
+def stats_line(stats: Stats) -> Text:
+    text = Text()
+    parts = [
+        ("calls", stats.calls),
+        ("tokens", stats.tokens),
+        ("hypotheses", stats.hypotheses),
+        ("matches", stats.matches),
+        ("in flight", stats.in_flight),
+    ]
+    for i, (label, value) in enumerate(parts):
+        if i:
+            text.append("  ")
+        text.append(f"{label} ", style="dim")
+        text.append(f"{value:,}", style="bold")
+    return text
+
+
+def _name(titles: Mapping[str, str], hid: object) -> str:
+    key = str(hid)
+    return clip(titles.get(key, key), 50)
+
+
+def event_line(event: Event, titles: Mapping[str, str]) -> Text | None:
+    """One log line for an event, or None for bookkeeping events not worth a line."""
+    data = event.data
+    kind = event.kind
+    if kind in ("task_started", "task_done"):
+        return None
+    if kind == "hypothesis":
+        line = Text("+ ", style="bold green")
+        line.append(f"[{data.get('origin', '?')}] ", style="dim")
+        line.append(clip(event.message))
+        return line
+    if kind == "review":
+        passed = bool(data.get("passed", True))
+        line = Text("✓ " if passed else "✗ ", style="green" if passed else "red")
+        line.append(f"{event.message} of ")
+        line.append(_name(titles, data.get("id")))
+        return line
+    if kind == "match":
+        winner = data.get("winner")
+        loser = data.get("second") if winner == data.get("first") else data.get("first")
+        line = Text("⚔ ", style="cyan")
+        line.append(_name(titles, winner), style="bold")
+        line.append(" beat ")
+        line.append(_name(titles, loser))
+        line.append(f" ({data.get('mode', 'single')})", style="dim")
+        return line
+    if kind in ("task_failed", "task_lost", "run_failed"):
+        prefix = {
+            "task_failed": f"{data.get('kind', 'task')} failed: ",
+            "task_lost": "lease lost: ",
+        }
+        line = Text("! ", style="bold red")
+        line.append(prefix.get(kind, ""))
+        line.append(clip(event.message, 200), style="red" if kind == "run_failed" else "")
+        return line
+    style = "bold yellow" if kind in ("paused", "resumed", "stop") else "dim"
+    line = Text("• ", style=style)
+    line.append(clip(event.message or kind, 200), style=style)
+    return line
+
+
+def _section(text: Text, heading: str) -> None:
+    text.append(f"\n\n{heading}\n", style="bold underline")
+
+
+def _bullets(text: Text, items: list[str]) -> None:
+    for item in items:
+        text.append(f"  • {item}\n")
+
+
+def _review(text: Text, review: Review) -> None:
+    text.append(f"{review.kind.value}", style="bold")
+    text.append(
+        " passed" if review.passed else " failed", style="green" if review.passed else "red"
+    )
+    text.append(f" ({review.author})", style="dim")
+    if review.scores:
+        text.append("  " + ", ".join(f"{k} {v:g}" for k, v in sorted(review.scores.items())))
+    text.append("\n")
+    if review.summary:
+        text.append(f"{review.summary}\n")
+    if review.strengths:
+        text.append("strengths\n", style="green")
+        _bullets(text, review.strengths)
+    if review.weaknesses:
+        text.append("weaknesses\n", style="red")
+        _bullets(text, review.weaknesses)
+    text.append("\n")
+
+
+def detail(d: Detail) -> Text:
+    """The whole hypothesis page as one Text: title, ratings, content, reviews, parents."""
+    h = d.hypothesis
+    text = Text(h.title, style="bold")
+    meta = f"\n{h.id}  {h.origin}  {h.status.value}"
+    if h.pinned:
+        meta += "  pinned"
+    if d.entry is not None:
+        meta += f"  rank {d.entry.rank}  Elo {elo(d.entry)}  W-L {record(d.entry)}"
+    text.append(meta, style="dim")
+    _section(text, "Statement")
+    text.append(h.statement)
+    for heading, body in (("Rationale", h.rationale), ("Experiment", h.experiment)):
+        if body:
+            _section(text, heading)
+            text.append(body)
+    for heading, items in (("Predictions", h.predictions), ("Assumptions", h.assumptions)):
+        if items:
+            _section(text, heading)
+            _bullets(text, items)
+            text.rstrip()
+    if h.citations:
+        _section(text, "Citations")
+        _bullets(text, [f"{c.identifier} {c.title}".strip() for c in h.citations])
+        text.rstrip()
+    _section(text, f"Reviews ({len(d.reviews)})")
+    if not d.reviews:
+        text.append("none yet", style="dim")
+    for review in d.reviews:
+        _review(text, review)
+    text.rstrip()
+    if h.parent_ids:
+        _section(text, "Parents")
+        known = {p.id: p for p in d.parents}
+        for pid in h.parent_ids:
+            text.append(f"  {pid}  ", style="dim")
+            text.append(clip(known[pid].title) if pid in known else "(not in the store)")
+            text.append("\n")
+        text.rstrip()
+    return text

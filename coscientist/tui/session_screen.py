@@ -1,0 +1,150 @@
+"""A session's leaderboard, activity log and counters, refreshed from the store by a worker thread.
+
+`SessionScreen` is the common part; `live.py` adds running and steering a
+session in this process, `StoredSessionScreen` watches one from the store
+(possibly being run by another process).
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.screen import Screen
+from textual.widgets import Footer
+
+from coscientist.errors import CoscientistError
+from coscientist.schemas import Event, SessionInfo
+from coscientist.store.repository import Store
+from coscientist.tui import render
+from coscientist.tui.data import Snapshot, StoreFeed, load_snapshot
+from coscientist.tui.detail import HypothesisScreen
+from coscientist.tui.messages import HypothesisChosen, LoadFailed, SessionEvent, SnapshotLoaded
+from coscientist.tui.widgets import EventLog, LeaderboardTable, SessionHeader, StatsLine
+
+STORE_POLL_SECONDS = 2.0
+
+
+class SessionScreen(Screen[None]):
+    """Shows one session. Subclasses say when to reload and what else a reload reports."""
+
+    def __init__(self, store: Store, session_id: str, *, poll_seconds: float) -> None:
+        super().__init__()
+        self.store = store
+        self.session_id = session_id
+        self.poll_seconds = poll_seconds
+        self.info: SessionInfo | None = None
+        self.titles: dict[str, str] = {}
+        self._loading = False
+        self._dirty = True
+
+    def compose(self) -> ComposeResult:
+        yield SessionHeader(id="header")
+        yield LeaderboardTable(id="board")
+        yield EventLog(id="log")
+        yield StatsLine(id="stats")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.set_interval(self.poll_seconds, self._tick)
+        self._tick()
+        self.begin()
+
+    # --- hooks ---------------------------------------------------------------------------
+
+    def begin(self) -> None:
+        """Called once the screen is mounted."""
+
+    def status_note(self) -> str:
+        """A transient status shown instead of the stored one (e.g. `stopping…`)."""
+        return ""
+
+    def poll(self, snapshot: Snapshot) -> tuple[list[Event], dict[str, str]]:
+        """Runs in the worker thread after each load: extra events and titles to report."""
+        return [], {}
+
+    def wants_reload(self) -> bool:
+        return self._dirty
+
+    def observe(self, event: Event) -> None:
+        """Every event, before it is logged."""
+
+    # --- loading -------------------------------------------------------------------------
+
+    def request_reload(self, now: bool = False) -> None:
+        """Reload at the next tick, or right away (after the user's own commands)."""
+        self._dirty = True
+        if now:
+            self._tick()
+
+    def _tick(self) -> None:
+        if self.wants_reload() and not self._loading:
+            self._dirty = False
+            self._loading = True
+            self._load()
+
+    @work(thread=True, group="snapshot")
+    def _load(self) -> None:
+        try:
+            snapshot = load_snapshot(self.store, self.session_id)
+            events, titles = self.poll(snapshot)
+        except CoscientistError as exc:
+            self.post_message(LoadFailed(str(exc)))
+            return
+        self.post_message(SnapshotLoaded(snapshot, titles))
+        for event in events:
+            self.post_message(SessionEvent(event))
+
+    def on_snapshot_loaded(self, message: SnapshotLoaded) -> None:
+        self._loading = False
+        snap = message.snapshot
+        self.info = snap.info
+        self.titles.update(message.titles)
+        self.titles.update({e.id: e.title for e in snap.board})
+        self.show_header()
+        self.query_one(LeaderboardTable).show(snap.board)
+        self.query_one(StatsLine).show(snap.stats)
+
+    def on_load_failed(self, message: LoadFailed) -> None:
+        self._loading = False
+        self.notify(message.error, title="cannot read the store", severity="error")
+
+    def show_header(self) -> None:
+        if self.info is not None:
+            self.query_one(SessionHeader).show(self.info, self.status_note())
+
+    # --- events and navigation -------------------------------------------------------------
+
+    def on_session_event(self, message: SessionEvent) -> None:
+        event = message.event
+        self.observe(event)
+        if event.kind == "hypothesis" and event.data.get("id"):
+            self.titles[str(event.data["id"])] = event.message
+        line = render.event_line(event, self.titles)
+        if line is not None:
+            self.query_one(EventLog).add(line)
+        self.request_reload()
+
+    def on_hypothesis_chosen(self, message: HypothesisChosen) -> None:
+        self.app.push_screen(HypothesisScreen(self.store, self.session_id, message.hypothesis_id))
+
+
+class StoredSessionScreen(SessionScreen):
+    """Read-only: reloads from the store every few seconds, so a run in another process shows live."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "app.pop_screen", "Back")]
+
+    def __init__(
+        self, store: Store, session_id: str, *, poll_seconds: float = STORE_POLL_SECONDS
+    ) -> None:
+        super().__init__(store, session_id, poll_seconds=poll_seconds)
+        self._feed = StoreFeed(store, session_id)
+
+    def wants_reload(self) -> bool:
+        return True
+
+    def poll(self, snapshot: Snapshot) -> tuple[list[Event], dict[str, str]]:
+        events = self._feed.poll(snapshot.info)
+        return events, dict(self._feed.titles)

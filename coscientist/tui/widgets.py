@@ -1,0 +1,111 @@
+"""The pieces of a session screen. They only display; screens decide what and when."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import ClassVar
+
+from rich.text import Text
+from textual.binding import Binding, BindingType
+from textual.coordinate import Coordinate
+from textual.widgets import DataTable, RichLog, Static
+
+from coscientist.schemas import LeaderboardEntry, SessionInfo
+from coscientist.tui import render
+from coscientist.tui.data import SessionRow, Stats
+from coscientist.tui.messages import HypothesisChosen, SessionChosen
+
+
+class KeyedTable(DataTable[Text]):
+    """A row-cursor table whose rows are keyed by id, keeping the cursor on its row across reloads."""
+
+    COLUMNS: ClassVar[tuple[str, ...]] = ()
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("enter", "select_cursor", "Open")]
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id, cursor_type="row", zebra_stripes=True)
+        for label in self.COLUMNS:
+            self.add_column(label, key=label)
+
+    @property
+    def selected_key(self) -> str | None:
+        if self.row_count == 0:
+            return None
+        return self.coordinate_to_cell_key(Coordinate(self.cursor_row, 0)).row_key.value
+
+    def replace_rows(self, rows: Sequence[tuple[str, Sequence[Text]]]) -> None:
+        """Show `rows`; only changed cells are redrawn when the order is the same as before."""
+        if [key for key, _ in rows] == [row.key.value for row in self.ordered_rows]:
+            for key, cells in rows:
+                for column, cell in zip(self.COLUMNS, cells, strict=True):
+                    if self.get_cell(key, column) != cell:
+                        self.update_cell(key, column, cell)
+            return
+        keep = self.selected_key
+        self.clear()
+        for key, cells in rows:
+            self.add_row(*cells, key=key)
+        if keep is not None and any(key == keep for key, _ in rows):
+            self.move_cursor(row=self.get_row_index(keep), animate=False)
+
+
+class LeaderboardTable(KeyedTable):
+    COLUMNS = ("rank", "Elo", "W-L", "origin", "title")
+
+    def show(self, board: list[LeaderboardEntry]) -> None:
+        self.replace_rows([(e.id, render.board_row(e)) for e in board])
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        event.stop()
+        if event.row_key.value is not None:
+            self.post_message(HypothesisChosen(event.row_key.value))
+
+
+class SessionsTable(KeyedTable):
+    COLUMNS = ("id", "status", "created (UTC)", "hypotheses", "goal")
+
+    def show(self, sessions: list[SessionRow]) -> None:
+        rows = []
+        for row in sessions:
+            info = row.info
+            cells = (
+                Text(info.id),
+                render.status_line(info),
+                Text(info.created_at.strftime("%Y-%m-%d %H:%M")),
+                Text(str(row.hypotheses), justify="right"),
+                Text(render.clip(info.goal)),
+            )
+            rows.append((info.id, cells))
+        self.replace_rows(rows)
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        event.stop()
+        if event.row_key.value is not None:
+            self.post_message(SessionChosen(event.row_key.value))
+
+
+class SessionHeader(Static):
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(Text("loading…", style="dim"), id=id, markup=False)
+
+    def show(self, info: SessionInfo, note: str = "") -> None:
+        self.update(render.header(info, note))
+
+
+class StatsLine(Static):
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(Text(""), id=id, markup=False)
+
+    def show(self, stats: Stats) -> None:
+        self.update(render.stats_line(stats))
+
+
+class EventLog(RichLog):
+    """Hypotheses, reviews, matches and failures as they land; never parses markup."""
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id, max_lines=2000, wrap=True, markup=False, highlight=False)
+        self.border_title = "Activity"
+
+    def add(self, line: Text) -> None:
+        self.write(line)
