@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 from collections import Counter
 from typing import TYPE_CHECKING, Any
 
@@ -52,10 +53,25 @@ async def run_with_progress(session: Any, limits: Limits, console: Console) -> R
             if live is not None:
                 live.update(_line(counts, last))
 
+    async def stop_on_signal() -> None:
+        # Ctrl-C or SIGTERM: stop cleanly (running tasks go back to pending); a second one
+        # falls through to the default handler.
+        with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+            async for signum in signals:
+                console.print(
+                    f"{signal.Signals(signum).name}: stopping cleanly; `coscientist resume` continues",
+                    highlight=False,
+                    markup=False,
+                )
+                session.stop(f"interrupted ({signal.Signals(signum).name})")
+                signal.signal(signum, signal.SIG_DFL)
+                return
+
     async def main(live: Live | None) -> None:
         nonlocal summary
         async with anyio.create_task_group() as tg:
             tg.start_soon(consume, live)
+            tg.start_soon(stop_on_signal)
             await anyio.lowlevel.checkpoint()  # subscribe before the run publishes
             summary = await session.run(limits)
             tg.cancel_scope.cancel()

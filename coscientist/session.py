@@ -201,9 +201,9 @@ class Session:
             self._supervisor.resume()
         self.info = self.store.update_session(self.id, status=SessionStatus.RUNNING)
 
-    def stop(self) -> None:
+    def stop(self, reason: str = "stopped by the scientist") -> None:
         if self._supervisor:
-            self._supervisor.stop()
+            self._supervisor.stop(reason)
 
     async def events(self) -> AsyncIterator[Event]:
         """Everything that happens in this process's runs of the session, as it happens."""
