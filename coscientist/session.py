@@ -192,13 +192,17 @@ class Session:
         )
 
     def pause(self) -> None:
-        if self._supervisor:
-            self._supervisor.pause()
+        """Pause a run of this process: no new tasks start; running ones finish."""
+        if self._supervisor is None:
+            raise ConfigError("this session is not running here: nothing to pause")
+        self._supervisor.pause()
         self.info = self.store.update_session(self.id, status=SessionStatus.PAUSED)
 
     def resume(self) -> None:
-        if self._supervisor:
-            self._supervisor.resume()
+        """Resume a paused run (to continue a stopped session, call run() again)."""
+        if self._supervisor is None:
+            raise ConfigError("this session is not running here: use run() to continue it")
+        self._supervisor.resume()
         self.info = self.store.update_session(self.id, status=SessionStatus.RUNNING)
 
     def stop(self, reason: str = "stopped by the scientist") -> None:
