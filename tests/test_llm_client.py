@@ -125,14 +125,28 @@ async def test_malformed_answer_is_repaired() -> None:
     assert len({r.prompt_hash for r in records}) == 3
 
 
-async def test_truncated_answer_asks_for_a_shorter_one() -> None:
+async def test_truncated_answer_is_retried_with_a_larger_budget() -> None:
     backend = ScriptedBackend()
     backend.queue(RawCompletion(text='{"title": "a long', finish_reason="length"), GOOD)
     client, records = make(backend)
-    completion = await client.complete(MESSAGES, Idea)
+    completion = await client.complete(MESSAGES, Idea, max_tokens=100)
     assert completion.value.title == "Mites spread viruses"
     assert records.outcomes == ["truncated", "repaired"]
-    assert "shorter" in backend.requests[1].messages[-1]["content"]
+    first, second = backend.requests
+    assert (first.max_tokens, second.max_tokens) == (100, 200)
+    assert second.messages == first.messages  # same prompt, more room
+
+
+async def test_truncated_at_the_largest_budget_asks_for_a_shorter_one() -> None:
+    backend = ScriptedBackend()
+    cut = RawCompletion(text='{"title": "a long', finish_reason="length")
+    backend.queue(cut, cut, cut, GOOD)
+    client, records = make(backend, repair_attempts=3)
+    completion = await client.complete(MESSAGES, Idea, max_tokens=100)
+    assert completion.value.title == "Mites spread viruses"
+    assert [r.max_tokens for r in backend.requests] == [100, 200, 400, 400]
+    assert records.outcomes == ["truncated", "truncated", "truncated", "repaired"]
+    assert "shorter" in backend.requests[3].messages[-1]["content"]
 
 
 async def test_gives_up_after_repair_attempts() -> None:

@@ -99,6 +99,9 @@ def _describe(exc: Exception) -> str:
     return str(exc)
 
 
+TRUNCATION_GROWTH = 4  # a cut-off answer is retried with up to 4x the token budget
+
+
 class ModelClient:
     """The one way agents call a model. Counters are read by the supervisor and benchmarks."""
 
@@ -165,12 +168,13 @@ class ModelClient:
         started = time.perf_counter()
         conversation: list[Message] = list(messages)
         last_error = ""
+        base_tokens = budget = max_tokens or self.max_tokens
         for repair in range(self.repair_attempts + 1):
             request = GenerationRequest(
                 messages=tuple(conversation),
                 json_schema=json_schema,
                 schema_name=schema.__name__,
-                max_tokens=max_tokens or self.max_tokens,
+                max_tokens=budget,
                 temperature=self.temperature if temperature is None else temperature,
                 seed=self._next_seed(),
                 role=state.ctx.role,
@@ -183,7 +187,11 @@ class ModelClient:
                 last_error = "cut off at the token limit" if truncated else _describe(exc)
                 outcome = "truncated" if truncated else "invalid"
                 await self._record(state, request, raw, latency_ms, outcome, last_error)
-                conversation += self._repair_turn(raw.text, truncated, last_error)
+                if truncated and budget < TRUNCATION_GROWTH * base_tokens:
+                    # Small models rarely shorten on request: give the same prompt more room.
+                    budget = min(budget * 2, TRUNCATION_GROWTH * base_tokens)
+                else:
+                    conversation += self._repair_turn(raw.text, truncated, last_error)
                 continue
             await self._record(state, request, raw, latency_ms, "repaired" if repair else "ok")
             return Completion(
