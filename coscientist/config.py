@@ -57,7 +57,8 @@ class Settings(BaseSettings):
     base_url: str | None = None
     api_key: SecretStr | None = None
     concurrency: int | None = Field(default=None, ge=1, le=4096)
-    threads: int = Field(default=2, ge=1, le=256)
+    # One core stays free for the event loop: llama.cpp threads collapse when oversubscribed.
+    threads: int = Field(default_factory=lambda: max(1, (os.cpu_count() or 2) - 1), ge=1, le=256)
     seed: int = 0
     request_timeout: float = Field(default=120.0, gt=0)
     max_output_tokens: int = Field(default=512, ge=16)
