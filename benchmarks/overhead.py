@@ -32,8 +32,12 @@ from typing import Any
 
 import anyio
 import numpy as np
+from anyio.streams.memory import MemoryObjectReceiveStream
 from machine import emit, isolate_environment, machine, peak_rss_mib
 from profiling import summarise
+
+from coscientist.events import EventBus
+from coscientist.schemas import Event
 
 GOAL = "Find mechanisms by which gut microbes modulate tumour immunity"
 TARGET_TASK_MS = 2.0
@@ -85,6 +89,7 @@ async def run_size(
     )
     with CoScientist(settings, backend=backend) as cs:
         session = cs.start(GOAL)
+        session.bus = EventBus(buffer=0)  # unbounded: the watcher must see every task_done
         started = time.perf_counter()
         hyps = seeded_hypotheses(session.id, n, seed)
         for at in range(0, n, 2000):
@@ -97,29 +102,29 @@ async def run_size(
         def mark(name: str) -> None:
             marks[name] = (time.perf_counter(), time.process_time(), time.thread_time())
 
-        async def watch() -> None:
+        async def watch(events: MemoryObjectReceiveStream[Event]) -> None:
             nonlocal done
-            async with session.bus.subscribe() as events:
-                async for event in events:
-                    if event.kind == "run_started":
-                        mark("run_started")
-                    elif event.kind == "task_done":
-                        done += 1
-                        if done == warmup:
-                            mark("first")
-                            if profiler is not None:
-                                profiler.enable()
-                        elif done == warmup + tasks:
-                            if profiler is not None:
-                                profiler.disable()
-                            mark("last")
-                            session.stop()
-                    elif event.kind == "stop":
-                        return
+            async for event in events:
+                if event.kind == "run_started":
+                    mark("run_started")
+                elif event.kind == "task_done":
+                    done += 1
+                    if done == warmup:
+                        mark("first")
+                        if profiler is not None:
+                            profiler.enable()
+                    elif done == warmup + tasks:
+                        if profiler is not None:
+                            profiler.disable()
+                        mark("last")
+                        session.stop()
+                elif event.kind == "stop":
+                    return
 
         mark("run")
-        async with anyio.create_task_group() as tg:
-            tg.start_soon(watch)
+        # Subscribed before the run starts, so no event is missed.
+        async with session.bus.subscribe() as stream, anyio.create_task_group() as tg:
+            tg.start_soon(watch, stream)
             summary = await session.run(
                 Limits(max_calls=4 * (tasks + warmup), convergence_window=10**9)
             )
@@ -150,6 +155,7 @@ async def run_size(
         "scripted_backend_ms_per_call": round(backend_ms, 3),
         "orchestrator_cpu_ms_per_task": round(orchestrator, 3),
         "peak_rss_mib_so_far": peak_rss_mib(),
+        "events_dropped": session.bus.dropped,
         "run": {
             "tasks_done": summary.tasks_done,
             "tasks_failed": summary.tasks_failed,
@@ -194,15 +200,18 @@ def pair_choice(n: int, choices: int, seed: int) -> dict[str, Any]:
     for h in seeded_hypotheses("bench", n, seed):
         mu, sigma = rng.gauss(25.0, 3.0), rng.uniform(1.5, 8.3)
         state.add_hypothesis(h, Rating(hypothesis_id=h.id, mu=mu, sigma=sigma, matches=4))
+    from coscientist.supervisor import one_blas_thread
+
     policy = state.policy
     busy = list(state.policy_members)[:16]  # hypotheses in matches still running
     times = []
-    for _ in range(choices):
-        started = time.perf_counter()
-        pair = policy.choose(exclude=busy)
-        assert pair is not None
-        policy.record(*pair)
-        times.append(time.perf_counter() - started)
+    with one_blas_thread():  # as during a run
+        for _ in range(choices):
+            started = time.perf_counter()
+            pair = policy.choose(exclude=busy)
+            assert pair is not None
+            policy.record(*pair)
+            times.append(time.perf_counter() - started)
     times.sort()
     return {
         "hypotheses": n,
