@@ -1,0 +1,321 @@
+"""Which pair the tournament judges next.
+
+Every judged match costs a model call, so the policy spends them where they
+change what a scientist reads: the top of the leaderboard. An item's
+*relevance* is the chance that it sits on the wrong side of the top-k boundary,
+Phi(-|mu - boundary| / sigma), scaled by sigma so that an item the tournament
+already knows well stops absorbing matches, plus a small share of plain
+uncertainty so the rest of the ranking keeps improving, plus a bonus for new
+hypotheses until they have played twice. The first item of a pair is the most
+relevant candidate; its opponent maximises the expected information of the
+match (close in mu, still uncertain) times the pair's joint relevance, with a
+bonus for hypotheses the proximity index calls similar and a penalty for every
+earlier meeting of the pair. A repeated pair is shown in the order shown less
+often (alternating), so the judge's first-position bias cancels.
+
+The final ranking is TrueSkill mu, as on the leaderboard: the policy only picks
+pairs. Speed: nothing scans all items per choice. Candidates are the top region
+of a list kept sorted by mu, the oldest new hypotheses, a few random draws, the
+sorted-order window around the first item and its proximity neighbours, so a
+choice costs the same at 100 or 10,000 hypotheses.
+"""
+
+from __future__ import annotations
+
+import bisect
+import heapq
+import math
+import random
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+
+from coscientist.errors import CoscientistError
+from coscientist.tournament.ratings import BETA, INITIAL_SIGMA
+
+Neighbours = Callable[[str], Sequence[str]]
+
+# Tuned on benchmarks/ranking.py; the benchmark's module docstring says how.
+_FRESH_MATCHES = 2  # a new hypothesis gets a bonus until it has played this often
+_FRESH_BONUS = 1.0
+_EXPLORE = 0.15  # share of plain uncertainty in relevance
+_SIMILAR_BONUS = 0.5
+_JITTER = 0.1  # random tie-breaking among nearly equally relevant first items
+_FIRSTS = 3  # most relevant items whose best pairs compete
+_TWO_BETA_SQUARED = 2.0 * BETA * BETA
+
+
+@dataclass(slots=True)
+class _Entry:
+    mu: float
+    sigma: float
+    matches: int
+    shown_first: int = 0
+    shown_second: int = 0
+
+
+class PairingPolicy:
+    """Chooses the next pair to judge; the caller reports judged pairs and new ratings."""
+
+    def __init__(
+        self,
+        rng: random.Random,
+        *,
+        top_k: int = 10,
+        neighbours: Neighbours | None = None,
+        window: int = 8,
+        sample: int = 16,
+    ) -> None:
+        if top_k < 1 or window < 0 or sample < 0:
+            raise CoscientistError(
+                f"need top_k >= 1, window >= 0, sample >= 0; got {top_k}, {window}, {sample}"
+            )
+        self._rng = rng
+        self._top_k = top_k
+        self._neighbours = neighbours
+        self._window = window  # sorted-order neighbours considered on each side
+        self._sample = sample  # random draws and new hypotheses considered per choice
+        self._entries: dict[str, _Entry] = {}
+        self._order: list[tuple[float, str]] = []  # (-mu, id): best first
+        self._fresh: dict[str, None] = {}  # new hypotheses short of matches, oldest first
+        self._shown: dict[tuple[str, str], int] = {}  # (first, second) -> times shown so
+        self._met: dict[tuple[str, str], int] = {}  # sorted pair -> times shown in either order
+        self._last_first: dict[tuple[str, str], str] = {}  # sorted pair -> shown first last time
+        self._handed: dict[tuple[str, str], int] = {}  # handed out, not yet recorded or released
+        self._similar_cache: dict[str, tuple[int, list[str]]] = {}  # id -> (field size, neighbours)
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def __contains__(self, hid: object) -> bool:
+        return hid in self._entries
+
+    # --- state kept in step with the store ------------------------------------------------
+
+    def add(self, hid: str, mu: float, sigma: float, *, matches: int = 0, new: bool = True) -> None:
+        """Make a hypothesis eligible; `new=False` for ones restored from the store."""
+        if hid in self._entries:
+            self.update(hid, mu, sigma)
+            return
+        self._entries[hid] = _Entry(mu, sigma, matches)
+        bisect.insort(self._order, (-mu, hid))
+        if new and matches < _FRESH_MATCHES:
+            self._fresh[hid] = None
+
+    def update(self, hid: str, mu: float, sigma: float) -> None:
+        """New rating after a match; unknown (removed) ids are ignored."""
+        entry = self._entries.get(hid)
+        if entry is None:
+            return
+        self._unsort(hid, entry.mu)
+        entry.mu, entry.sigma = mu, sigma
+        bisect.insort(self._order, (-mu, hid))
+
+    def remove(self, hid: str) -> None:
+        """Retired, duplicate or rejected: never paired again."""
+        entry = self._entries.pop(hid, None)
+        if entry is not None:
+            self._unsort(hid, entry.mu)
+            self._fresh.pop(hid, None)
+            self._similar_cache.pop(hid, None)
+
+    def record(self, first: str, second: str) -> None:
+        """A judged pair, in the order the judge saw it."""
+        pair = (first, second)
+        if self._handed.get(pair, 0) > 0:
+            self._handed[pair] -= 1  # already counted when handed out
+        else:
+            self._count(pair, 1)
+        for hid in pair:
+            entry = self._entries.get(hid)
+            if entry is not None:
+                entry.matches += 1
+                if entry.matches >= _FRESH_MATCHES:
+                    self._fresh.pop(hid, None)
+
+    def release(self, first: str, second: str) -> None:
+        """A handed-out pair whose match failed: it counts as never shown."""
+        pair = (first, second)
+        if self._handed.get(pair, 0) > 0:
+            self._handed[pair] -= 1
+            self._count(pair, -1)
+            if self._met.get(_key(first, second), 0) == 0:
+                self._last_first.pop(_key(first, second), None)
+
+    def shown(self, first: str, second: str) -> int:
+        """Times the pair was shown in this order, counting handed-out matches still running."""
+        return self._shown.get((first, second), 0)
+
+    def ranking(self) -> list[str]:
+        """Eligible ids by TrueSkill mu, best first: the leaderboard's order."""
+        return [hid for _, hid in self._order]
+
+    # --- choosing -------------------------------------------------------------------------
+
+    def choose(self, exclude: Collection[str] = ()) -> tuple[str, str] | None:
+        """The next pair in the order to show it, or None with fewer than two eligible.
+
+        `exclude`: hypotheses busy in a running match. The pair counts as shown until
+        `record` confirms it or `release` gives it back.
+        """
+        blocked = set(exclude)
+        if sum(1 for hid in blocked if hid in self._entries) > len(self._entries) - 2:
+            return None
+        boundary = self._boundary()
+        relevance = {hid: self._relevance(hid, boundary) for hid in self._first_candidates(blocked)}
+        jittered = {h: r * (1.0 + _JITTER * self._rng.random()) for h, r in relevance.items()}
+        firsts = heapq.nlargest(_FIRSTS, jittered, key=jittered.__getitem__)
+        shared = self._shared_opponents(blocked)
+        first, best, best_score = "", "", -1.0
+        for candidate in firsts:
+            similar = self._similar(candidate, blocked)
+            others = self._opponents(candidate, blocked, similar, shared)
+            score, other = self._best_opponent(candidate, others, similar, relevance, boundary)
+            if score > best_score:
+                first, best, best_score = candidate, other, score
+        if not best:  # only with a tiny window and sample: take any eligible opponent
+            first = firsts[0]
+            best = next(h for _, h in self._order if h != first and h not in blocked)
+        pair = self.choose_order(first, best)
+        self._handed[pair] = self._handed.get(pair, 0) + 1
+        self._count(pair, 1)
+        return pair
+
+    def choose_order(self, a: str, b: str) -> tuple[str, str]:
+        """Show order: the pair's less-shown order; on a tie the opposite of last time; for a
+        new pair, first the item shown first less often overall; else a coin flip."""
+        ab, ba = self._shown.get((a, b), 0), self._shown.get((b, a), 0)
+        if ab != ba:
+            return (a, b) if ab < ba else (b, a)
+        last = self._last_first.get(_key(a, b))
+        if last is not None:
+            return (b, a) if last == a else (a, b)
+        lean = self._first_lean(a) - self._first_lean(b)
+        if lean != 0:
+            return (a, b) if lean < 0 else (b, a)
+        return (a, b) if self._rng.random() < 0.5 else (b, a)
+
+    # --- internals ------------------------------------------------------------------------
+
+    def _boundary(self) -> float:
+        """Mu halfway between the k-th and (k+1)-th; with few items, the median split."""
+        k = min(self._top_k, len(self._order) // 2)
+        return -(self._order[k - 1][0] + self._order[k][0]) / 2.0
+
+    def _relevance(self, hid: str, boundary: float) -> float:
+        entry = self._entries[hid]
+        spread = entry.sigma / INITIAL_SIGMA
+        wrong_side = 0.5 * math.erfc(abs(entry.mu - boundary) / (entry.sigma * math.sqrt(2.0)))
+        score = spread * wrong_side + _EXPLORE * spread * spread
+        if hid in self._fresh:  # unplayed first, then those with one match
+            score += _FRESH_BONUS * (_FRESH_MATCHES - entry.matches) / _FRESH_MATCHES
+        return score
+
+    def _best_opponent(
+        self,
+        first: str,
+        others: Iterable[str],
+        similar: Collection[str],
+        relevance: dict[str, float],
+        boundary: float,
+    ) -> tuple[float, str]:
+        """Highest-scoring opponent: information x joint relevance x similarity / (1 + meetings).
+
+        Information is how much one match can teach: an uncertain outcome (close in mu) and
+        uncertain ratings. The loop is the hot path of choose(), hence the local names.
+        """
+        entries, met, exp = self._entries, self._met, math.exp
+        entry = entries[first]
+        mu, variance, own = entry.mu, entry.sigma * entry.sigma, relevance[first]
+        best, best_score = "", -1.0
+        for other in others:
+            rival = entries[other]
+            rel = relevance.get(other)
+            if rel is None:
+                rel = relevance[other] = self._relevance(other, boundary)
+            uncertain = variance + rival.sigma * rival.sigma
+            spread = _TWO_BETA_SQUARED + uncertain
+            gap = mu - rival.mu
+            score = exp(-gap * gap / (2.0 * spread)) * uncertain / spread * (own + rel)
+            if other in similar:
+                score *= 1.0 + _SIMILAR_BONUS
+            score /= 1 + met.get((first, other) if first < other else (other, first), 0)
+            if score > best_score:
+                best, best_score = other, score
+        return best_score, best
+
+    def _first_candidates(self, blocked: set[str]) -> dict[str, None]:
+        # dicts, not sets: iteration order must not depend on the process's string hashing
+        found = dict.fromkeys(self._top(blocked))
+        found.update(
+            dict.fromkeys(_take((h for h in self._fresh if h not in blocked), self._sample))
+        )
+        found.update(dict.fromkeys(self._random(blocked)))
+        return found
+
+    def _shared_opponents(self, blocked: set[str]) -> dict[str, None]:
+        found = dict.fromkeys(self._top(blocked))
+        found.update(dict.fromkeys(self._random(blocked)))
+        return found
+
+    def _opponents(
+        self, first: str, blocked: set[str], similar: list[str], shared: dict[str, None]
+    ) -> dict[str, None]:
+        at = bisect.bisect_left(self._order, (-self._entries[first].mu, first))
+        low, high = max(0, at - self._window), at + self._window + 1
+        found = dict.fromkeys(hid for _, hid in self._order[low:high] if hid not in blocked)
+        found.update(shared)
+        found.update(dict.fromkeys(similar))
+        found.pop(first, None)
+        return found
+
+    def _similar(self, hid: str, blocked: set[str]) -> list[str]:
+        """Proximity neighbours, cached: a lookup scans every vector, and the top region asks
+        about the same few items over and over. Refreshed once the field grew by 5 %."""
+        if self._neighbours is None:
+            return []
+        cached = self._similar_cache.get(hid)
+        if cached is None or len(self._entries) > cached[0] * 1.05:
+            cached = (len(self._entries), list(self._neighbours(hid)))
+            self._similar_cache[hid] = cached
+        return [h for h in cached[1] if h in self._entries and h not in blocked]
+
+    def _top(self, blocked: set[str]) -> Iterator[str]:
+        eligible = (hid for _, hid in self._order if hid not in blocked)
+        return _take(eligible, self._top_k + self._window)
+
+    def _random(self, blocked: set[str]) -> Iterator[str]:
+        size = len(self._order)
+        for _ in range(self._sample):
+            hid = self._order[int(self._rng.random() * size)][1]
+            if hid not in blocked:
+                yield hid
+
+    def _first_lean(self, hid: str) -> int:
+        entry = self._entries.get(hid)
+        return 0 if entry is None else entry.shown_first - entry.shown_second
+
+    def _count(self, pair: tuple[str, str], step: int) -> None:
+        self._shown[pair] = self._shown.get(pair, 0) + step
+        key = _key(*pair)
+        self._met[key] = self._met.get(key, 0) + step
+        if step > 0:
+            self._last_first[key] = pair[0]
+        first, second = (self._entries.get(hid) for hid in pair)
+        if first is not None:
+            first.shown_first += step
+        if second is not None:
+            second.shown_second += step
+
+    def _unsort(self, hid: str, mu: float) -> None:
+        del self._order[bisect.bisect_left(self._order, (-mu, hid))]
+
+
+def _key(a: str, b: str) -> tuple[str, str]:
+    return (a, b) if a < b else (b, a)
+
+
+def _take(items: Iterable[str], count: int) -> Iterator[str]:
+    for index, item in enumerate(items):
+        if index >= count:
+            return
+        yield item
