@@ -51,6 +51,7 @@ R = TypeVar("R")
 
 DEFAULT_CONVERGENCE_WINDOW = 60
 CALL_FLUSH_SECONDS = 0.25
+SYNC_SECONDS = 2.0
 MIN_MATCHES_FOR_CONVERGENCE = 3
 
 
@@ -175,6 +176,7 @@ class Supervisor:
                 async with anyio.create_task_group() as tg:
                     tg.start_soon(self._keep_leases)
                     tg.start_soon(self._keep_flushing)
+                    tg.start_soon(self._keep_syncing)
                     await self._dispatch(tg)
                     tg.cancel_scope.cancel()
         finally:
@@ -512,6 +514,19 @@ class Supervisor:
             await anyio.sleep(self.lease_seconds / 3)
             await self._db(self.store.renew_leases, self.owner, self.lease_seconds)
             await self._db(self.store.heartbeat, self.owner)
+
+    async def _keep_syncing(self) -> None:
+        """Pick up hypotheses another process added (`coscientist add` while this run goes on)."""
+        while True:
+            await anyio.sleep(SYNC_SECONDS)
+            count = await self._db(self.store.count_hypotheses, self.info.id)
+            if count <= len(self.state.hypotheses):
+                continue
+            for h in await self._db(self.store.list_hypotheses, self.info.id):
+                if h.id not in self.state.hypotheses:
+                    self.state.add_hypothesis(h)
+                    self.bus.emit("hypothesis", self.info.id, h.title, id=h.id, origin=h.origin)
+            self._poke()
 
     async def _db(self, fn: Callable[..., R], *args: Any) -> R:
         return await anyio.to_thread.run_sync(partial(fn, *args), limiter=self._db_limiter)

@@ -131,3 +131,34 @@ async def test_scientist_in_the_loop_while_running(tmp_path: Path) -> None:
         assert cs.store.get_hypothesis(retired).status == HypothesisStatus.RETIRED
         assert retired not in {e.id for e in session.leaderboard()}
         assert cs.store.get_session(session.id).goal.endswith("even when young?")
+
+
+async def test_hypothesis_added_by_another_process_joins_the_running_tournament(
+    tmp_path: Path,
+) -> None:
+    from coscientist.schemas import Hypothesis, new_id
+    from coscientist.store import Store
+
+    backend = ScriptedBackend(seed=2, latency=0.05)
+    with CoScientist(settings(tmp_path, concurrency=4), backend=backend) as cs:
+        session = cs.start("How do corals recover after bleaching?")
+        other = Store.open(cs.settings.db)  # a second handle, as `coscientist add` would open
+        own = Hypothesis(
+            id=new_id(),
+            session_id=session.id,
+            title="Symbiont shuffling",
+            statement="Corals recover by taking up heat-tolerant algal symbionts.",
+            origin="scientist",
+            pinned=True,
+        )
+
+        async def add_later() -> None:
+            await anyio.sleep(0.5)
+            other.add_hypotheses([own])
+
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(add_later)
+            await session.run(Limits(max_calls=400, convergence_window=100_000))
+        other.close()
+        assert cs.store.get_hypothesis(own.id).reviewed
+        assert any(own.id in (m.first_id, m.second_id) for m in cs.store.list_matches(session.id))
