@@ -6,7 +6,7 @@ pairing policy answer in microseconds instead of querying per decision.
 
 from __future__ import annotations
 
-import heapq
+import bisect
 import random
 from collections import deque
 from dataclasses import dataclass, field
@@ -52,8 +52,10 @@ class SessionState:
     graph_iteration: int = 0
     graph_insights: list[str] = field(default_factory=list)  # cached per graph step
     policy_members: set[str] = field(default_factory=set)
-    _top: list[str] | None = None  # cached ids of the top-k, None when stale
     policy: PairingPolicy = field(init=False)
+    # Kept in step with every change, so no query scans all hypotheses (10,000 in a long run):
+    _by_mu: list[tuple[float, str]] = field(default_factory=list)  # members, ascending (mu, id)
+    _unreviewed: dict[str, None] = field(default_factory=dict)  # in creation order
 
     def __post_init__(self) -> None:
         self.policy = PairingPolicy(
@@ -91,10 +93,15 @@ class SessionState:
     # --- updates -------------------------------------------------------------
 
     def add_hypothesis(self, h: Hypothesis, rating: Rating | None = None) -> None:
+        member = h.id in self.policy_members  # re-added: its rating may have changed
+        if member:
+            self._unrank(h.id)
         self.hypotheses[h.id] = h
         self.ratings[h.id] = rating or Rating(
             hypothesis_id=h.id, mu=INITIAL_MU, sigma=INITIAL_SIGMA
         )
+        if member:
+            self._rank(h.id)
         self.proximity.add(h.id, hypothesis_text(h))
         self._sync_policy(h)
 
@@ -128,27 +135,48 @@ class SessionState:
         self.matches_done += 1
         self.recent_matches.append(match)
         for r in (winner, loser):
+            member = r.hypothesis_id in self.policy_members
+            if member:
+                self._unrank(r.hypothesis_id)
             self.ratings[r.hypothesis_id] = r
-            if r.hypothesis_id in self.policy_members:
+            if member:
+                self._rank(r.hypothesis_id)
                 self.policy.update(r.hypothesis_id, r.mu, r.sigma)
-            self._touch_top(r.hypothesis_id)
         loser_id = loser.hypothesis_id
         observe = getattr(self.policy, "observe", None)
         if observe is not None:
             observe(match.winner_id, loser_id)
 
     def _sync_policy(self, h: Hypothesis) -> None:
-        """Only active, reviewed hypotheses are paired."""
+        """Only active, reviewed hypotheses are paired; active unreviewed ones await review."""
+        self._track_unreviewed(h)
         rankable = h.status == HypothesisStatus.ACTIVE and h.reviewed
         if rankable and h.id not in self.policy_members:
             r = self.ratings[h.id]
             self.policy.add(h.id, r.mu, r.sigma, matches=r.matches, new=r.matches == 0)
             self.policy_members.add(h.id)
-            self._touch_top(h.id)
+            self._rank(h.id)
         elif not rankable and h.id in self.policy_members:
             self.policy.remove(h.id)
             self.policy_members.discard(h.id)
-            self._touch_top(h.id)
+            self._unrank(h.id)
+
+    def _rank(self, hid: str) -> None:
+        bisect.insort(self._by_mu, (self.ratings[hid].mu, hid))
+
+    def _unrank(self, hid: str) -> None:
+        key = (self.ratings[hid].mu, hid)
+        at = bisect.bisect_left(self._by_mu, key)
+        if at < len(self._by_mu) and self._by_mu[at] == key:
+            del self._by_mu[at]
+
+    def _track_unreviewed(self, h: Hypothesis) -> None:
+        if h.status != HypothesisStatus.ACTIVE or h.reviewed:
+            self._unreviewed.pop(h.id, None)
+        elif h.id not in self._unreviewed:
+            self._unreviewed[h.id] = None
+            if next(reversed(self.hypotheses)) != h.id:  # an older one came back: reorder
+                self._unreviewed = {hid: None for hid in self.hypotheses if hid in self._unreviewed}
 
     # --- queries -------------------------------------------------------------
 
@@ -156,32 +184,15 @@ class SessionState:
         return list(self.policy_members)
 
     def top_ids(self) -> list[str]:
-        """Ids of the top-k rankable hypotheses by mu; cached, recomputed only when it can change."""
-        if self._top is None:
-            self._top = heapq.nlargest(
-                self.top_k, self.policy_members, key=lambda hid: (self.ratings[hid].mu, hid)
-            )
-        return self._top
+        """Ids of the top-k rankable hypotheses, highest (mu, id) first."""
+        return [hid for _, hid in reversed(self._by_mu[-self.top_k :])] if self.top_k > 0 else []
 
     def top(self) -> list[Hypothesis]:
         return [self.hypotheses[hid] for hid in self.top_ids()]
 
-    def _touch_top(self, hid: str) -> None:
-        if self._top is None:
-            return
-        if hid in self._top or len(self._top) < self.top_k:
-            self._top = None
-            return
-        floor = self.ratings[self._top[-1]].mu
-        if hid in self.policy_members and self.ratings[hid].mu >= floor:
-            self._top = None
-
     def unreviewed(self) -> list[str]:
-        return [
-            h.id
-            for h in self.hypotheses.values()
-            if h.status == HypothesisStatus.ACTIVE and not h.reviewed
-        ]
+        """Active hypotheses without an initial review, oldest first."""
+        return list(self._unreviewed)
 
     def deep_review_candidates(self) -> list[str]:
         out = []
