@@ -7,12 +7,13 @@ pairing policy answer in microseconds instead of querying per decision.
 from __future__ import annotations
 
 import bisect
+import functools
 import random
 from collections import deque
 from dataclasses import dataclass, field
 
 from coscientist.knowledge import KnowledgeGraph, insights
-from coscientist.proximity import ProximityIndex
+from coscientist.proximity import ProximityIndex, Vector, embed
 from coscientist.schemas import (
     GraphEdge,
     GraphNode,
@@ -34,6 +35,19 @@ def hypothesis_text(h: Hypothesis) -> str:
     return f"{h.title}. {h.statement} {h.rationale}"
 
 
+@functools.lru_cache(maxsize=256)
+def cached_embed(text: str) -> Vector:
+    """`embed`, remembered for recent texts: a new hypothesis is embedded for its duplicate
+    check, then again when it is indexed. The vector is read-only, since it is shared."""
+    vector = embed(text)
+    vector.setflags(write=False)
+    return vector
+
+
+def _proximity_index() -> ProximityIndex:
+    return ProximityIndex(embedder=cached_embed)
+
+
 @dataclass
 class SessionState:
     rng: random.Random
@@ -46,7 +60,7 @@ class SessionState:
     meta_review: MetaReview | None = None
     matches_done: int = 0
     matches_at_meta: int = 0
-    proximity: ProximityIndex = field(default_factory=ProximityIndex)
+    proximity: ProximityIndex = field(default_factory=_proximity_index)
     kg: KnowledgeGraph = field(default_factory=KnowledgeGraph)
     graph_question: str | None = None
     graph_iteration: int = 0

@@ -14,7 +14,6 @@ import numpy as np
 from agents import evolution, generation, graph_reasoning, meta_review, ranking, reflection
 from agents.context import AgentContext
 from coscientist.knowledge import insights, next_question_seeds
-from coscientist.proximity import embed
 from coscientist.schemas import (
     Hypothesis,
     HypothesisDraft,
@@ -26,7 +25,7 @@ from coscientist.schemas import (
     TaskKind,
     TaskResult,
 )
-from coscientist.state import SessionState, hypothesis_text
+from coscientist.state import SessionState, cached_embed, hypothesis_text
 
 IdFactory = Callable[[], str]
 
@@ -61,8 +60,9 @@ class TaskRunner:
         batch: list[tuple[str, np.ndarray]] = []
         for draft in drafts:
             h = Hypothesis(**draft.model_dump(), id=self.new_id(), session_id=self.session_id)
-            vector = embed(hypothesis_text(h))
-            dup = proximity.near_duplicate(hypothesis_text(h))
+            text = hypothesis_text(h)
+            vector = cached_embed(text)
+            dup = proximity.near_duplicate(text)
             duplicate_of = dup[0] if dup else None
             for other_id, other in batch:  # duplicates within one answer, too
                 if duplicate_of is None and float(vector @ other) >= proximity.duplicate_threshold:
