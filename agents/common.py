@@ -7,6 +7,7 @@ variable is clipped here, in characters (about four to a token).
 from __future__ import annotations
 
 import dataclasses
+import functools
 import random
 from collections.abc import Mapping, Sequence
 from typing import TypeVar
@@ -125,11 +126,17 @@ def prompt_context(ctx: AgentContext, *, insights: bool = False) -> dict[str, ob
     }
 
 
+@functools.lru_cache(maxsize=32)
+def system_prompt(role: str) -> str:
+    """A role's system prompt: it has no variables, so it is rendered once, not per call."""
+    return render(f"{role}/system.j2")
+
+
 def render_prompt(
     ctx: AgentContext, role: str, template: str, *, insights: bool = False, **variables: object
 ) -> list[Message]:
     """System prompt of the role (fixed) and the step's user prompt (fixed part first)."""
-    system = render(f"{role}/system.j2")
+    system = system_prompt(role)
     user = render(template, **prompt_context(ctx, insights=insights), **variables)
     return chat(system, user)
 
