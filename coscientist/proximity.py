@@ -44,7 +44,7 @@ def embed(text: str, dim: int = 512) -> Vector:
     """Unit-length hashed feature vector of `text` (all zeros when it has no words)."""
     if dim < 8:
         raise CoscientistError(f"embedding dimension must be at least 8, got {dim}")
-    words = [t for t in _TOKEN.findall(unicodedata.normalize("NFKC", text).casefold())]
+    words = _TOKEN.findall(unicodedata.normalize("NFKC", text).casefold())
     content = [w for w in words if w not in _STOPWORDS] or words
     families = {
         "word": Counter(content),

@@ -115,6 +115,30 @@ def test_handed_out_pairs_count_until_released() -> None:
     assert policy.shown(*pair) == 1
 
 
+def test_choose_order_keeps_a_handed_out_pair_as_it_is() -> None:
+    """Callers may ask choose_order() again for a chosen pair; nothing is counted twice."""
+    policy = fresh_policy(5, seed=6)
+    for _ in range(20):
+        pair = policy.choose()
+        assert pair is not None
+        before = policy.shown(*pair)
+        assert policy.choose_order(*pair) == pair
+        assert policy.choose_order(pair[1], pair[0]) == pair
+        policy.record(*policy.choose_order(*pair))
+        assert policy.shown(*pair) == before
+    assert sum(policy.shown(a, b) for a in policy.ranking() for b in policy.ranking()) == 20
+
+
+def test_release_undoes_a_recorded_pair() -> None:
+    policy = fresh_policy(3)
+    policy.record("h00", "h01")
+    policy.record("h00", "h01")
+    policy.release("h00", "h01")
+    assert policy.shown("h00", "h01") == 1
+    policy.release("h02", "h01")  # never shown: ignored
+    assert policy.shown("h02", "h01") == 0
+
+
 def test_similar_hypotheses_are_favoured() -> None:
     partner = {f"h{i:02d}": f"h{i ^ 1:02d}" for i in range(30)}
     policy = fresh_policy(30, seed=2, neighbours=lambda hid: [partner[hid]])

@@ -19,6 +19,7 @@ from __future__ import annotations
 import math
 import random
 from collections.abc import Callable, Sequence
+from functools import partial
 
 import numpy as np
 import numpy.typing as npt
@@ -128,17 +129,12 @@ def _fit_indices(
         gradient = wins - expected + prior * (1.0 - 2.0 * p_self)
         if float(np.max(np.abs(gradient))) < 1e-9:
             break
-        weight = p_win * (1.0 - p_win)
-        diagonal = np.bincount(winners, weight, size) + np.bincount(losers, weight, size)
-        diagonal += 2.0 * prior * p_self * (1.0 - p_self)
-
-        def curvature(v: Floats, weight: Floats = weight, diagonal: Floats = diagonal) -> Floats:
-            """(-Hessian) @ v, straight from the match list."""
-            product: Floats = diagonal * v
-            product -= np.bincount(winners, weight * v[losers], size)
-            product -= np.bincount(losers, weight * v[winners], size)
-            return product
-
+        weight: Floats = p_win * (1.0 - p_win)
+        diagonal: Floats = 2.0 * prior * p_self * (1.0 - p_self)
+        diagonal += np.bincount(winners, weight, size) + np.bincount(losers, weight, size)
+        curvature = partial(
+            _curvature, winners=winners, losers=losers, weight=weight, diagonal=diagonal
+        )
         step = _conjugate_gradient(curvature, gradient, diagonal)
         scale = 1.0
         while True:  # the posterior is concave: halve the step until it does not drop
@@ -152,6 +148,17 @@ def _fit_indices(
             break
     centred: Floats = theta - theta.mean()
     return centred
+
+
+def _curvature(
+    v: Floats, *, winners: Ints, losers: Ints, weight: Floats, diagonal: Floats
+) -> Floats:
+    """(-Hessian) @ v straight from the match list, without the n x n matrix."""
+    size = len(v)
+    product: Floats = diagonal * v
+    product -= np.bincount(winners, weight * v[losers], size)
+    product -= np.bincount(losers, weight * v[winners], size)
+    return product
 
 
 def _conjugate_gradient(

@@ -6,18 +6,22 @@ change what a scientist reads: the top of the leaderboard. An item's
 Phi(-|mu - boundary| / sigma), scaled by sigma so that an item the tournament
 already knows well stops absorbing matches, plus a small share of plain
 uncertainty so the rest of the ranking keeps improving, plus a bonus for new
-hypotheses until they have played twice. The first item of a pair is the most
-relevant candidate; its opponent maximises the expected information of the
-match (close in mu, still uncertain) times the pair's joint relevance, with a
-bonus for hypotheses the proximity index calls similar and a penalty for every
-earlier meeting of the pair. A repeated pair is shown in the order shown less
-often (alternating), so the judge's first-position bias cancels.
+hypotheses until they have played twice. The most relevant candidate is paired
+with the opponent that maximises the expected information of the match (close
+in mu, still uncertain) times the pair's joint relevance, with a bonus for
+hypotheses the proximity index calls similar and a penalty for every earlier
+meeting of the pair. A repeated pair is shown in the order shown less often (so
+alternating); a runner-up candidate steps in when the best pair has already
+been shown both ways, and a new pair puts first the item shown first less
+often, so the judge's first-position bias cancels instead of favouring anyone.
 
 The final ranking is TrueSkill mu, as on the leaderboard: the policy only picks
 pairs. Speed: nothing scans all items per choice. Candidates are the top region
 of a list kept sorted by mu, the oldest new hypotheses, a few random draws, the
 sorted-order window around the first item and its proximity neighbours, so a
-choice costs the same at 100 or 10,000 hypotheses.
+choice costs about the same at 100 or 10,000 hypotheses. The one scan is a
+proximity lookup, cached, made at most once per choice and only for a new or
+top-region hypothesis.
 """
 
 from __future__ import annotations
@@ -28,19 +32,21 @@ import math
 import random
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from itertools import islice
 
 from coscientist.errors import CoscientistError
 from coscientist.tournament.ratings import BETA, INITIAL_SIGMA
 
 Neighbours = Callable[[str], Sequence[str]]
 
-# Tuned on benchmarks/ranking.py; the benchmark's module docstring says how.
+# Chosen with benchmarks/ranking.py (40 seeds, both spreads); recall was flat within noise
+# over wide ranges of each (explore 0.05-0.3, window, tail shape, fresh matches 1-3).
 _FRESH_MATCHES = 2  # a new hypothesis gets a bonus until it has played this often
 _FRESH_BONUS = 1.0
 _EXPLORE = 0.15  # share of plain uncertainty in relevance
 _SIMILAR_BONUS = 0.5
 _JITTER = 0.1  # random tie-breaking among nearly equally relevant first items
-_FIRSTS = 3  # most relevant items whose best pairs compete
+_FIRSTS = 3  # most relevant items tried, in order, to avoid repeating a shown order
 _TWO_BETA_SQUARED = 2.0 * BETA * BETA
 
 
@@ -77,7 +83,7 @@ class PairingPolicy:
         self._entries: dict[str, _Entry] = {}
         self._order: list[tuple[float, str]] = []  # (-mu, id): best first
         self._fresh: dict[str, None] = {}  # new hypotheses short of matches, oldest first
-        self._shown: dict[tuple[str, str], int] = {}  # (first, second) -> times shown so
+        self._shown: dict[tuple[str, str], int] = {}  # (first, second) -> times shown in that order
         self._met: dict[tuple[str, str], int] = {}  # sorted pair -> times shown in either order
         self._last_first: dict[tuple[str, str], str] = {}  # sorted pair -> shown first last time
         self._handed: dict[tuple[str, str], int] = {}  # handed out, not yet recorded or released
@@ -133,13 +139,20 @@ class PairingPolicy:
                     self._fresh.pop(hid, None)
 
     def release(self, first: str, second: str) -> None:
-        """A handed-out pair whose match failed: it counts as never shown."""
+        """A pair whose match failed, handed out or already recorded: it counts as never shown."""
         pair = (first, second)
         if self._handed.get(pair, 0) > 0:
             self._handed[pair] -= 1
-            self._count(pair, -1)
-            if self._met.get(_key(first, second), 0) == 0:
-                self._last_first.pop(_key(first, second), None)
+        elif self._shown.get(pair, 0) > 0:
+            for hid in pair:
+                entry = self._entries.get(hid)
+                if entry is not None and entry.matches > 0:
+                    entry.matches -= 1
+        else:
+            return
+        self._count(pair, -1)
+        if self._met.get(_key(first, second), 0) == 0:
+            self._last_first.pop(_key(first, second), None)
 
     def shown(self, first: str, second: str) -> int:
         """Times the pair was shown in this order, counting handed-out matches still running."""
@@ -161,28 +174,44 @@ class PairingPolicy:
         if sum(1 for hid in blocked if hid in self._entries) > len(self._entries) - 2:
             return None
         boundary = self._boundary()
-        relevance = {hid: self._relevance(hid, boundary) for hid in self._first_candidates(blocked)}
+        top = dict.fromkeys(self._top(blocked))
+        relevance = {
+            hid: self._relevance(hid, boundary) for hid in self._first_candidates(top, blocked)
+        }
         jittered = {h: r * (1.0 + _JITTER * self._rng.random()) for h, r in relevance.items()}
         firsts = heapq.nlargest(_FIRSTS, jittered, key=jittered.__getitem__)
-        shared = self._shared_opponents(blocked)
-        first, best, best_score = "", "", -1.0
-        for candidate in firsts:
-            similar = self._similar(candidate, blocked)
+        shared = self._shared_opponents(top, blocked)
+        first = best = ""
+        for rank, candidate in enumerate(firsts):
+            worth_a_lookup = rank == 0 and (candidate in top or candidate in self._fresh)
+            similar = self._similar(candidate, blocked, lookup=worth_a_lookup)
             others = self._opponents(candidate, blocked, similar, shared)
-            score, other = self._best_opponent(candidate, others, similar, relevance, boundary)
-            if score > best_score:
-                first, best, best_score = candidate, other, score
+            other = self._best_opponent(candidate, others, similar, relevance, boundary)
+            if not first:
+                first, best = candidate, other
+            if not self._both_orders_shown(candidate, other):
+                first, best = candidate, other
+                break  # a runner-up first item only steps in to avoid a same-order repeat
         if not best:  # only with a tiny window and sample: take any eligible opponent
-            first = firsts[0]
             best = next(h for _, h in self._order if h != first and h not in blocked)
-        pair = self.choose_order(first, best)
+        pair = self._balanced_order(first, best)
         self._handed[pair] = self._handed.get(pair, 0) + 1
         self._count(pair, 1)
         return pair
 
     def choose_order(self, a: str, b: str) -> tuple[str, str]:
-        """Show order: the pair's less-shown order; on a tie the opposite of last time; for a
-        new pair, first the item shown first less often overall; else a coin flip."""
+        """The order to show a pair: as handed out if choose() just returned it; else the
+        pair's less-shown order; on a tie the opposite of last time; for a new pair, first the
+        item shown first less often overall; else a coin flip."""
+        if self._handed.get((a, b), 0) > 0:
+            return a, b
+        if self._handed.get((b, a), 0) > 0:
+            return b, a
+        return self._balanced_order(a, b)
+
+    # --- internals ------------------------------------------------------------------------
+
+    def _balanced_order(self, a: str, b: str) -> tuple[str, str]:
         ab, ba = self._shown.get((a, b), 0), self._shown.get((b, a), 0)
         if ab != ba:
             return (a, b) if ab < ba else (b, a)
@@ -193,8 +222,6 @@ class PairingPolicy:
         if lean != 0:
             return (a, b) if lean < 0 else (b, a)
         return (a, b) if self._rng.random() < 0.5 else (b, a)
-
-    # --- internals ------------------------------------------------------------------------
 
     def _boundary(self) -> float:
         """Mu halfway between the k-th and (k+1)-th; with few items, the median split."""
@@ -217,7 +244,7 @@ class PairingPolicy:
         similar: Collection[str],
         relevance: dict[str, float],
         boundary: float,
-    ) -> tuple[float, str]:
+    ) -> str:
         """Highest-scoring opponent: information x joint relevance x similarity / (1 + meetings).
 
         Information is how much one match can teach: an uncertain outcome (close in mu) and
@@ -241,19 +268,19 @@ class PairingPolicy:
             score /= 1 + met.get((first, other) if first < other else (other, first), 0)
             if score > best_score:
                 best, best_score = other, score
-        return best_score, best
+        return best
 
-    def _first_candidates(self, blocked: set[str]) -> dict[str, None]:
+    def _first_candidates(self, top: dict[str, None], blocked: set[str]) -> dict[str, None]:
         # dicts, not sets: iteration order must not depend on the process's string hashing
-        found = dict.fromkeys(self._top(blocked))
+        found = dict(top)
         found.update(
-            dict.fromkeys(_take((h for h in self._fresh if h not in blocked), self._sample))
+            dict.fromkeys(islice((h for h in self._fresh if h not in blocked), self._sample))
         )
         found.update(dict.fromkeys(self._random(blocked)))
         return found
 
-    def _shared_opponents(self, blocked: set[str]) -> dict[str, None]:
-        found = dict.fromkeys(self._top(blocked))
+    def _shared_opponents(self, top: dict[str, None], blocked: set[str]) -> dict[str, None]:
+        found = dict(top)
         found.update(dict.fromkeys(self._random(blocked)))
         return found
 
@@ -268,20 +295,23 @@ class PairingPolicy:
         found.pop(first, None)
         return found
 
-    def _similar(self, hid: str, blocked: set[str]) -> list[str]:
-        """Proximity neighbours, cached: a lookup scans every vector, and the top region asks
-        about the same few items over and over. Refreshed once the field grew by 5 %."""
+    def _similar(self, hid: str, blocked: set[str], *, lookup: bool) -> list[str]:
+        """Proximity neighbours, cached and refreshed once the field grew by 5 %. A lookup scans
+        every vector (about 1 ms at 10,000), so choose() makes at most one, and only for a new
+        or top-region hypothesis (`lookup`); others use what is cached."""
         if self._neighbours is None:
             return []
         cached = self._similar_cache.get(hid)
-        if cached is None or len(self._entries) > cached[0] * 1.05:
+        if lookup and (cached is None or len(self._entries) > cached[0] * 1.05):
             cached = (len(self._entries), list(self._neighbours(hid)))
             self._similar_cache[hid] = cached
+        if cached is None:
+            return []
         return [h for h in cached[1] if h in self._entries and h not in blocked]
 
     def _top(self, blocked: set[str]) -> Iterator[str]:
         eligible = (hid for _, hid in self._order if hid not in blocked)
-        return _take(eligible, self._top_k + self._window)
+        return islice(eligible, self._top_k + self._window)
 
     def _random(self, blocked: set[str]) -> Iterator[str]:
         size = len(self._order)
@@ -289,6 +319,10 @@ class PairingPolicy:
             hid = self._order[int(self._rng.random() * size)][1]
             if hid not in blocked:
                 yield hid
+
+    def _both_orders_shown(self, a: str, b: str) -> bool:
+        """Showing the pair again would repeat an order already shown."""
+        return bool(b) and self._shown.get((a, b), 0) > 0 and self._shown.get((b, a), 0) > 0
 
     def _first_lean(self, hid: str) -> int:
         entry = self._entries.get(hid)
@@ -312,10 +346,3 @@ class PairingPolicy:
 
 def _key(a: str, b: str) -> tuple[str, str]:
     return (a, b) if a < b else (b, a)
-
-
-def _take(items: Iterable[str], count: int) -> Iterator[str]:
-    for index, item in enumerate(items):
-        if index >= count:
-            return
-        yield item
