@@ -40,7 +40,8 @@ from coscientist.tournament.ratings import BETA, INITIAL_SIGMA
 Neighbours = Callable[[str], Sequence[str]]
 
 # Chosen with benchmarks/ranking.py (40 seeds, both spreads); recall was flat within noise
-# over wide ranges of each (explore 0.05-0.3, window, tail shape, fresh matches 1-3).
+# over wide ranges (explore 0.05-0.3, tail shape of the wrong-side probability, fresh
+# matches 1-3, repeat penalty, a bonus for opponents across the boundary).
 _FRESH_MATCHES = 2  # a new hypothesis gets a bonus until it has played this often
 _FRESH_BONUS = 1.0
 _EXPLORE = 0.15  # share of plain uncertainty in relevance
