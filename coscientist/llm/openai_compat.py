@@ -13,6 +13,8 @@ the status and the server's message with the key scrubbed out.
 
 from __future__ import annotations
 
+import json
+import uuid
 from typing import TYPE_CHECKING, Any, Literal
 
 import anyio
@@ -59,6 +61,8 @@ class OpenAICompatibleBackend:
             max_retries=0,  # the ModelClient owns retries and records each attempt
         )
         self._model_lock = anyio.Lock()
+        self._key_prefix = f"coscientist-{uuid.uuid4().hex[:12]}"
+        self._requests = 0
 
     async def generate(self, request: GenerationRequest) -> RawCompletion:
         model = await self._model_id()
@@ -104,8 +108,6 @@ class OpenAICompatibleBackend:
     async def _create(
         self, model: str, request: GenerationRequest, mode: SchemaMode | None
     ) -> RawCompletion:
-        from openai.types.chat import ChatCompletion
-
         body: dict[str, Any] = {
             "model": model,
             "messages": [dict(m) for m in request.messages],
@@ -128,9 +130,15 @@ class OpenAICompatibleBackend:
         try:
             # The SDK's documented raw `post`: the body goes out as is. The typed
             # `chat.completions.create` walks every argument through its TypedDict
-            # transform, milliseconds a call that add up with 64 calls in flight.
-            response = await self._client.post(
-                "/chat/completions", body=body, cast_to=ChatCompletion
+            # transform, milliseconds a call that add up with 64 calls in flight; the
+            # answer comes back as bytes for the same reason (no response model to build),
+            # and our own idempotency key spares a uuid4 (an os.urandom call) per request.
+            self._requests += 1
+            content = await self._client.post(
+                "/chat/completions",
+                body=body,
+                cast_to=bytes,
+                options={"idempotency_key": f"{self._key_prefix}-{self._requests}"},
             )
         except Exception as exc:
             error = self._map_error(exc)
@@ -138,17 +146,28 @@ class OpenAICompatibleBackend:
             if mode == "json_schema" and status in _FALLBACK_STATUSES:
                 raise _Refused(error) from None
             raise error from None
-        if not response.choices:
-            raise ModelTransportError(f"{self.base_url} returned no choices for model {model}")
-        choice = response.choices[0]
-        usage = response.usage
-        return RawCompletion(
-            text=choice.message.content or "",
-            finish_reason=choice.finish_reason or "stop",
-            tokens_in=usage.prompt_tokens if usage else 0,
-            tokens_out=usage.completion_tokens if usage else 0,
-            model=response.model or model,
-        )
+        return self._completion(content, model)
+
+    def _completion(self, content: bytes, model: str) -> RawCompletion:
+        """The fields we use of a chat completion body; a body of another shape is a transport error."""
+        try:
+            data = json.loads(content)
+            choices = data.get("choices") or []
+            if not choices:
+                raise ModelTransportError(f"{self.base_url} returned no choices for model {model}")
+            choice = choices[0]
+            usage = data.get("usage") or {}
+            return RawCompletion(
+                text=(choice.get("message") or {}).get("content") or "",
+                finish_reason=choice.get("finish_reason") or "stop",
+                tokens_in=int(usage.get("prompt_tokens") or 0),
+                tokens_out=int(usage.get("completion_tokens") or 0),
+                model=str(data.get("model") or model),
+            )
+        except (ValueError, TypeError, AttributeError) as exc:
+            raise ModelTransportError(
+                f"{self.base_url} returned a body that is not a chat completion: {self._scrub(str(exc))}"
+            ) from None
 
     def _scrub(self, text: str) -> str:
         if self._secret:
