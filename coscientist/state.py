@@ -156,10 +156,6 @@ class SessionState:
             if member:
                 self._rank(r.hypothesis_id)
                 self.policy.update(r.hypothesis_id, r.mu, r.sigma)
-        loser_id = loser.hypothesis_id
-        observe = getattr(self.policy, "observe", None)
-        if observe is not None:
-            observe(match.winner_id, loser_id)
 
     def _sync_policy(self, h: Hypothesis) -> None:
         """Only active, reviewed hypotheses are paired; active unreviewed ones await review."""

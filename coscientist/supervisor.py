@@ -347,11 +347,11 @@ class Supervisor:
         policy = self.state.policy
         # Keep a hypothesis out of two matches at once only while the pool is large enough.
         crowded = len(self.state.policy_members) < 4 * (self._in_flight[TaskKind.MATCH] + 1)
-        exclude = () if crowded else [h for h, n in self._busy_ids.items() if n > 0]
+        exclude = () if crowded else list(self._busy_ids)
         pair = policy.choose(exclude=exclude)
         if pair is None:
             return None
-        first, second = policy.choose_order(*pair)
+        first, second = pair  # already in the order to show it
         policy.record(first, second)
         return first, second
 
@@ -406,6 +406,8 @@ class Supervisor:
             self._in_flight[kind] -= 1
             for hid in self._payload_hypotheses(payload):
                 self._busy_ids[hid] -= 1
+                if self._busy_ids[hid] <= 0:
+                    del self._busy_ids[hid]  # only busy ids stay: exclusion lists stay short
             self._poke()
 
     async def _execute(self, task: Task) -> None:
@@ -427,9 +429,8 @@ class Supervisor:
         message = f"{type(exc).__name__}: {exc}".splitlines()[0][:500]
         self._tasks_failed += 1
         if task.kind == TaskKind.MATCH:
-            release = getattr(self.state.policy, "release", None)
-            if release is not None:
-                release(str(task.payload.get("first_id")), str(task.payload.get("second_id")))
+            first, second = task.payload.get("first_id"), task.payload.get("second_id")
+            self.state.policy.release(str(first), str(second))
         try:
             with anyio.CancelScope(shield=True):
                 failed = await self._db(self.store.fail_task, task.id, self.owner, message)
