@@ -225,7 +225,9 @@ async def test_a_second_q_interrupts_a_slow_stop(tmp_path: Path) -> None:
             lambda: cs.store.get_session(session.id).status == SessionStatus.RUNNING,
             what="the run to start",
         )
-        await pilot.pause(0.3)  # model calls of 3 s each are now in flight
+        # Wait until model calls of 3 s each are really in flight (a loaded machine is slow to start).
+        await wait_for(lambda: running_tasks(cs.store, session.id) >= 1, what="a task in flight")
+        await pilot.pause(0.3)
         await pilot.press("q")
         assert "stopping" in rendered(live.query_one(SessionHeader))
         assert app.return_code is None  # waiting for the calls in flight
