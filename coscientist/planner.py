@@ -12,17 +12,11 @@ import random
 from collections import Counter
 from dataclasses import dataclass, field
 
+from agents import evolution, generation
 from coscientist.schemas import ReviewKind, TaskKind, TaskSpec
 
-GENERATION_STRATEGIES = ("literature", "debate", "assumptions", "expansion")
-EVOLUTION_STRATEGIES = (
-    "grounding",
-    "coherence",
-    "inspiration",
-    "combination",
-    "simplification",
-    "out_of_box",
-)
+GENERATION_STRATEGIES = generation.STRATEGIES
+EVOLUTION_STRATEGIES = evolution.STRATEGIES
 DEEP_REVIEW_KINDS = (
     ReviewKind.FULL,
     ReviewKind.DEEP_VERIFICATION,
