@@ -101,7 +101,7 @@ def run(
     tui: TuiOpt = False,
 ) -> None:
     """Start a research session on GOAL and run it until a limit is reached."""
-    from coscientist.llm.spec import parse_spec
+    from coscientist.llm.spec import make_backend
 
     if not goal.strip():
         fail("the research goal is empty: say what you want to find out")
@@ -109,9 +109,7 @@ def run(
         model=model, base_url=base_url, concurrency=concurrency, seed=seed, threads=threads
     )
     cs = _open(db, **settings_opts)
-    parse_spec(cs.settings.model)
-    if cs.settings.model.startswith("openai-compatible") and not cs.settings.base_url:
-        fail("--model openai-compatible needs --base-url URL")
+    make_backend(cs.settings)  # a bad spec, a missing GGUF or no GPU fails before a session exists
     limits = _limits(max_calls=max_calls, max_hypotheses=max_hypotheses, time_limit=time_limit)
     session = cs.start(goal, limits=limits)
     out.print(f"session [bold]{session.id}[/] in {cs.store.url_display}", highlight=False)
@@ -316,12 +314,29 @@ def doctor(
         raise typer.Exit(1)
 
 
+def _first_user_error(group: BaseExceptionGroup[BaseException]) -> CoscientistError | None:
+    for exc in group.exceptions:
+        if isinstance(exc, CoscientistError):
+            return exc
+        if isinstance(exc, BaseExceptionGroup):
+            found = _first_user_error(exc)
+            if found is not None:
+                return found
+    return None
+
+
 def main() -> None:
     try:
         code = app(standalone_mode=False)
         sys.exit(code if isinstance(code, int) else 0)
     except CoscientistError as exc:
         err.print(f"error: {exc}", markup=False, highlight=False, soft_wrap=True)
+        sys.exit(2)
+    except BaseExceptionGroup as group:  # an error inside the run's task group
+        inner = _first_user_error(group)
+        if inner is None:
+            raise
+        err.print(f"error: {inner}", markup=False, highlight=False, soft_wrap=True)
         sys.exit(2)
     except KeyboardInterrupt:
         err.print("interrupted: committed work is kept; `coscientist resume` continues")

@@ -78,6 +78,14 @@ class Planner:
         if s.unreviewed:
             hid = s.unreviewed[0]
             return self._spec(TaskKind.REVIEW, hypothesis_id=hid, kind=ReviewKind.INITIAL.value)
+        # Graph steps come on schedule even while the pool is still filling: their insights
+        # feed generation.
+        if (
+            s.graph_enabled
+            and s.tasks_since_graph >= self.graph_every
+            and s.in_flight[TaskKind.GRAPH] == 0
+        ):
+            return self._spec(TaskKind.GRAPH)
         pool = s.n_rankable + len(s.unreviewed) + s.in_flight[TaskKind.REVIEW]
         if s.can_create() and pool + s.in_flight[TaskKind.GENERATE] < self.min_pool:
             return self._generation(s)
@@ -90,12 +98,6 @@ class Planner:
             )
         ):
             return self._spec(TaskKind.META_REVIEW)
-        if (
-            s.graph_enabled
-            and s.tasks_since_graph >= self.graph_every
-            and s.in_flight[TaskKind.GRAPH] == 0
-        ):
-            return self._spec(TaskKind.GRAPH)
         weights = self._weights(s)
         if not weights:
             return None

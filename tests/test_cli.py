@@ -175,3 +175,10 @@ def test_kill_9_then_resume_loses_nothing_and_applies_nothing_twice(tmp_path: Pa
     assert still_running == 0
     assert calls >= 260  # the run completed its budget after the resume
     assert status == "stopped"
+
+
+def test_missing_gguf_exits_2_before_any_session_exists(tmp_path: Path) -> None:
+    db = f"sqlite:///{tmp_path / 's.db'}"
+    line = one_line_error(cli("run", "a goal", "--db", db, "--model", f"gguf:{tmp_path}/none.gguf"))
+    assert "none.gguf" in line
+    assert cli("sessions", "--db", db).stdout.strip() == ""
