@@ -65,6 +65,10 @@ class Settings(BaseSettings):
     context_tokens: int = Field(default=4096, ge=512)
     repair_attempts: int = Field(default=2, ge=0, le=10)
     transport_retries: int = Field(default=4, ge=0, le=20)
+    # Whether a failed initial review takes a hypothesis out of the tournament. None: yes for
+    # every model but the shipped 135M one, whose reviews are too noisy to filter on
+    # (docs/design-notes.md).
+    review_filter: bool | None = None
     literature: bool = False
     literature_base_urls: dict[str, str] = Field(default_factory=dict)
     limits: Limits = Field(default_factory=Limits)
@@ -88,6 +92,11 @@ class Settings(BaseSettings):
         if path.is_file():
             sources.append(TomlConfigSettingsSource(settings_cls, toml_file=path))
         return tuple(sources)
+
+    def filters_reviews(self, model_spec: str) -> bool:
+        if self.review_filter is not None:
+            return self.review_filter
+        return model_spec != "embedded"
 
     def api_key_value(self) -> str | None:
         return self.api_key.get_secret_value() if self.api_key else None

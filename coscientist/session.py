@@ -145,6 +145,7 @@ class Session:
             concurrency=concurrency,
             literature=literature,
             max_tokens=self._cs.settings.max_output_tokens,
+            review_filter=self._cs.settings.filters_reviews(self.info.model_spec),
         )
         self._supervisor = supervisor
         try:

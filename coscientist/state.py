@@ -140,7 +140,8 @@ class SessionState:
         if h is None or review.kind != ReviewKind.INITIAL:
             return
         update: dict[str, object] = {"reviewed": True}
-        if not review.passed and not h.pinned and h.status == HypothesisStatus.ACTIVE:
+        rejects = not review.passed and not review.details.get("advisory")
+        if rejects and not h.pinned and h.status == HypothesisStatus.ACTIVE:
             update["status"] = HypothesisStatus.REJECTED
         self.hypotheses[h.id] = h.model_copy(update=update)
         self._sync_policy(self.hypotheses[h.id])

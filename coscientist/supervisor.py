@@ -102,6 +102,7 @@ class Supervisor:
         literature: LiteratureSearch | None = None,
         lease_seconds: float = 60.0,
         max_tokens: int = 512,
+        review_filter: bool = True,
     ) -> None:
         self.store = store
         self.client = client
@@ -111,6 +112,7 @@ class Supervisor:
         self.literature = literature
         self.lease_seconds = lease_seconds
         self.max_tokens = max_tokens
+        self.review_filter = review_filter
         self.owner = make_owner_id()
         self.rng = random.Random(f"{info.seed}:{info.goal}")
         self.state = SessionState(rng=self.rng)
@@ -168,7 +170,9 @@ class Supervisor:
             f"{self.info.seed}:{self.info.goal}:{len(self.state.hypotheses)}:{self.state.matches_done}"
         )
         self._new_id = self._id_factory()
-        self.runner = TaskRunner(self.state, self.info.id, self._new_id)
+        self.runner = TaskRunner(
+            self.state, self.info.id, self._new_id, review_filter=self.review_filter
+        )
         self.client.set_hooks(recorder=self._record, gate=self._gate)
         self.bus.emit("run_started", self.info.id, f"run started (owner {self.owner})")
         try:

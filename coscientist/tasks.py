@@ -33,10 +33,18 @@ IdFactory = Callable[[], str]
 class TaskRunner:
     """Maps a task kind to its agent. One instance per supervisor."""
 
-    def __init__(self, state: SessionState, session_id: str, new_id: IdFactory) -> None:
+    def __init__(
+        self,
+        state: SessionState,
+        session_id: str,
+        new_id: IdFactory,
+        *,
+        review_filter: bool = True,
+    ) -> None:
         self.state = state
         self.session_id = session_id
         self.new_id = new_id
+        self.review_filter = review_filter
 
     async def run(self, task: Task, ctx: AgentContext) -> TaskResult:
         handlers = {
@@ -113,6 +121,9 @@ class TaskRunner:
             return TaskResult(note="hypothesis no longer exists")
         kind = ReviewKind(task.payload.get("kind", ReviewKind.INITIAL.value))
         draft = await reflection.review(ctx, h, kind)
+        if kind == ReviewKind.INITIAL and not draft.passed and not self.review_filter:
+            # Kept and shown, but the hypothesis stays in the tournament (see Settings.review_filter).
+            draft.details["advisory"] = True
         return TaskResult(reviews=[draft])
 
     async def _match(self, task: Task, ctx: AgentContext) -> TaskResult:

@@ -162,3 +162,25 @@ async def test_hypothesis_added_by_another_process_joins_the_running_tournament(
         other.close()
         assert cs.store.get_hypothesis(own.id).reviewed
         assert any(own.id in (m.first_id, m.second_id) for m in cs.store.list_matches(session.id))
+
+
+async def test_advisory_reviews_keep_failed_hypotheses_in_the_tournament(tmp_path: Path) -> None:
+    """review_filter=False (the default for the tiny embedded model): reviews recorded, none reject."""
+    outcomes = {}
+    for name, review_filter in (("strict.db", True), ("advisory.db", False)):
+        with CoScientist(settings(tmp_path, name, seed=9, review_filter=review_filter)) as cs:
+            session = cs.start("What limits the lifespan of lithium batteries?")
+            await session.run(Limits(max_calls=120))
+            failed = [
+                r
+                for r in cs.store.list_reviews(session.id)
+                if r.kind.value == "initial" and not r.passed
+            ]
+            rejected = cs.store.count_hypotheses(session.id, {HypothesisStatus.REJECTED})
+            outcomes[name] = (len(failed), rejected, [r.details.get("advisory") for r in failed])
+    strict_failed, strict_rejected, _ = outcomes["strict.db"]
+    advisory_failed, advisory_rejected, flags = outcomes["advisory.db"]
+    assert strict_failed > 0 and strict_rejected > 0
+    assert advisory_failed > 0 and advisory_rejected == 0 and all(flags)
+    assert Settings(model="embedded").filters_reviews("embedded") is False
+    assert Settings().filters_reviews("openai-compatible") is True

@@ -202,7 +202,8 @@ def insert_review(conn: Connection, session_id: str, draft: ReviewDraft) -> Revi
     if review.kind == ReviewKind.INITIAL:
         values: dict[str, Any] = {"reviewed": True}
         active = flags["status"] == HypothesisStatus.ACTIVE.value
-        if not review.passed and active and not flags["pinned"]:
+        advisory = bool(review.details.get("advisory"))  # recorded, but does not filter
+        if not review.passed and active and not flags["pinned"] and not advisory:
             values["status"] = HypothesisStatus.REJECTED.value
         conn.execute(
             update(hypotheses).where(hypotheses.c.id == draft.hypothesis_id).values(**values)
