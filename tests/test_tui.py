@@ -104,7 +104,7 @@ async def test_live_run_fills_the_leaderboard_and_opens_a_hypothesis(tmp_path: P
         live = app.live
         board = live.query_one(LeaderboardTable)
         log = live.query_one(EventLog)
-        await wait_for(lambda: not live.running, what="the run to reach its call budget")
+        await wait_for(lambda: not live.running, what="the run to reach its call budget", within=60)
         expected = [e.id for e in cs.store.leaderboard(session.id)]
         await wait_for(
             lambda: (
