@@ -52,6 +52,7 @@ R = TypeVar("R")
 DEFAULT_CONVERGENCE_WINDOW = 60
 CALL_FLUSH_SECONDS = 0.25
 SYNC_SECONDS = 2.0
+DEBATE_MIN_POOL = 10  # ranked hypotheses (twice the top-k) before top pairs are debated
 MIN_MATCHES_FOR_CONVERGENCE = 3
 
 
@@ -341,8 +342,12 @@ class Supervisor:
             pair = self._choose_pair()
             if pair is not None:
                 first, second = pair
+                # Debates (several calls) separate the best of a large pool; while the pool is
+                # small every hypothesis is "top", and single comparisons rank it faster.
                 top = set(self.state.top_ids())
-                mode = MatchMode.DEBATE if first in top and second in top else MatchMode.SINGLE
+                large = len(self.state.policy_members) >= DEBATE_MIN_POOL
+                both_top = first in top and second in top
+                mode = MatchMode.DEBATE if large and both_top else MatchMode.SINGLE
                 spec.payload.update(first_id=first, second_id=second, mode=mode.value)
                 return spec
         return None

@@ -38,6 +38,9 @@ async def test_full_session_runs_every_role_and_ratings_follow_matches(tmp_path:
         evolved = [h for h in hypotheses if h.origin.startswith("evolution")]
         assert all(h.parent_ids for h in evolved)
         assert store.latest_meta_review(session.id) is not None
+        modes = {m.mode.value for m in matches}
+        assert modes == {"single", "debate"}  # top pairs of a large pool are debated
+        assert all(len(m.turns) >= 2 for m in matches if m.mode.value == "debate")
         nodes, edges = store.graph(session.id)
         assert nodes and edges
 
