@@ -98,6 +98,10 @@ def run(
     time_limit: TimeOpt = None,
     seed: SeedOpt = None,
     threads: ThreadsOpt = None,
+    literature: Annotated[
+        bool | None,
+        typer.Option("--literature/--no-literature", help="search arXiv, PubMed and Europe PMC"),
+    ] = None,
     tui: TuiOpt = False,
 ) -> None:
     """Start a research session on GOAL and run it until a limit is reached."""
@@ -106,7 +110,12 @@ def run(
     if not goal.strip():
         fail("the research goal is empty: say what you want to find out")
     settings_opts = dict(
-        model=model, base_url=base_url, concurrency=concurrency, seed=seed, threads=threads
+        model=model,
+        base_url=base_url,
+        concurrency=concurrency,
+        seed=seed,
+        threads=threads,
+        literature=literature,
     )
     cs = _open(db, **settings_opts)
     make_backend(cs.settings)  # a bad spec, a missing GGUF or no GPU fails before a session exists

@@ -433,6 +433,10 @@ class Supervisor:
             await self._fail(task, exc)
         else:
             self._apply(task, result, applied)
+        notice = getattr(self.literature, "offline_notice", None)
+        message = notice() if notice is not None else None
+        if message:  # once per run: the literature services cannot be reached
+            self.bus.emit("literature", self.info.id, str(message))
 
     async def _fail(self, task: Task, exc: Exception) -> None:
         message = f"{type(exc).__name__}: {exc}".splitlines()[0][:500]
