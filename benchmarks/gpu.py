@@ -36,7 +36,7 @@ from typing import Any
 
 import anyio
 from machine import emit, isolate_environment, machine
-from saturation import GOAL, _body
+from saturation import GOAL, request_body
 
 TARGET = 0.8
 DEFAULT_MODEL = "Qwen/Qwen2.5-0.5B-Instruct"
@@ -133,7 +133,7 @@ async def vllm_own(url: str, model: str, calls: int, concurrency: int) -> dict[s
     from openai import AsyncOpenAI
 
     client = AsyncOpenAI(base_url=url, api_key="not-needed", max_retries=0, timeout=600)
-    body = _body(model)
+    body = request_body(model)
     left, tokens = calls, 0
 
     async def loop() -> None:

@@ -27,6 +27,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Awaitable, Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -52,7 +53,7 @@ _USER = (
 ) * 6
 
 
-def _body(model: str) -> dict[str, Any]:
+def request_body(model: str) -> dict[str, Any]:
     from agents.outputs import HypothesisOut
 
     return {
@@ -81,7 +82,7 @@ class _Caller:
         from openai import AsyncOpenAI
 
         self.client = AsyncOpenAI(base_url=url, api_key="not-needed", max_retries=0, timeout=120)
-        self.body = _body("sim-model")
+        self.body = request_body("sim-model")
 
     async def call(self) -> None:
         from openai.types.chat import ChatCompletion
@@ -91,7 +92,16 @@ class _Caller:
             raise RuntimeError("the simulator answered without choices")
 
 
-async def bare(url: str, calls: int, concurrency: int) -> dict[str, Any]:
+Start = Callable[[], None]  # opens the measurement window once set-up is done
+
+
+def _no_window() -> None:
+    return None
+
+
+async def bare(
+    url: str, calls: int, concurrency: int, on_start: Start = _no_window
+) -> dict[str, Any]:
     caller = _Caller(url)
     left = calls
 
@@ -101,6 +111,7 @@ async def bare(url: str, calls: int, concurrency: int) -> dict[str, Any]:
             left -= 1
             await caller.call()
 
+    on_start()
     try:
         async with anyio.create_task_group() as tg:
             for _ in range(concurrency):
@@ -110,8 +121,9 @@ async def bare(url: str, calls: int, concurrency: int) -> dict[str, Any]:
     return {"calls": calls}
 
 
-async def sequential(url: str, calls: int) -> dict[str, Any]:
+async def sequential(url: str, calls: int, on_start: Start) -> dict[str, Any]:
     caller = _Caller(url)
+    on_start()
     try:
         for _ in range(calls):
             await caller.call()
@@ -120,8 +132,9 @@ async def sequential(url: str, calls: int) -> dict[str, Any]:
     return {"calls": calls}
 
 
-async def batched(url: str, batches: int, size: int = 5) -> dict[str, Any]:
+async def batched(url: str, batches: int, on_start: Start, size: int = 5) -> dict[str, Any]:
     caller = _Caller(url)
+    on_start()
     try:
         for _ in range(batches):
             async with anyio.create_task_group() as tg:
@@ -133,7 +146,7 @@ async def batched(url: str, batches: int, size: int = 5) -> dict[str, Any]:
 
 
 async def session(
-    url: str, calls: int, concurrency: int, tmp: Path, seed: int, on_start: Callable[[], None]
+    url: str, calls: int, concurrency: int, tmp: Path, seed: int, on_start: Start = _no_window
 ) -> dict[str, Any]:
     from coscientist.config import Limits, Settings
     from coscientist.session import CoScientist
@@ -165,7 +178,7 @@ async def session(
 
 
 async def measure(
-    sim: SimulatorProcess, run: Callable[[Callable[[], None]], Awaitable[dict[str, Any]]]
+    sim: SimulatorProcess, run: Callable[[Start], Awaitable[dict[str, Any]]]
 ) -> dict[str, Any]:
     """One phase: the simulator's window starts when `run` says so and ends when it returns."""
     marks: dict[str, float] = {}
@@ -193,13 +206,6 @@ async def measure(
     }
 
 
-def _then(
-    start: Callable[[], None], coro: Callable[[], Awaitable[dict[str, Any]]]
-) -> Awaitable[dict[str, Any]]:
-    start()
-    return coro()
-
-
 async def run_config(
     *,
     concurrency: int,
@@ -217,18 +223,13 @@ async def run_config(
         url = sim.url
         # Warm-up, not measured: imports, connection pools, templates, schemas, first plans.
         await bare(url, 2 * concurrency, concurrency)
-        await session(url, 2 * concurrency, concurrency, tmp, seed, lambda: None)
-        phases: dict[str, Any] = {}
-        phases["bare"] = await measure(
-            sim, lambda s: _then(s, lambda: bare(url, calls, concurrency))
-        )
-        phases["session"] = await measure(
-            sim, lambda s: session(url, calls, concurrency, tmp, seed, s)
-        )
-        phases["sequential"] = await measure(
-            sim, lambda s: _then(s, lambda: sequential(url, sequential_calls))
-        )
-        phases["batch5"] = await measure(sim, lambda s: _then(s, lambda: batched(url, batches)))
+        await session(url, 2 * concurrency, concurrency, tmp, seed)
+        phases: dict[str, Any] = {
+            "bare": await measure(sim, partial(bare, url, calls, concurrency)),
+            "session": await measure(sim, partial(session, url, calls, concurrency, tmp, seed)),
+            "sequential": await measure(sim, partial(sequential, url, sequential_calls)),
+            "batch5": await measure(sim, partial(batched, url, batches)),
+        }
         result: dict[str, Any] = {
             "concurrency": concurrency,
             "latency_s": latency,
