@@ -131,6 +131,7 @@ class Supervisor:
         self._tasks_done = 0
         self._tasks_started = 0
         self._pending_calls: list[CallRecord] = []
+        self._committing: set[str] = set()  # ids of hypotheses whose task is committing
         self._tasks_failed = 0
         self._tasks_since_graph = 0
         self._matches_since_top_change = 0
@@ -426,7 +427,12 @@ class Supervisor:
         try:
             result = await self.runner.run(task, self._context(task))
             self._cap_new_hypotheses(result)
-            applied = await self._db(self.store.complete_task, task.id, self.owner, result)
+            new_ids = {h.id for h in result.hypotheses}
+            self._committing |= new_ids
+            try:
+                applied = await self._db(self.store.complete_task, task.id, self.owner, result)
+            finally:
+                self._committing -= new_ids
         except LeaseLostError as exc:
             self.bus.emit("task_lost", self.info.id, str(exc), task_id=task.id)
         except Exception as exc:  # any agent, model or store failure: retry, never orphan
@@ -534,10 +540,10 @@ class Supervisor:
         while True:
             await anyio.sleep(SYNC_SECONDS)
             count = await self._db(self.store.count_hypotheses, self.info.id)
-            if count <= len(self.state.hypotheses):
-                continue
+            if count <= len(self.state.hypotheses) + len(self._committing):
+                continue  # results being committed right now account for the difference
             for h in await self._db(self.store.list_hypotheses, self.info.id):
-                if h.id not in self.state.hypotheses:
+                if h.id not in self.state.hypotheses and h.id not in self._committing:
                     self.state.add_hypothesis(h)
                     self.bus.emit("hypothesis", self.info.id, h.title, id=h.id, origin=h.origin)
             self._poke()
