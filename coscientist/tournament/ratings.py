@@ -34,10 +34,31 @@ def environment() -> trueskill.TrueSkill:
 def update(
     winner: tuple[float, float], loser: tuple[float, float]
 ) -> tuple[tuple[float, float], tuple[float, float]]:
-    """New (mu, sigma) of winner and loser after one match."""
+    """New (mu, sigma) of winner and loser after one match.
+
+    Two players, no draws: the factor graph reduces to closed form, computed with
+    the trueskill environment's own v/w functions (the same numbers as
+    `trueskill.rate_1vs1`, at a fraction of its cost: it runs once per match,
+    inside the store's transaction).
+    """
     env = environment()
-    won, lost = trueskill.rate_1vs1(env.create_rating(*winner), env.create_rating(*loser), env=env)
-    return (won.mu, won.sigma), (lost.mu, lost.sigma)
+    (mu_w, sigma_w), (mu_l, sigma_l) = winner, loser
+    var_w = sigma_w * sigma_w + env.tau * env.tau
+    var_l = sigma_l * sigma_l + env.tau * env.tau
+    c2 = 2.0 * env.beta * env.beta + var_w + var_l
+    c = math.sqrt(c2)
+    t = (mu_w - mu_l) / c
+    try:
+        v = env.v_win(t, 0.0)
+        w = env.w_win(t, 0.0)
+    except FloatingPointError:  # extreme gaps: let the library's factor graph decide
+        won, lost = trueskill.rate_1vs1(
+            env.create_rating(*winner), env.create_rating(*loser), env=env
+        )
+        return (won.mu, won.sigma), (lost.mu, lost.sigma)
+    new_w = (mu_w + var_w / c * v, math.sqrt(var_w * (1.0 - var_w / c2 * w)))
+    new_l = (mu_l - var_l / c * v, math.sqrt(var_l * (1.0 - var_l / c2 * w)))
+    return new_w, new_l
 
 
 def match_quality(a: tuple[float, float], b: tuple[float, float]) -> float:
