@@ -35,5 +35,13 @@ class ModelTransportError(ModelError):
     """HTTP or process errors talking to a model, after backoff."""
 
 
+class ModelTimeoutError(ModelTransportError):
+    """A request that timed out: retried like any transport error, recorded as "timeout"."""
+
+
+class ExportError(CoscientistError):
+    """A report could not be written where asked."""
+
+
 class LeaseLostError(CoscientistError):
     """A task's lease was taken by another owner; its result must not be applied."""

@@ -1,9 +1,7 @@
-"""Backend failures the client needs to tell apart beyond coscientist.errors."""
+"""Kept for imports: ModelTimeoutError lives in coscientist.errors with the rest."""
 
 from __future__ import annotations
 
-from coscientist.errors import ModelTransportError
+from coscientist.errors import ModelTimeoutError
 
-
-class ModelTimeoutError(ModelTransportError):
-    """A request that timed out: retried like any transport error, recorded as "timeout"."""
+__all__ = ["ModelTimeoutError"]

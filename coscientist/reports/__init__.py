@@ -13,7 +13,7 @@ import uuid
 from collections.abc import Callable
 from pathlib import Path
 
-from coscientist.errors import ConfigError, CoscientistError
+from coscientist.errors import ConfigError, ExportError
 from coscientist.knowledge import KnowledgeGraph
 from coscientist.reports import html, json_export, markdown
 from coscientist.reports.gather import gather
@@ -30,9 +30,6 @@ _RENDERERS: dict[str, Callable[[Report], str]] = {
     "json": json_export.render,
 }
 
-
-class ExportError(CoscientistError):
-    """The export could not be written where asked."""
 
 
 def _describe(exc: OSError) -> str:
