@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import sys
+from functools import partial
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
@@ -41,6 +42,10 @@ ModelOpt = Annotated[
 ]
 BaseUrlOpt = Annotated[str | None, typer.Option("--base-url", help="OpenAI-compatible endpoint")]
 ConcOpt = Annotated[int | None, typer.Option("--concurrency", min=1, help="tasks in flight")]
+QueueOpt = Annotated[
+    int | None,
+    typer.Option("--queue-depth", min=0, help="tasks planned ahead for `coscientist worker`s"),
+]
 CallsOpt = Annotated[
     int | None, typer.Option("--max-calls", min=0, help="stop after N model calls")
 ]
@@ -93,6 +98,7 @@ def run(
     model: ModelOpt = None,
     base_url: BaseUrlOpt = None,
     concurrency: ConcOpt = None,
+    queue_depth: QueueOpt = None,
     max_calls: CallsOpt = None,
     max_hypotheses: HypOpt = None,
     time_limit: TimeOpt = None,
@@ -113,6 +119,7 @@ def run(
         model=model,
         base_url=base_url,
         concurrency=concurrency,
+        queue_depth=queue_depth,
         seed=seed,
         threads=threads,
         literature=literature,
@@ -131,6 +138,7 @@ def resume(
     db: DbOpt = None,
     base_url: BaseUrlOpt = None,
     concurrency: ConcOpt = None,
+    queue_depth: QueueOpt = None,
     max_calls: CallsOpt = None,
     max_hypotheses: HypOpt = None,
     time_limit: TimeOpt = None,
@@ -138,7 +146,7 @@ def resume(
     tui: TuiOpt = False,
 ) -> None:
     """Continue a session where it stopped (or was killed): its model and limits are remembered."""
-    cs = _open(db, concurrency=concurrency, threads=threads)
+    cs = _open(db, concurrency=concurrency, queue_depth=queue_depth, threads=threads)
     session = cs.session(session_id)
     if base_url:
         session.info = cs.store.update_session(session.id, base_url=base_url.rstrip("/"))
@@ -299,12 +307,30 @@ def worker(
     base_url: BaseUrlOpt = None,
     concurrency: ConcOpt = None,
     threads: ThreadsOpt = None,
+    idle_exit: Annotated[
+        float | None,
+        typer.Option("--idle-exit", min=0, help="exit after SECONDS with nothing to claim"),
+    ] = None,
 ) -> None:
-    """Claim and run tasks of running sessions from a shared store (scale-out)."""
-    from coscientist.worker import run_worker
+    """Claim and run tasks of running sessions from a shared store (scale-out).
+
+    Sessions started with --queue-depth N queue tasks for workers. A worker runs
+    each task on the session's own model, within the session's call budget.
+    """
+    from coscientist.worker import SessionWork, run_worker
 
     cs = _open(db, model=model, base_url=base_url, concurrency=concurrency, threads=threads)
-    anyio.run(run_worker, cs)
+
+    def report(work: SessionWork) -> None:
+        print(
+            f"session {work.session_id}: {work.tasks_done} tasks done, "
+            f"{work.tasks_failed} failed ({work.stop_reason})",
+            flush=True,
+        )
+
+    print(f"worker on {cs.store.url_display}", flush=True)
+    summary = anyio.run(partial(run_worker, cs, idle_exit=idle_exit, on_session=report))
+    print(f"worker done: {summary.tasks_done} tasks done, {summary.tasks_failed} failed")
 
 
 @app.command()

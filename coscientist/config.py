@@ -57,6 +57,8 @@ class Settings(BaseSettings):
     base_url: str | None = None
     api_key: SecretStr | None = None
     concurrency: int | None = Field(default=None, ge=1, le=4096)
+    # Tasks a run plans ahead and queues for `coscientist worker` processes (0: none).
+    queue_depth: int = Field(default=0, ge=0, le=4096)
     # One core stays free for the event loop: llama.cpp threads collapse when oversubscribed.
     threads: int = Field(default_factory=lambda: max(1, (os.cpu_count() or 2) - 1), ge=1, le=256)
     seed: int = 0

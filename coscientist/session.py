@@ -146,6 +146,7 @@ class Session:
             literature=literature,
             max_tokens=self._cs.settings.max_output_tokens,
             review_filter=self._cs.settings.filters_reviews(self.info.model_spec),
+            queue_depth=self._cs.settings.queue_depth,
         )
         self._supervisor = supervisor
         try:

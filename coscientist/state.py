@@ -100,6 +100,10 @@ class SessionState:
         self.matches_done = len(matches)
         self.meta_review = meta_review
         self.matches_at_meta = self.matches_done if meta_review else 0
+        self.set_graph(graph)
+
+    def set_graph(self, graph: tuple[list[GraphNode], list[GraphEdge]]) -> None:
+        """The stored graph replaces the mirror (at start, and after another process's step)."""
         self.kg = KnowledgeGraph.from_parts(*graph)
         self.graph_iteration = max((n.iteration for n in graph[0]), default=0)
         self.graph_insights = insights(self.kg, k=5) if graph[0] else []

@@ -23,6 +23,7 @@ import anyio
 from anyio.abc import TaskGroup
 
 from agents.context import AgentContext, LiteratureSearch
+from coscientist import queue_sync
 from coscientist.budget import Budget
 from coscientist.config import Limits
 from coscientist.errors import LeaseLostError
@@ -38,10 +39,12 @@ from coscientist.schemas import (
     MetaReview,
     Review,
     SessionInfo,
+    SessionStatus,
     Task,
     TaskKind,
     TaskResult,
     TaskSpec,
+    TaskState,
 )
 from coscientist.state import SessionState
 from coscientist.store import Applied, Store, owner_is_dead
@@ -52,6 +55,7 @@ R = TypeVar("R")
 DEFAULT_CONVERGENCE_WINDOW = 60
 CALL_FLUSH_SECONDS = 0.25
 SYNC_SECONDS = 2.0
+QUEUE_SYNC_SECONDS = 0.5  # how often the planner looks for its queued tasks finished elsewhere
 DEBATE_MIN_POOL = 10  # ranked hypotheses (twice the top-k) before top pairs are debated
 MIN_MATCHES_FOR_CONVERGENCE = 3
 
@@ -104,6 +108,9 @@ class Supervisor:
         lease_seconds: float = 60.0,
         max_tokens: int = 512,
         review_filter: bool = True,
+        queue_depth: int = 0,
+        plan: bool = True,
+        idle_exit: float | None = None,
     ) -> None:
         self.store = store
         self.client = client
@@ -114,6 +121,9 @@ class Supervisor:
         self.lease_seconds = lease_seconds
         self.max_tokens = max_tokens
         self.review_filter = review_filter
+        self.queue_depth = max(0, queue_depth) if plan else 0
+        self.plans = plan  # False: a worker, which only claims what a planner queued
+        self.idle_exit = idle_exit
         self.owner = make_owner_id()
         self.rng = random.Random(f"{info.seed}:{info.goal}")
         self.state = SessionState(rng=self.rng)
@@ -138,6 +148,11 @@ class Supervisor:
         self._last_top: list[str] = []
         self._limits = Limits()
         self.budget = Budget(self._limits)
+        # Tasks this run planned and queued for workers, counted as in flight until they end.
+        self._queued: dict[str, tuple[TaskKind, dict[str, Any]]] = {}
+        self._match_seq = 0  # matches up to this seq are mirrored in memory
+        self._own_matches: set[str] = set()  # committed here, past _match_seq
+        self._executing: set[str] = set()  # ids of tasks this process is running
 
     # --- public control ----------------------------------------------------------
 
@@ -183,6 +198,8 @@ class Supervisor:
                     tg.start_soon(self._keep_leases)
                     tg.start_soon(self._keep_flushing)
                     tg.start_soon(self._keep_syncing)
+                    if self.queue_depth or not self.plans:
+                        tg.start_soon(self._keep_syncing_queue)
                     await self._dispatch(tg)
                     tg.cancel_scope.cancel()
         finally:
@@ -217,16 +234,18 @@ class Supervisor:
         self.budget.calls = int(stats.get("calls", 0))
         self.budget.tokens = int(stats.get("tokens_in", 0)) + int(stats.get("tokens_out", 0))
         self._last_top = self.state.top_ids()
+        self._match_seq = max((m.seq for m in self.state.recent_matches), default=0)
 
     async def _dispatch(self, tg: TaskGroup) -> None:
         idle_rounds = 0
+        idle_since: float | None = None  # a worker's: since when nothing was claimable
         while True:
             self._check_limits()
             if self._stop is not None:
                 if self._stop_now or self._running == self._blocked_in_gate:
                     return
             elif not self._paused and self._running < self.concurrency:
-                if self._store_has_pending:
+                if self._store_has_pending or not self.plans:
                     # Work left in the store (a resumed run, retries) goes first.
                     claimed = await self._db(
                         self.store.claim,
@@ -236,25 +255,62 @@ class Supervisor:
                         self.lease_seconds,
                     )
                     for task in claimed:
+                        self._unqueue(task.id)  # one this run queued: counted once, as running
                         self._start(tg, task, task.kind, task.payload)
                     self._store_has_pending = bool(claimed)
                     if claimed:
                         continue
-                spec = self._plan()
+                spec = self._plan() if self.plans else None
                 if spec is not None:
                     idle_rounds = 0
                     # Planned synchronously, inserted by the task itself: the loop never
                     # waits for the store before filling the next slot.
                     self._start(tg, spec, spec.kind, spec.payload)
                     continue
-                if self._running == 0:
+                if not self.plans:
+                    idle_since = self._idle(idle_since)
+                elif self._running == 0 and not self._queued:
                     idle_rounds += 1
                     if idle_rounds >= 3:
                         self._stop = "nothing left to do"
                         continue
+            elif not self._paused and len(self._queued) < self.queue_depth:
+                # Every slot busy: plan ahead for the workers, up to queue_depth tasks.
+                spec = self._plan()
+                if spec is not None:
+                    await self._enqueue(spec)
+                    continue
             self._wake = anyio.Event()
             with anyio.move_on_after(0.5):
                 await self._wake.wait()
+
+    def _idle(self, since: float | None) -> float | None:
+        """A worker stops once nothing was claimable for idle_exit seconds (None: never)."""
+        if self._running:
+            return None
+        now = anyio.current_time()
+        if since is None:
+            return now
+        if self.idle_exit is not None and now - since >= self.idle_exit:
+            self._stop = "no task to claim"
+        return since
+
+    async def _enqueue(self, spec: TaskSpec) -> None:
+        self._hold(spec.kind, spec.payload)
+        try:
+            (task,) = await self._db(self.store.enqueue, self.info.id, [spec])
+        except Exception as exc:
+            self._drop(spec.kind, spec.payload)
+            self._release_pair(spec.kind, spec.payload)
+            self.bus.emit("task_failed", self.info.id, f"could not queue {spec.kind.value}: {exc}")
+            return
+        self._queued[task.id] = (spec.kind, spec.payload)
+        self._store_has_pending = True
+
+    def _unqueue(self, task_id: str) -> None:
+        entry = self._queued.pop(task_id, None)
+        if entry is not None:
+            self._drop(*entry)
 
     def _poke(self) -> None:
         self._wake.set()
@@ -265,7 +321,8 @@ class Supervisor:
         if self.budget.out_of_time():
             self._stop, self._stop_now = "time limit", True
         else:
-            self._stop = self.budget.spent() or ("converged" if self._converged() else None)
+            converged = self.plans and self._converged()  # a worker leaves that to the planner
+            self._stop = self.budget.spent() or ("converged" if converged else None)
 
     def _converged(self) -> bool:
         window = self._limits.convergence_window or DEFAULT_CONVERGENCE_WINDOW
@@ -372,10 +429,25 @@ class Supervisor:
     ) -> None:
         self._tasks_started += 1
         self._running += 1
+        self._hold(kind, payload)
+        tg.start_soon(self._run_task, work)
+
+    def _hold(self, kind: TaskKind, payload: dict[str, Any]) -> None:
+        """Count a task as in flight, here or queued, so the planner does not plan it twice."""
         self._in_flight[kind] += 1
         for hid in self._payload_hypotheses(payload):
             self._busy_ids[hid] += 1
-        tg.start_soon(self._run_task, work)
+
+    def _drop(self, kind: TaskKind, payload: dict[str, Any]) -> None:
+        self._in_flight[kind] -= 1
+        for hid in self._payload_hypotheses(payload):
+            self._busy_ids[hid] -= 1
+            if self._busy_ids[hid] <= 0:
+                del self._busy_ids[hid]  # only busy ids stay: exclusion lists stay short
+
+    def _release_pair(self, kind: TaskKind, payload: dict[str, Any]) -> None:
+        if kind == TaskKind.MATCH:
+            self.state.policy.release(str(payload.get("first_id")), str(payload.get("second_id")))
 
     @staticmethod
     def _payload_hypotheses(payload: dict[str, Any]) -> list[str]:
@@ -403,6 +475,8 @@ class Supervisor:
         try:
             if isinstance(work, Task):
                 task = work
+                if not self.plans:
+                    await self._sync_for(task)
             else:
                 task = await self._db(
                     self.store.start_task, self.info.id, work, self.owner, self.lease_seconds
@@ -413,17 +487,14 @@ class Supervisor:
             self._tasks_failed += 1
         finally:
             self._running -= 1
-            self._in_flight[kind] -= 1
-            for hid in self._payload_hypotheses(payload):
-                self._busy_ids[hid] -= 1
-                if self._busy_ids[hid] <= 0:
-                    del self._busy_ids[hid]  # only busy ids stay: exclusion lists stay short
+            self._drop(kind, payload)
             self._poke()
 
     async def _execute(self, task: Task) -> None:
         self.bus.emit(
             "task_started", self.info.id, task.kind.value, task_id=task.id, kind=task.kind.value
         )
+        self._executing.add(task.id)
         try:
             result = await self.runner.run(task, self._context(task))
             self._cap_new_hypotheses(result)
@@ -439,6 +510,8 @@ class Supervisor:
             await self._fail(task, exc)
         else:
             self._apply(task, result, applied)
+        finally:
+            self._executing.discard(task.id)
         notice = getattr(self.literature, "offline_notice", None)
         message = notice() if notice is not None else None
         if message:  # once per run: the literature services cannot be reached
@@ -447,9 +520,7 @@ class Supervisor:
     async def _fail(self, task: Task, exc: Exception) -> None:
         message = f"{type(exc).__name__}: {exc}".splitlines()[0][:500]
         self._tasks_failed += 1
-        if task.kind == TaskKind.MATCH:
-            first, second = task.payload.get("first_id"), task.payload.get("second_id")
-            self.state.policy.release(str(first), str(second))
+        self._release_pair(task.kind, task.payload)
         try:
             with anyio.CancelScope(shield=True):
                 failed = await self._db(self.store.fail_task, task.id, self.owner, message)
@@ -488,6 +559,8 @@ class Supervisor:
                 **verdict.model_dump(), id=done.id, session_id=sid, seq=done.seq, task_id=task.id
             )
             state.add_match(match, done.winner, done.loser)
+            if self.queue_depth and done.seq > self._match_seq:
+                self._own_matches.add(done.id)  # the queue sync must not apply it again
             self._after_match()
             self.bus.emit(
                 "match",
@@ -539,14 +612,81 @@ class Supervisor:
         """Pick up hypotheses another process added (`coscientist add` while this run goes on)."""
         while True:
             await anyio.sleep(SYNC_SECONDS)
-            count = await self._db(self.store.count_hypotheses, self.info.id)
-            if count <= len(self.state.hypotheses) + len(self._committing):
-                continue  # results being committed right now account for the difference
-            for h in await self._db(self.store.list_hypotheses, self.info.id):
-                if h.id not in self.state.hypotheses and h.id not in self._committing:
-                    self.state.add_hypothesis(h)
-                    self.bus.emit("hypothesis", self.info.id, h.title, id=h.id, origin=h.origin)
-            self._poke()
+            await self._sync_hypotheses()
+
+    async def _sync_hypotheses(self) -> None:
+        count = await self._db(self.store.count_hypotheses, self.info.id)
+        if count <= len(self.state.hypotheses) + len(self._committing):
+            return  # results being committed right now account for the difference
+        for h in await self._db(self.store.list_hypotheses, self.info.id):
+            if h.id not in self.state.hypotheses and h.id not in self._committing:
+                self.state.add_hypothesis(h)
+                self.bus.emit("hypothesis", self.info.id, h.title, id=h.id, origin=h.origin)
+        self._poke()
+
+    async def _keep_syncing_queue(self) -> None:
+        """Planner: follow the tasks it queued. Worker: follow the session. Both: the calls."""
+        while True:
+            await anyio.sleep(QUEUE_SYNC_SECONDS)
+            if not self.plans:
+                await self._watch_session()
+            elif self._queued:
+                await self._sync_queue()
+                await self._count_stored_calls()
+
+    async def _sync_queue(self) -> None:
+        states = await self._db(self.store.task_states, list(self._queued))
+        ended = (TaskState.DONE, TaskState.DEAD)
+        finished = {
+            tid: self._queued.pop(tid)
+            for tid, st in states.items()
+            if st in ended and tid in self._queued  # not claimed back here meanwhile
+        }
+        if not finished:
+            return
+        for tid, (kind, payload) in finished.items():
+            self._drop(kind, payload)
+            if states[tid] == TaskState.DEAD:
+                self._release_pair(kind, payload)
+            self._tasks_since_graph = 0 if kind == TaskKind.GRAPH else self._tasks_since_graph + 1
+        await self._sync_hypotheses()
+        effects = await self._db(
+            queue_sync.read, self.store, self.info.id, self._match_seq, finished
+        )
+        if effects.matches:
+            self._match_seq = max(self._match_seq, effects.matches[-1].seq)
+        applied = queue_sync.mirror(
+            self.state,
+            effects,
+            planned=set(finished) | set(self._queued),
+            skip_tasks=self._executing,
+            skip_matches=self._own_matches,
+        )
+        for _ in applied:
+            self._after_match()
+        self._poke()
+
+    async def _sync_for(self, task: Task) -> None:
+        """A worker's task may name hypotheses the planner wrote after this worker last synced."""
+        ids = self._payload_hypotheses(task.payload)
+        ids += [str(p) for p in task.payload.get("parent_ids") or []]
+        if any(hid not in self.state.hypotheses for hid in ids):
+            await self._sync_hypotheses()
+
+    async def _watch_session(self) -> None:
+        """A worker follows the planner: stop with the session, and count everyone's calls."""
+        info = await self._db(self.store.get_session, self.info.id)
+        if info.status != SessionStatus.RUNNING:
+            self.stop(f"the session is {info.status.value}")
+        await self._count_stored_calls()
+
+    async def _count_stored_calls(self) -> None:
+        stats = await self._db(self.store.call_stats, self.info.id)
+        stored = int(stats.get("tokens_in", 0)) + int(stats.get("tokens_out", 0))
+        self.budget.calls = max(self.budget.calls, int(stats.get("calls", 0)))
+        self.budget.tokens = max(self.budget.tokens, stored)
+        self._check_limits()
+        self._poke()
 
     async def _db(self, fn: Callable[..., R], *args: Any) -> R:
         return await anyio.to_thread.run_sync(partial(fn, *args), limiter=self._db_limiter)

@@ -1,20 +1,135 @@
 """`coscientist worker`: extra executors claiming tasks from a shared store (scale-out).
 
-Not available yet: the store already claims with FOR UPDATE SKIP LOCKED on
-PostgreSQL and leases name their owner, but the planning process does not yet
-keep a queue of pending tasks for other processes to take. Until it does, a run
-scales up with --concurrency against a served model instead.
+A run started with a queue depth (`--queue-depth N`) plans up to N tasks ahead
+and leaves them pending in the store. A worker finds RUNNING sessions with
+claimable tasks and runs a Supervisor in worker mode on each in turn: it claims
+(FOR UPDATE SKIP LOCKED on PostgreSQL), never plans, uses the session's own
+model, and stops when the session stops, its stored calls reach max_calls, or
+nothing was claimable for `idle_exit` seconds. A killed worker's tasks go back
+to pending when the next run sees the owner is dead.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
-from coscientist.errors import ConfigError
+import anyio
+
+from coscientist.config import Limits
+from coscientist.events import EventBus
+from coscientist.schemas import SessionInfo, SessionStatus, TaskState
+
+if TYPE_CHECKING:
+    from coscientist.session import CoScientist
+
+POLL_SECONDS = 1.0
+CLAIMABLE = (TaskState.PENDING.value, TaskState.FAILED.value)
 
 
-async def run_worker(cs: Any) -> None:
-    raise ConfigError(
-        "coscientist worker is not available in this version: scale a run with "
-        "--concurrency against an OpenAI-compatible server instead"
+@dataclass
+class SessionWork:
+    session_id: str
+    tasks_done: int
+    tasks_failed: int
+    stop_reason: str
+    budget_spent: bool = False
+
+
+@dataclass
+class WorkerSummary:
+    sessions: list[SessionWork] = field(default_factory=list)
+
+    @property
+    def tasks_done(self) -> int:
+        return sum(w.tasks_done for w in self.sessions)
+
+    @property
+    def tasks_failed(self) -> int:
+        return sum(w.tasks_failed for w in self.sessions)
+
+
+def claimable_sessions(cs: CoScientist, spent: dict[str, dict[str, Any]]) -> list[SessionInfo]:
+    """Running sessions with pending (or retryable) tasks, oldest first.
+
+    `spent`: the limits of sessions whose budget ran out; skipped until they change (a resume).
+    """
+    store = cs.store
+    running = [
+        s
+        for s in store.list_sessions()
+        if s.status == SessionStatus.RUNNING and spent.get(s.id) != s.limits
+    ]
+    out = []
+    for info in reversed(running):  # list_sessions is newest first
+        counts = store.task_counts(info.id)
+        if any(states.get(state, 0) for states in counts.values() for state in CLAIMABLE):
+            out.append(info)
+    return out
+
+
+async def run_worker(
+    cs: CoScientist,
+    *,
+    idle_exit: float | None = None,
+    concurrency: int | None = None,
+    on_session: Callable[[SessionWork], None] | None = None,
+) -> WorkerSummary:
+    """Serve sessions until nothing was claimable for `idle_exit` seconds (None: forever)."""
+    summary = WorkerSummary()
+    spent: dict[str, dict[str, Any]] = {}  # out of budget: their planner is about to stop
+    idle_since = anyio.current_time()
+    while True:
+        found = await anyio.to_thread.run_sync(claimable_sessions, cs, spent)
+        if found:
+            info = found[0]
+            work = await work_on(cs, info, idle_exit=idle_exit, concurrency=concurrency)
+            if work.budget_spent:
+                spent[info.id] = info.limits
+            if work.tasks_done or work.tasks_failed:
+                summary.sessions.append(work)
+                if on_session is not None:
+                    on_session(work)
+                idle_since = anyio.current_time()
+            continue
+        if idle_exit is not None and anyio.current_time() - idle_since >= idle_exit:
+            return summary
+        await anyio.sleep(POLL_SECONDS)
+
+
+async def work_on(
+    cs: CoScientist,
+    info: SessionInfo,
+    *,
+    idle_exit: float | None,
+    concurrency: int | None,
+) -> SessionWork:
+    """Claim and run one session's tasks until it stops, its budget is spent or it goes idle."""
+    from coscientist.supervisor import Supervisor  # the agents load only to run
+
+    client = cs.make_client(info)
+    stored = Limits(**info.limits) if info.limits else Limits()
+    # Only the budgets every process shares through the store; time and convergence are the planner's.
+    limits = Limits(max_calls=stored.max_calls, max_tokens=stored.max_tokens)
+    supervisor = Supervisor(
+        store=cs.store,
+        client=client,
+        info=info,
+        bus=EventBus(),
+        concurrency=concurrency or cs.settings.concurrency or client.concurrency,
+        max_tokens=cs.settings.max_output_tokens,
+        review_filter=cs.settings.filters_reviews(info.model_spec),
+        plan=False,
+        idle_exit=idle_exit if idle_exit is not None else POLL_SECONDS,
     )
+    try:
+        run = await supervisor.run(limits)
+    finally:
+        with anyio.CancelScope(shield=True):
+            await client.aclose()
+    spent = supervisor.budget.spent() is not None
+    return SessionWork(info.id, run.tasks_done, run.tasks_failed, run.stop_reason, spent)
+
+
+__all__ = ["SessionWork", "WorkerSummary", "run_worker", "work_on"]

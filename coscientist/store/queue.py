@@ -224,6 +224,14 @@ def get(conn: Connection, task_id: str) -> Task:
     return rows.task(row)
 
 
+def states(conn: Connection, task_ids: list[str]) -> dict[str, TaskState]:
+    """Only the state column: cheap enough to poll for a handful of ids."""
+    if not task_ids:
+        return {}
+    stmt = select(tasks.c.id, tasks.c.state).where(tasks.c.id.in_(task_ids))
+    return {row.id: TaskState(row.state) for row in conn.execute(stmt)}
+
+
 def list_tasks(
     conn: Connection,
     session_id: str,

@@ -328,6 +328,11 @@ class Store:
         with self._read() as conn:
             return queue.get(conn, task_id)
 
+    def task_states(self, task_ids: list[str]) -> dict[str, TaskState]:
+        """The state of each task that exists, by id; unknown ids are left out."""
+        with self._read() as conn:
+            return queue.states(conn, list(task_ids))
+
     def list_tasks(
         self,
         session_id: str,
