@@ -31,7 +31,6 @@ _RENDERERS: dict[str, Callable[[Report], str]] = {
 }
 
 
-
 def _describe(exc: OSError) -> str:
     return exc.strerror or type(exc).__name__
 
