@@ -200,7 +200,7 @@ def pair_choice(n: int, choices: int, seed: int) -> dict[str, Any]:
     for h in seeded_hypotheses("bench", n, seed):
         mu, sigma = rng.gauss(25.0, 3.0), rng.uniform(1.5, 8.3)
         state.add_hypothesis(h, Rating(hypothesis_id=h.id, mu=mu, sigma=sigma, matches=4))
-    from coscientist.supervisor import one_blas_thread
+    from coscientist.runtime import one_blas_thread
 
     policy = state.policy
     busy = list(state.policy_members)[:16]  # hypotheses in matches still running

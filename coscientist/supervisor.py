@@ -14,8 +14,6 @@ import socket
 import uuid
 from collections import Counter
 from collections.abc import Callable
-from contextlib import AbstractContextManager, nullcontext
-from dataclasses import dataclass
 from functools import partial
 from typing import Any, TypeVar
 
@@ -30,14 +28,13 @@ from coscientist.errors import LeaseLostError
 from coscientist.events import EventBus
 from coscientist.llm.base import CallContext
 from coscientist.llm.client import ModelClient
+from coscientist.mirror import mirror_result
 from coscientist.planner import Planner, Snapshot
+from coscientist.runtime import RunSummary, make_owner_id, one_blas_thread
 from coscientist.schemas import (
     CallRecord,
     HypothesisStatus,
-    Match,
     MatchMode,
-    MetaReview,
-    Review,
     SessionInfo,
     SessionStatus,
     Task,
@@ -58,41 +55,6 @@ SYNC_SECONDS = 2.0
 QUEUE_SYNC_SECONDS = 0.5  # how often the planner looks for its queued tasks finished elsewhere
 DEBATE_MIN_POOL = 10  # ranked hypotheses (twice the top-k) before top pairs are debated
 MIN_MATCHES_FOR_CONVERGENCE = 3
-
-
-@dataclass
-class RunSummary:
-    session_id: str
-    stop_reason: str
-    tasks_done: int
-    tasks_failed: int
-    calls: int
-    tokens_in: int
-    tokens_out: int
-    hypotheses: int
-    matches: int
-    elapsed_s: float
-    max_in_flight: int
-
-
-def one_blas_thread() -> AbstractContextManager[object]:
-    """Numpy's BLAS on one thread while a run lasts.
-
-    The proximity lookups are small matrix-vector products. OpenBLAS spreads each over
-    every core and its threads spin between calls: on a busy machine a product over
-    1,000 hypotheses took 14 ms instead of 0.1 ms, and the spinning threads starved the
-    event loop. Without threadpoolctl nothing changes.
-    """
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:
-        return nullcontext()
-    limits: AbstractContextManager[object] = threadpool_limits(limits=1, user_api="blas")
-    return limits
-
-
-def make_owner_id() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
 
 
 class Supervisor:
@@ -537,60 +499,18 @@ class Supervisor:
 
     def _apply(self, task: Task, result: TaskResult, applied: Applied) -> None:
         """Mirror a committed result in memory and tell the displays."""
-        state, sid = self.state, self.info.id
         self._tasks_done += 1
         self._tasks_since_graph = 0 if task.kind == TaskKind.GRAPH else self._tasks_since_graph + 1
-        for h in result.hypotheses:
-            state.add_hypothesis(h)
-            self.bus.emit(
-                "hypothesis", sid, h.title, id=h.id, origin=h.origin, status=h.status.value
-            )
-        for draft, review_id in zip(result.reviews, applied.review_ids, strict=True):
-            state.add_review(Review(**draft.model_dump(), id=review_id, session_id=sid))
-            self.bus.emit(
-                "review",
-                sid,
-                f"{draft.kind.value} review",
-                id=draft.hypothesis_id,
-                passed=draft.passed,
-            )
-        for verdict, done in zip(result.matches, applied.matches, strict=True):
-            match = Match(
-                **verdict.model_dump(), id=done.id, session_id=sid, seq=done.seq, task_id=task.id
-            )
-            state.add_match(match, done.winner, done.loser)
-            if self.queue_depth and done.seq > self._match_seq:
-                self._own_matches.add(done.id)  # the queue sync must not apply it again
+        mirrored = mirror_result(self.state, self.bus, task, result, applied)
+        for match in mirrored.matches:
+            if self.queue_depth and match.seq > self._match_seq:
+                self._own_matches.add(match.id)  # the queue sync must not apply it again
             self._after_match()
-            self.bus.emit(
-                "match",
-                sid,
-                f"{match.winner_id} won",
-                id=match.id,
-                winner=match.winner_id,
-                first=match.first_id,
-                second=match.second_id,
-                mode=match.mode.value,
-            )
-        if result.meta_review is not None and applied.meta_review_id is not None:
-            state.meta_review = MetaReview(
-                **result.meta_review.model_dump(), id=applied.meta_review_id, session_id=sid
-            )
-            state.matches_at_meta = state.matches_done
-            self.bus.emit("meta_review", sid, "meta-review written")
-        for hid, status in result.status_changes.items():
-            state.set_status(hid, status)
-        if result.graph_nodes or result.graph_edges:
-            self.bus.emit(
-                "graph",
-                sid,
-                f"+{len(result.graph_nodes)} nodes, +{len(result.graph_edges)} edges",
-                nodes=state.kg.nodes,
-                edges=state.kg.edges,
-            )
         if result.follow_ups:
             self._store_has_pending = True
-        self.bus.emit("task_done", sid, task.kind.value, task_id=task.id, kind=task.kind.value)
+        self.bus.emit(
+            "task_done", self.info.id, task.kind.value, task_id=task.id, kind=task.kind.value
+        )
 
     def _after_match(self) -> None:
         top = self.state.top_ids()
