@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import anyio
@@ -187,3 +188,27 @@ async def test_advisory_reviews_keep_failed_hypotheses_in_the_tournament(tmp_pat
     assert advisory_failed > 0 and advisory_rejected == 0 and all(flags)
     assert Settings(model="embedded").filters_reviews("embedded") is False
     assert Settings().filters_reviews("openai-compatible") is True
+
+
+@pytest.mark.skipif(
+    not os.environ.get("COSCIENTIST_TEST_POSTGRES_URL"),
+    reason="COSCIENTIST_TEST_POSTGRES_URL is not set",
+)
+async def test_a_session_runs_on_postgresql_with_concurrent_writers() -> None:
+    url = os.environ["COSCIENTIST_TEST_POSTGRES_URL"]
+    with CoScientist(Settings(db=url, model="scripted:latency=0.02", seed=6, concurrency=8)) as cs:
+        session = cs.start("How do deep-sea microbes fix carbon without light?")
+        summary = await session.run(Limits(max_calls=150))
+        matches = cs.store.list_matches(session.id)
+        hypotheses = cs.store.list_hypotheses(session.id)
+        stored = cs.store.ratings(session.id)
+        running = cs.store.list_tasks(session.id, states={TaskState.RUNNING})
+    assert summary.stop_reason == "call budget" and matches
+    assert [m.seq for m in matches] == list(range(1, len(matches) + 1))
+    replay = {h.id: (ratings.INITIAL_MU, ratings.INITIAL_SIGMA) for h in hypotheses}
+    for m in matches:
+        loser = m.second_id if m.winner_id == m.first_id else m.first_id
+        replay[m.winner_id], replay[loser] = ratings.update(replay[m.winner_id], replay[loser])
+    for hid, (mu, sigma) in replay.items():
+        assert stored[hid].mu == pytest.approx(mu) and stored[hid].sigma == pytest.approx(sigma)
+    assert not running
