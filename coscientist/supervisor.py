@@ -33,7 +33,6 @@ from coscientist.planner import Planner, Snapshot
 from coscientist.runtime import RunSummary, make_owner_id, one_blas_thread
 from coscientist.schemas import (
     CallRecord,
-    HypothesisStatus,
     MatchMode,
     SessionInfo,
     SessionStatus,
@@ -135,7 +134,7 @@ class Supervisor:
         self.info = self.info.model_copy(update={"goal": goal})
 
     def notify_hypothesis(self, hid: str) -> None:
-        """A hypothesis written by someone else (the scientist): load it on the next sync."""
+        """The scientist added a hypothesis to the state: wake the planner to review it now."""
         self._poke()
 
     # --- the run -------------------------------------------------------------------
@@ -628,4 +627,4 @@ class Supervisor:
         )
 
 
-__all__ = ["HypothesisStatus", "RunSummary", "Supervisor"]
+__all__ = ["RunSummary", "Supervisor"]
