@@ -13,18 +13,11 @@ from agents import sources as lit
 from agents.common import EVOLUTION, ask, hypothesis_text, reviews_of, weaknesses
 from agents.context import AgentContext
 from agents.outputs import HypothesisOut
-from coscientist.schemas import Hypothesis, HypothesisDraft, Review
+from coscientist.schemas import EVOLUTION_STRATEGIES, Hypothesis, HypothesisDraft, Review
 
 MAX_WEAKNESSES = 4
 
-STRATEGIES = (
-    "grounding",
-    "coherence",
-    "inspiration",
-    "combination",
-    "simplification",
-    "out_of_box",
-)
+STRATEGIES = EVOLUTION_STRATEGIES
 
 
 @dataclass(frozen=True)

@@ -26,11 +26,11 @@ from agents.common import GENERATION, ask, clip, sample
 from agents.context import AgentContext
 from agents.outputs import DebateTurnOut, HypothesisOut, SomeLines4
 from coscientist.errors import ModelOutputError
-from coscientist.schemas import Hypothesis, HypothesisDraft
+from coscientist.schemas import GENERATION_STRATEGIES, Hypothesis, HypothesisDraft
 
 log = logging.getLogger(__name__)
 
-STRATEGIES = ("literature", "debate", "assumptions", "expansion")
+STRATEGIES = GENERATION_STRATEGIES
 DEBATE_TURNS = 3
 EXISTING_TITLES = 10
 MAX_COUNT = 10

@@ -221,7 +221,7 @@ def main() -> None:
         ) as server:
 
             async def _main() -> dict[str, Any]:
-                import coscientist.supervisor  # noqa: F401  (import time is not throughput)
+                import coscientist.scheduler.loop  # noqa: F401  (import time is not throughput)
 
                 await vllm_own(server.url, args.model, concurrency, concurrency)  # warm-up
                 own = await vllm_own(server.url, args.model, calls, concurrency)

@@ -184,14 +184,14 @@ async def backend_cost(requests: list[Any], seed: int) -> float:
 
 
 def pair_choice(n: int, choices: int, seed: int) -> dict[str, Any]:
-    """PairingPolicy.choose as the supervisor calls it, at n rankable hypotheses.
+    """PairingPolicy.choose as the policy calls it, at n rankable hypotheses.
 
     The proximity index gets seeded random unit vectors instead of text embeddings
     (building 10,000 embeddings takes seconds and changes nothing for the lookup).
     """
     from coscientist.proximity import ProximityIndex
+    from coscientist.scheduler.state import SessionState
     from coscientist.schemas import Rating
-    from coscientist.state import SessionState
 
     rng = random.Random(seed)
     vectors = np.random.default_rng(seed)
@@ -200,7 +200,7 @@ def pair_choice(n: int, choices: int, seed: int) -> dict[str, Any]:
     for h in seeded_hypotheses("bench", n, seed):
         mu, sigma = rng.gauss(25.0, 3.0), rng.uniform(1.5, 8.3)
         state.add_hypothesis(h, Rating(hypothesis_id=h.id, mu=mu, sigma=sigma, matches=4))
-    from coscientist.runtime import one_blas_thread
+    from coscientist.scheduler.loop import one_blas_thread
 
     policy = state.policy
     busy = list(state.policy_members)[:16]  # hypotheses in matches still running
@@ -239,7 +239,7 @@ def main() -> None:
     info = machine()
 
     async def _main(tmp: Path) -> list[dict[str, Any]]:
-        import coscientist.supervisor  # noqa: F401  (import time is not part of any figure)
+        import coscientist.scheduler.loop  # noqa: F401  (import time is not part of any figure)
 
         return [
             await run_size(n, tasks, args.warmup, args.concurrency, args.seed, tmp, args.profile)

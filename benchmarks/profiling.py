@@ -17,7 +17,7 @@ _COMPONENTS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("coscientist.store", ("/coscientist/store/",)),
     ("coscientist.proximity", ("/coscientist/proximity.py",)),
     ("coscientist.tournament", ("/coscientist/tournament/",)),
-    ("coscientist (supervisor, planner, state, tasks, other)", ("/coscientist/",)),
+    ("coscientist (scheduler and the rest)", ("/coscientist/",)),
     ("agents", ("/agents/",)),
     ("prompt rendering: jinja2", ("/jinja2/", "<template>")),
     ("openai SDK", ("/openai/",)),

@@ -280,7 +280,7 @@ def main() -> None:
     info = machine()
 
     async def _main(tmp: Path) -> list[dict[str, Any]]:
-        import coscientist.supervisor  # noqa: F401  (import time is not part of any phase)
+        import coscientist.scheduler.loop  # noqa: F401  (import time is not part of any phase)
 
         return [
             await run_config(

@@ -171,6 +171,17 @@ def _drive(cs: Any, session: Any, limits: Limits, tui: bool) -> None:
         highlight=False,
     )
     _print_leaderboard(session.leaderboard(top=10), title="Top hypotheses")
+    if summary.error:  # a fault stopped the run (a bug, an unreachable model): say so, exit 1
+        fail_run(summary.error, session.id)
+
+
+def fail_run(error: str, session_id: str) -> NoReturn:
+    err.print(
+        f"error: the run stopped early: {error}; fix the cause, then `coscientist resume {session_id}`",
+        highlight=False,
+        markup=False,
+    )
+    raise typer.Exit(1)
 
 
 # --- reading -----------------------------------------------------------------------------
@@ -317,7 +328,7 @@ def worker(
     Sessions started with --queue-depth N queue tasks for workers. A worker runs
     each task on the session's own model, within the session's call budget.
     """
-    from coscientist.worker import SessionWork, run_worker
+    from coscientist.scheduler.worker import SessionWork, run_worker
 
     cs = _open(db, model=model, base_url=base_url, concurrency=concurrency, threads=threads)
 

@@ -63,6 +63,8 @@ class Settings(BaseSettings):
     threads: int = Field(default_factory=lambda: max(1, (os.cpu_count() or 2) - 1), ge=1, le=256)
     seed: int = 0
     request_timeout: float = Field(default=120.0, gt=0)
+    # How long a running task's lease lasts unrenewed; a dead owner's tasks come back within it.
+    lease_seconds: float = Field(default=60.0, ge=1.0, le=3600.0)
     max_output_tokens: int = Field(default=512, ge=16)
     context_tokens: int = Field(default=4096, ge=512)
     repair_attempts: int = Field(default=2, ge=0, le=10)

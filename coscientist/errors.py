@@ -15,6 +15,13 @@ class StoreError(CoscientistError):
     """The store cannot be opened or written."""
 
 
+class StoreBusyError(StoreError):
+    """A transient store failure (a locked SQLite file, a dropped PostgreSQL connection).
+
+    The scheduler retries it with backoff; it never ends a run by itself.
+    """
+
+
 class NotFoundError(CoscientistError):
     """A session, hypothesis or task id that the store does not hold."""
 

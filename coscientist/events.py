@@ -1,6 +1,6 @@
-"""A small broadcast of session events: the supervisor publishes, displays subscribe.
+"""A small broadcast of session events: the scheduler publishes, displays subscribe.
 
-Publishing never blocks the supervisor: a subscriber that falls behind loses
+Publishing never blocks the scheduler: a subscriber that falls behind loses
 events (counted), it never slows the tournament down.
 """
 

@@ -15,7 +15,7 @@ from rich.text import Text
 from coscientist.config import Limits
 
 if TYPE_CHECKING:
-    from coscientist.supervisor import RunSummary
+    from coscientist.scheduler import RunSummary
 
 
 def _line(counts: Counter[str], last: str) -> Text:

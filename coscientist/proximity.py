@@ -23,6 +23,7 @@ import numpy as np
 import numpy.typing as npt
 
 from coscientist.errors import CoscientistError
+from coscientist.schemas import HypothesisDraft
 
 Vector = npt.NDArray[np.float32]
 Embedder = Callable[[str], Vector]
@@ -38,6 +39,29 @@ _STOPWORDS = frozenset(
     that the their them then there these they this those through to too under up very was we
     were what when where which while who whom why will with would you your""".split()
 )
+
+
+def embedding_text(h: HypothesisDraft) -> str:
+    """What a hypothesis's embedding reads: its title, statement and rationale."""
+    return f"{h.title}. {h.statement} {h.rationale}"
+
+
+@lru_cache(maxsize=256)
+def cached_embed(text: str) -> Vector:
+    """`embed`, remembered for recent texts: a new hypothesis is embedded for its duplicate
+    check, again when it is indexed and once more when it is stored. The vector is
+    read-only, since it is shared (also between threads: lru_cache is thread-safe)."""
+    vector = embed(text)
+    vector.setflags(write=False)
+    return vector
+
+
+def to_bytes(vector: Vector) -> bytes:
+    return np.asarray(vector, dtype=np.float32).tobytes()
+
+
+def from_bytes(data: bytes) -> Vector:
+    return np.frombuffer(data, dtype=np.float32)
 
 
 def embed(text: str, dim: int = 512) -> Vector:

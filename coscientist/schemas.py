@@ -1,4 +1,4 @@
-"""Pydantic objects exchanged between the supervisor, the agents and the store.
+"""Pydantic objects exchanged between the scheduler, the agents and the store.
 
 The store's tables mirror these; repositories return these, never ORM rows.
 LLM *output* schemas (what a model is asked to produce) live beside each agent in
@@ -93,6 +93,19 @@ class Hypothesis(HypothesisDraft):
     created_at: datetime = Field(default_factory=utcnow)
 
 
+# Names of the generation and evolution strategies: the scheduler's policy picks one, the
+# agents implement them. Kept here so that the policy need not import the agents.
+GENERATION_STRATEGIES = ("literature", "debate", "assumptions", "expansion")
+EVOLUTION_STRATEGIES = (
+    "grounding",
+    "coherence",
+    "inspiration",
+    "combination",
+    "simplification",
+    "out_of_box",
+)
+
+
 # --- reviews ------------------------------------------------------------------
 
 
@@ -156,12 +169,6 @@ class Rating(BaseModel):
     sigma: float
     matches: int = 0
     wins: int = 0
-
-    @property
-    def elo(self) -> float:
-        from coscientist.tournament.ratings import to_elo
-
-        return to_elo(self.mu, self.sigma)
 
 
 class LeaderboardEntry(BaseModel):
@@ -280,9 +287,9 @@ class TaskResult(BaseModel):
     meta_review: MetaReviewDraft | None = None
     graph_nodes: list[GraphNode] = Field(default_factory=list)
     graph_edges: list[GraphEdge] = Field(default_factory=list)
+    # Kept for the method's deeper reviews: a fatal flaw takes a hypothesis out (issue 12).
     status_changes: dict[str, HypothesisStatus] = Field(default_factory=dict)
-    duplicates: dict[str, str] = Field(default_factory=dict)  # hypothesis id -> duplicate of
-    follow_ups: list[TaskSpec] = Field(default_factory=list)
+    graph_question: str = ""  # a graph step's own follow-up question (not stored)
     note: str = ""
 
 

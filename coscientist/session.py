@@ -11,7 +11,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 import anyio
@@ -22,7 +22,10 @@ from coscientist.events import EventBus
 from coscientist.llm.base import Backend
 from coscientist.llm.client import ModelClient
 from coscientist.llm.spec import make_backend
+from coscientist.scheduler import Inbox, RunSummary
+from coscientist.scheduler import commands as cmd
 from coscientist.schemas import (
+    CallRecord,
     Event,
     Hypothesis,
     HypothesisDraft,
@@ -38,7 +41,7 @@ from coscientist.schemas import (
 from coscientist.store.repository import Store
 
 if TYPE_CHECKING:
-    from coscientist.supervisor import RunSummary, Supervisor
+    from coscientist.literature import LiteratureTools
 
 DEFAULT_MAX_CALLS = 200  # when a run is given no budget at all
 
@@ -79,8 +82,17 @@ class CoScientist:
     def sessions(self) -> list[SessionInfo]:
         return self.store.list_sessions()
 
-    def make_client(self, info: SessionInfo) -> ModelClient:
-        """A model client for a session: its own spec and base URL, the key from the environment."""
+    def make_client(
+        self,
+        info: SessionInfo,
+        *,
+        gate: Callable[[], Awaitable[None]] | None = None,
+        recorder: Callable[[CallRecord], Awaitable[None]] | None = None,
+    ) -> ModelClient:
+        """A model client for a session: its own spec and base URL, the key from the environment.
+
+        `gate` and `recorder` come from the run's budget (a scheduler builds its client).
+        """
         settings = self.settings.model_copy(
             update={"model": info.model_spec, "base_url": info.base_url}
         )
@@ -92,6 +104,8 @@ class CoScientist:
             transport_retries=settings.transport_retries,
             max_tokens=settings.max_output_tokens,
             seed=info.seed,
+            gate=gate,
+            recorder=recorder,
         )
 
     def close(self) -> None:
@@ -111,7 +125,9 @@ class Session:
         self._cs = owner
         self.info = info
         self.bus = EventBus()
-        self._supervisor: Supervisor | None = None
+        # Commands for a running loop; they wait here when none runs yet (a stop during start-up).
+        self._inbox = Inbox()
+        self._running = False
 
     @property
     def id(self) -> str:
@@ -125,39 +141,46 @@ class Session:
 
     async def run(self, limits: Limits | None = None, **overrides: Any) -> RunSummary:
         """Run until a stop rule fires. Limits not given come from the session's stored ones."""
-        from coscientist.supervisor import Supervisor  # the agents and LangGraph load only to run
+        from coscientist.scheduler.loop import (
+            Scheduler,  # the agents and LangGraph load only to run
+        )
 
         limits = self._effective_limits(limits, overrides)
+        settings = self._cs.settings
         self.info = self.store.update_session(
             self.id,
             status=SessionStatus.RUNNING,
             limits=limits.model_dump(exclude_none=True),
             stop_reason=None,
         )
-        client = self._cs.make_client(self.info)
-        concurrency = self._cs.settings.concurrency or client.concurrency
-        literature = await self._literature()
-        supervisor = Supervisor(
-            store=self.store,
-            client=client,
-            info=self.info,
-            bus=self.bus,
-            concurrency=concurrency,
-            literature=literature,
-            max_tokens=self._cs.settings.max_output_tokens,
-            review_filter=self._cs.settings.filters_reviews(self.info.model_spec),
-            queue_depth=self._cs.settings.queue_depth,
-        )
-        self._supervisor = supervisor
+        reason = "interrupted"
+        literature: LiteratureTools | None = None
+        self._running = True
         try:
-            summary = await supervisor.run(limits)
+            literature = self._literature()
+            info = self.info
+            scheduler = Scheduler(
+                store=self.store,
+                make_client=lambda gate, recorder: self._cs.make_client(
+                    info, gate=gate, recorder=recorder
+                ),
+                info=info,
+                bus=self.bus,
+                inbox=self._inbox,
+                concurrency=settings.concurrency,
+                literature=literature,
+                lease_seconds=settings.lease_seconds,
+                max_tokens=settings.max_output_tokens,
+                review_filter=settings.filters_reviews(info.model_spec),
+                queue_depth=settings.queue_depth,
+            )
+            summary = await scheduler.run(limits)
+            reason = summary.stop_reason
         finally:
-            self._supervisor = None
+            self._running = False
             with anyio.CancelScope(shield=True):
-                await client.aclose()
                 if literature is not None:
                     await literature.aclose()
-                reason = supervisor._stop or "interrupted"
                 self.info = self.store.update_session(
                     self.id, status=SessionStatus.STOPPED, stop_reason=reason
                 )
@@ -182,7 +205,7 @@ class Session:
             out.max_calls = DEFAULT_MAX_CALLS
         return out
 
-    async def _literature(self) -> Any:
+    def _literature(self) -> LiteratureTools | None:
         if not self._cs.settings.literature:
             return None
         from coscientist.literature import LiteratureTools
@@ -195,21 +218,28 @@ class Session:
 
     def pause(self) -> None:
         """Pause a run of this process: no new tasks start; running ones finish."""
-        if self._supervisor is None:
-            raise ConfigError("this session is not running here: nothing to pause")
-        self._supervisor.pause()
+        self._command(cmd.Pause(), "pause")
         self.info = self.store.update_session(self.id, status=SessionStatus.PAUSED)
 
     def resume(self) -> None:
         """Resume a paused run (to continue a stopped session, call run() again)."""
-        if self._supervisor is None:
-            raise ConfigError("this session is not running here: use run() to continue it")
-        self._supervisor.resume()
+        self._command(cmd.Resume(), "resume")
         self.info = self.store.update_session(self.id, status=SessionStatus.RUNNING)
 
     def stop(self, reason: str = "stopped by the scientist") -> None:
-        if self._supervisor:
-            self._supervisor.stop(reason)
+        """Stop the run: running tasks finish, nothing new starts. Asked before the run has
+        started (a Ctrl-C during start-up), the run stops as soon as it starts."""
+        self._inbox.put(cmd.Stop(reason))
+
+    def _command(self, command: cmd.Command, verb: str) -> None:
+        if not self._running:
+            raise ConfigError(f"this session is not running here: nothing to {verb}")
+        self._inbox.put(command)
+
+    def _tell(self, command: cmd.Command) -> None:
+        """Tell a running loop about a change already written to the store."""
+        if self._running:
+            self._inbox.put(command)
 
     async def events(self) -> AsyncIterator[Event]:
         """Everything that happens in this process's runs of the session, as it happens."""
@@ -246,9 +276,7 @@ class Session:
         )
         h = Hypothesis(**draft.model_dump(), id=new_id(), session_id=self.id, pinned=True)
         self.store.add_hypotheses([h])
-        if self._supervisor:
-            self._supervisor.state.add_hypothesis(h)
-            self._supervisor.notify_hypothesis(h.id)
+        self._tell(cmd.AddHypothesis(h))
         return h
 
     def add_review(
@@ -269,31 +297,28 @@ class Session:
             author="scientist",
         )
         review = self.store.add_review(self.id, draft)
-        if self._supervisor:
-            self._supervisor.state.add_review(review)
+        self._tell(cmd.AddReview(review))
         return review
 
     def refine_goal(self, goal: str) -> None:
         if not goal.strip():
             raise ConfigError("the research goal is empty")
         self.info = self.store.update_session(self.id, goal=goal.strip())
-        if self._supervisor:
-            self._supervisor.refine_goal(goal.strip())
+        self._tell(cmd.RefineGoal(goal.strip()))
 
     def set_preferences(self, preferences: str) -> None:
         self.info = self.store.update_session(self.id, preferences=preferences)
+        self._tell(cmd.SetPreferences(preferences))
 
     def pin(self, hypothesis_id: str, pinned: bool = True) -> None:
         h = self.hypothesis(hypothesis_id)
         self.store.set_pinned(h.id, pinned)
-        if self._supervisor:
-            self._supervisor.state.set_pinned(h.id, pinned)
+        self._tell(cmd.SetPinned(h.id, pinned))
 
     def retire(self, hypothesis_id: str) -> None:
         h = self.hypothesis(hypothesis_id)
         self.store.set_hypothesis_status(h.id, HypothesisStatus.RETIRED)
-        if self._supervisor:
-            self._supervisor.state.set_status(h.id, HypothesisStatus.RETIRED)
+        self._tell(cmd.SetStatus(h.id, HypothesisStatus.RETIRED))
 
 
 def run_objective(

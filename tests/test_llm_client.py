@@ -9,11 +9,10 @@ import anyio
 import pytest
 from pydantic import BaseModel, Field
 
-from coscientist.errors import ModelError, ModelOutputError, ModelTransportError
+from coscientist.errors import ModelError, ModelOutputError, ModelTimeoutError, ModelTransportError
 from coscientist.llm import CallContext, Message, ModelClient, ScriptedBackend
 from coscientist.llm.base import RawCompletion
 from coscientist.llm.client import extract_json, prompt_hash
-from coscientist.llm.failures import ModelTimeoutError
 from coscientist.schemas import CallRecord
 
 pytestmark = pytest.mark.anyio
@@ -269,15 +268,14 @@ async def test_free_text_call() -> None:
     assert records.outcomes == ["truncated"]
 
 
-async def test_hooks_can_be_attached_after_construction() -> None:
+async def test_the_gate_and_recorder_given_at_construction_see_every_attempt() -> None:
     backend = ScriptedBackend()
-    client = ModelClient(backend)
     records = Records()
     gate_calls: list[None] = []
 
     async def gate() -> None:
         gate_calls.append(None)
 
-    client.set_hooks(recorder=records, gate=gate)
+    client = ModelClient(backend, recorder=records, gate=gate)
     await client.complete(MESSAGES, Idea)
     assert records.outcomes == ["ok"] and len(gate_calls) == 1

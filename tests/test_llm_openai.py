@@ -10,9 +10,8 @@ import anyio
 import pytest
 from pydantic import BaseModel, Field
 
-from coscientist.errors import ModelError, ModelTransportError
+from coscientist.errors import ModelError, ModelTimeoutError, ModelTransportError
 from coscientist.llm import CallContext, Message, ModelClient
-from coscientist.llm.failures import ModelTimeoutError
 from coscientist.llm.openai_compat import OpenAICompatibleBackend
 from coscientist.schemas import CallRecord
 from tests.fakes import FakeOpenAIServer, Reply

@@ -7,6 +7,7 @@ import random
 
 import pytest
 
+from coscientist.scheduler.state import SessionState
 from coscientist.schemas import (
     Hypothesis,
     HypothesisStatus,
@@ -15,7 +16,6 @@ from coscientist.schemas import (
     Review,
     ReviewKind,
 )
-from coscientist.state import SessionState
 
 
 def _scan_top(state: SessionState) -> list[str]:

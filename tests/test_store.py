@@ -17,9 +17,7 @@ from coscientist.schemas import (
     ReviewKind,
     SessionInfo,
     SessionStatus,
-    TaskKind,
     TaskResult,
-    TaskSpec,
     TaskState,
 )
 from coscientist.store import Store
@@ -136,8 +134,6 @@ def test_complete_task_applies_everything_and_marks_the_task_done(store: Store, 
         graph_nodes=[GraphNode(key="gut", label="GUT again", iteration=4)],
         graph_edges=[GraphEdge(source="gut", target="tumour", relation="modulates", iteration=4)],
         status_changes={d.id: HypothesisStatus.RETIRED},
-        duplicates={c.id: b.id},
-        follow_ups=[TaskSpec(kind=TaskKind.REVIEW, payload={"id": new.id}, priority=2)],
     )
     applied = store.complete_task(task_id, "w1", result)
 
@@ -158,23 +154,13 @@ def test_complete_task_applies_everything_and_marks_the_task_done(store: Store, 
     ]
     assert edges == [GraphEdge(source="gut", target="tumour", relation="modulates", iteration=4)]
     assert store.get_hypothesis(d.id).status == HypothesisStatus.RETIRED
-    assert (store.get_hypothesis(c.id).status, store.get_hypothesis(c.id).duplicate_of) == (
-        HypothesisStatus.DUPLICATE,
-        b.id,
-    )
-    (follow,) = store.list_tasks(sid, kinds={TaskKind.REVIEW})
-    assert (follow.id, follow.payload, follow.state) == (
-        applied.follow_up_ids[0],
-        {"id": new.id},
-        TaskState.PENDING,
-    )
     done = store.get_task(task_id)
     assert done.state == TaskState.DONE and done.finished_at is not None
     assert done.lease_owner is None
-    assert store.task_counts(sid) == {"match": {"done": 1}, "review": {"pending": 1}}
+    assert store.task_counts(sid) == {"match": {"done": 1}}
 
 
-@pytest.mark.parametrize("failing_part", ["hypothesis id collision", "unknown duplicate"])
+@pytest.mark.parametrize("failing_part", ["hypothesis id collision", "unknown hypothesis"])
 def test_a_failing_part_leaves_nothing_applied_and_the_task_running(
     store: Store, sid: str, failing_part: str
 ) -> None:
@@ -191,8 +177,7 @@ def test_a_failing_part_leaves_nothing_applied_and_the_task_running(
             matches=[beat(a, b)],
             meta_review=MetaReviewDraft(gaps=["x"]),
             graph_edges=[GraphEdge(source="x", target="y", relation="r")],
-            follow_ups=[TaskSpec(kind=TaskKind.REVIEW)],
-            duplicates={"missing": a.id},
+            status_changes={"missing": HypothesisStatus.RETIRED},
         )
         error = NotFoundError
     with pytest.raises(error):

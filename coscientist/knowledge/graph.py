@@ -99,21 +99,7 @@ class KnowledgeGraph:
     def from_parts(cls, nodes: Iterable[GraphNode], edges: Iterable[GraphEdge]) -> KnowledgeGraph:
         """Rebuild from stored rows; an edge whose endpoint is missing gets a bare node."""
         kg = cls()
-        for node in nodes:
-            if node.key not in kg._g:
-                kg._g.add_node(node.key, label=node.label, iteration=node.iteration)
-        for edge in edges:
-            for key in (edge.source, edge.target):
-                if key not in kg._g:
-                    kg._g.add_node(key, label=key, iteration=edge.iteration)
-            if not kg._g.has_edge(edge.source, edge.target, key=edge.relation):
-                kg._g.add_edge(
-                    edge.source,
-                    edge.target,
-                    key=edge.relation,
-                    relation=edge.relation,
-                    iteration=edge.iteration,
-                )
+        kg.add(nodes, edges)
         return kg
 
     @property
@@ -145,12 +131,22 @@ class KnowledgeGraph:
     def merge(
         self, triples: Sequence[GraphTriple], iteration: int
     ) -> tuple[list[GraphNode], list[GraphEdge]]:
-        """Add triples; return only the nodes and edges that were not there before.
+        """Add triples; return only the nodes and edges that were not there before."""
+        nodes, edges = self.preview(triples, iteration)
+        self.add(nodes, edges)
+        return nodes, edges
 
-        Dropped: names that normalise to nothing, are too long or have no
-        letters, self-loops, and relations already present.
+    def preview(
+        self, triples: Sequence[GraphTriple], iteration: int
+    ) -> tuple[list[GraphNode], list[GraphEdge]]:
+        """The nodes and edges `triples` would add, without changing the graph.
+
+        A task computes its part of the graph with this; the part joins the graph only
+        once the store has committed it (`add`). Dropped: names that normalise to nothing,
+        are too long or have no letters, self-loops, and relations already present.
         """
-        new_nodes: list[GraphNode] = []
+        new_nodes: dict[str, GraphNode] = {}
+        seen_edges: set[tuple[str, str, str]] = set()
         new_edges: list[GraphEdge] = []
         for triple in triples:
             source, target = normalise(triple.source), normalise(triple.target)
@@ -158,18 +154,41 @@ class KnowledgeGraph:
                 continue
             relation = normalise_relation(triple.relation)[:MAX_RELATION_CHARS].strip()
             relation = relation or DEFAULT_RELATION
-            if self._g.has_edge(source, target, key=relation):
+            edge_key = (source, target, relation)
+            if edge_key in seen_edges or self._g.has_edge(source, target, key=relation):
                 continue
             for key, raw in ((source, triple.source), (target, triple.target)):
-                if key not in self._g:
-                    label = _clean(raw)
-                    self._g.add_node(key, label=label, iteration=iteration)
-                    new_nodes.append(GraphNode(key=key, label=label, iteration=iteration))
-            self._g.add_edge(source, target, key=relation, relation=relation, iteration=iteration)
+                if key not in self._g and key not in new_nodes:
+                    new_nodes[key] = GraphNode(key=key, label=_clean(raw), iteration=iteration)
+            seen_edges.add(edge_key)
             new_edges.append(
                 GraphEdge(source=source, target=target, relation=relation, iteration=iteration)
             )
-        return new_nodes, new_edges
+        return list(new_nodes.values()), new_edges
+
+    def add(self, nodes: Iterable[GraphNode], edges: Iterable[GraphEdge]) -> None:
+        """Add stored parts (from `preview`, or another process's step); known ones are kept."""
+        for node in nodes:
+            if node.key not in self._g:
+                self._g.add_node(node.key, label=node.label, iteration=node.iteration)
+        for edge in edges:
+            for key in (edge.source, edge.target):
+                if key not in self._g:
+                    self._g.add_node(key, label=key, iteration=edge.iteration)
+            if not self._g.has_edge(edge.source, edge.target, key=edge.relation):
+                self._g.add_edge(
+                    edge.source,
+                    edge.target,
+                    key=edge.relation,
+                    relation=edge.relation,
+                    iteration=edge.iteration,
+                )
+
+    def copy(self) -> KnowledgeGraph:
+        """An independent copy, for metrics computed in another thread while the loop goes on."""
+        kg = KnowledgeGraph()
+        kg._g = self._g.copy()
+        return kg
 
     def to_graphml(self, path: str | Path) -> None:
         """Write GraphML (Gephi, Cytoscape, networkx can read it)."""

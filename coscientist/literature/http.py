@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.metadata
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
 from typing import TypeVar
@@ -9,11 +10,18 @@ from urllib.parse import urlencode
 
 import httpx
 
-from coscientist import __version__
 from coscientist.errors import CoscientistError
 from coscientist.literature.ratelimit import MinInterval
 
-USER_AGENT = f"coscientist/{__version__} (open AI co-scientist; literature lookup)"
+
+def _version() -> str:
+    try:
+        return importlib.metadata.version("coscientist")
+    except importlib.metadata.PackageNotFoundError:  # a checkout that was never installed
+        return "0"
+
+
+USER_AGENT = f"coscientist/{_version()} (open AI co-scientist; literature lookup)"
 MAX_ABSTRACT_CHARS = 600
 
 CacheGet = Callable[[str], str | None]

@@ -17,7 +17,6 @@ from typing import TypeVar
 import anyio
 import httpx
 
-from coscientist.config import Settings
 from coscientist.errors import ConfigError
 from coscientist.literature import arxiv, europepmc, pubmed
 from coscientist.literature.http import (
@@ -137,16 +136,6 @@ class LiteratureTools:
         self._down_until: dict[str, float] = {}
         self._notice_given = False
         self.offline = False
-
-    @classmethod
-    def from_settings(
-        cls,
-        settings: Settings,
-        *,
-        cache_get: CacheGet | None = None,
-        cache_put: CachePut | None = None,
-    ) -> LiteratureTools:
-        return cls(settings.literature_base_urls, cache_get=cache_get, cache_put=cache_put)
 
     @property
     def requests(self) -> dict[str, int]:

@@ -1,8 +1,8 @@
 """ModelClient: everything every backend needs, written once.
 
 Backends only turn a request into raw text. The client turns a pydantic type
-into a JSON schema, bounds the calls in flight, waits on the supervisor's
-budget gate, validates answers, asks again (bounded) when an answer is
+into a JSON schema, bounds the calls in flight, waits on the budget gate it
+was built with, validates answers, asks again (bounded) when an answer is
 malformed or cut off, backs off on transport errors, and leaves one provenance
 record per backend attempt.
 """
@@ -21,7 +21,7 @@ import anyio
 from pydantic import BaseModel, ValidationError
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, stop_after_attempt
 
-from coscientist.errors import ModelError, ModelOutputError, ModelTransportError
+from coscientist.errors import ModelError, ModelOutputError, ModelTimeoutError, ModelTransportError
 from coscientist.llm.base import (
     Backend,
     CallContext,
@@ -31,7 +31,6 @@ from coscientist.llm.base import (
     RawCompletion,
     Recorder,
 )
-from coscientist.llm.failures import ModelTimeoutError
 from coscientist.schemas import CallRecord
 
 T = TypeVar("T", bound=BaseModel)
@@ -111,7 +110,11 @@ TRUNCATION_GROWTH = 4  # a cut-off answer is retried with up to 4x the token bud
 
 
 class ModelClient:
-    """The one way agents call a model. Counters are read by the supervisor and benchmarks."""
+    """The one way agents call a model. Counters are read by the scheduler and benchmarks.
+
+    `gate` is awaited before every backend attempt (the run's budget) and `recorder`
+    receives one provenance record per attempt; both are given at construction.
+    """
 
     def __init__(
         self,
@@ -148,16 +151,6 @@ class ModelClient:
         self.max_in_flight = 0
 
     # --- public API -----------------------------------------------------------
-
-    def set_hooks(
-        self,
-        *,
-        recorder: Recorder | None = None,
-        gate: Callable[[], Awaitable[None]] | None = None,
-    ) -> None:
-        """Attach the supervisor's provenance recorder and budget gate after construction."""
-        self._recorder = recorder
-        self._gate = gate
 
     async def complete(
         self,

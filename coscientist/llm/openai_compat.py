@@ -19,9 +19,8 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import anyio
 
-from coscientist.errors import ModelError, ModelTransportError
+from coscientist.errors import ModelError, ModelTimeoutError, ModelTransportError
 from coscientist.llm.base import GenerationRequest, RawCompletion
-from coscientist.llm.failures import ModelTimeoutError
 
 if TYPE_CHECKING:
     from openai import AsyncOpenAI

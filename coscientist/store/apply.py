@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import Connection
 
 from coscientist.errors import StoreError
-from coscientist.schemas import HypothesisStatus, TaskResult
+from coscientist.schemas import TaskResult
 from coscientist.store import content, graph, queue, tournament
 from coscientist.store.tournament import AppliedMatch
 
@@ -25,7 +25,6 @@ class Applied(BaseModel):
     review_ids: list[str] = Field(default_factory=list)
     matches: list[AppliedMatch] = Field(default_factory=list)
     meta_review_id: str | None = None
-    follow_up_ids: list[str] = Field(default_factory=list)
 
 
 def complete(conn: Connection, task_id: str, owner: str, result: TaskResult) -> Applied:
@@ -50,9 +49,5 @@ def complete(conn: Connection, task_id: str, owner: str, result: TaskResult) -> 
     graph.merge(conn, session_id, result.graph_nodes, result.graph_edges)
     for hypothesis_id, status in result.status_changes.items():
         content.set_status(conn, hypothesis_id, status, None, session_id)
-    for hypothesis_id, original in result.duplicates.items():
-        content.set_status(conn, hypothesis_id, HypothesisStatus.DUPLICATE, original, session_id)
-    follow_ups = queue.insert_tasks(conn, session_id, result.follow_ups)
-    applied.follow_up_ids = [t.id for t in follow_ups]
     queue.finish(conn, task_id)
     return applied

@@ -15,6 +15,7 @@ from sqlalchemy.engine import RowMapping
 from sqlalchemy.sql import ColumnElement
 
 from coscientist.errors import NotFoundError
+from coscientist.proximity import Vector, cached_embed, embedding_text, from_bytes, to_bytes
 from coscientist.schemas import (
     Hypothesis,
     HypothesisStatus,
@@ -28,7 +29,14 @@ from coscientist.schemas import (
     utcnow,
 )
 from coscientist.store import rows
-from coscientist.store.tables import hypotheses, meta_reviews, ratings, reviews, sessions
+from coscientist.store.tables import (
+    hypotheses,
+    hypothesis_vectors,
+    meta_reviews,
+    ratings,
+    reviews,
+    sessions,
+)
 from coscientist.tournament.ratings import INITIAL_MU, INITIAL_SIGMA
 
 SESSION_FIELDS = frozenset(
@@ -100,6 +108,7 @@ def update_session(conn: Connection, session_id: str, fields: dict[str, Any]) ->
 
 _INSERT_HYPOTHESIS = hypotheses.insert()
 _INSERT_RATING = ratings.insert()
+_INSERT_VECTOR = hypothesis_vectors.insert()
 
 
 def insert_hypotheses(conn: Connection, items: Sequence[Hypothesis]) -> None:
@@ -107,6 +116,18 @@ def insert_hypotheses(conn: Connection, items: Sequence[Hypothesis]) -> None:
     if not items:
         return
     conn.execute(_INSERT_HYPOTHESIS, [rows.hypothesis_row(h) for h in items])
+    conn.execute(
+        _INSERT_VECTOR,
+        [
+            {
+                "hypothesis_id": h.id,
+                "session_id": h.session_id,
+                # Cached: the scheduler embedded this text for its duplicate check just before.
+                "vector": to_bytes(cached_embed(embedding_text(h))),
+            }
+            for h in items
+        ],
+    )
     conn.execute(
         _INSERT_RATING,
         [
@@ -244,3 +265,11 @@ def list_meta_reviews(conn: Connection, session_id: str, limit: int | None) -> l
     if limit is not None:
         stmt = stmt.limit(limit)
     return [rows.meta_review(r) for r in conn.execute(stmt).mappings()]
+
+
+def vectors(conn: Connection, session_id: str) -> dict[str, Vector]:
+    """The stored embedding of each hypothesis of a session (none for older sessions)."""
+    stmt = select(hypothesis_vectors.c.hypothesis_id, hypothesis_vectors.c.vector).where(
+        hypothesis_vectors.c.session_id == session_id
+    )
+    return {hid: from_bytes(data) for hid, data in conn.execute(stmt)}

@@ -15,9 +15,10 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine
 from sqlalchemy.engine import URL
-from sqlalchemy.exc import DBAPIError, IntegrityError, SQLAlchemyError
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError, SQLAlchemyError
 
-from coscientist.errors import NotFoundError, StoreError
+from coscientist.errors import NotFoundError, StoreBusyError, StoreError
+from coscientist.proximity import Vector
 from coscientist.schemas import (
     CallRecord,
     GraphEdge,
@@ -27,7 +28,6 @@ from coscientist.schemas import (
     LeaderboardEntry,
     Match,
     MetaReview,
-    MetaReviewDraft,
     Rating,
     Review,
     ReviewDraft,
@@ -116,6 +116,11 @@ class Store:
                 f"store {self.url_display} refused the write: {first_line(exc)}"
             ) from exc
         except DBAPIError as exc:
+            if exc.connection_invalidated or isinstance(exc, OperationalError):
+                # Locked, busy, or the connection dropped: worth another try later.
+                raise StoreBusyError(
+                    f"store {self.url_display} is busy or unreachable: {first_line(exc)}"
+                ) from exc
             raise StoreError(f"store {self.url_display} failed: {first_line(exc)}") from exc
 
     @contextmanager
@@ -194,6 +199,11 @@ class Store:
         with self._read() as conn:
             return content.count_hypotheses(conn, session_id, statuses)
 
+    def vectors(self, session_id: str) -> dict[str, Vector]:
+        """Stored embeddings by hypothesis id: loading a session need not re-embed."""
+        with self._read() as conn:
+            return content.vectors(conn, session_id)
+
     def set_hypothesis_status(
         self, hypothesis_id: str, status: HypothesisStatus, duplicate_of: str | None = None
     ) -> None:
@@ -245,11 +255,6 @@ class Store:
             return tournament.history(conn, session_id, hypothesis_id)
 
     # --- meta-reviews and graph -------------------------------------------------
-
-    def add_meta_review(self, session_id: str, draft: MetaReviewDraft) -> MetaReview:
-        with self._write() as conn:
-            content.require_session(conn, session_id)
-            return content.insert_meta_review(conn, session_id, draft, None)
 
     def latest_meta_review(self, session_id: str) -> MetaReview | None:
         with self._read() as conn:

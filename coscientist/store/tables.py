@@ -21,6 +21,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -161,6 +162,19 @@ class MatchRow(StoreTable, table=True):
     turns: list[str] = Field(sa_type=JSONDoc)
     task_id: str | None = Field(default=None, sa_type=String)
     created_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class VectorRow(StoreTable, table=True):
+    """Each hypothesis's embedding (float32 bytes), so a large session loads without re-embedding."""
+
+    __tablename__ = "hypothesis_vectors"
+    __table_args__ = (Index("ix_hypothesis_vectors_session", "session_id"),)
+
+    hypothesis_id: str = Field(
+        sa_type=String, primary_key=True, sa_column_args=[ForeignKey("hypotheses.id")]
+    )
+    session_id: str = _fk("sessions.id")
+    vector: bytes = Field(sa_type=LargeBinary)
 
 
 class RatingRow(StoreTable, table=True):
@@ -310,6 +324,7 @@ hypotheses = _table(HypothesisRow)
 reviews = _table(ReviewRow)
 matches = _table(MatchRow)
 ratings = _table(RatingRow)
+hypothesis_vectors = _table(VectorRow)
 rating_history = _table(RatingHistoryRow)
 tasks = _table(TaskRow)
 owners = _table(OwnerRow)

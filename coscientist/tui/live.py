@@ -1,9 +1,10 @@
 """The live run screen: runs a session in this process and lets the scientist steer it.
 
-The run is an async worker on the app's event loop (the supervisor already
+The run is an async worker on the app's event loop (the scheduler already
 sends its store work to threads); a second worker forwards the session's
-events as messages. Commands (pause, add, stop) go to the Session on the event
-loop thread, because they also touch the supervisor's in-memory state.
+events as messages. Commands (pause, add, stop) go to the Session, which
+queues them for the scheduler's loop; a stop given while the run is still
+starting is honoured as soon as it starts.
 """
 
 from __future__ import annotations
@@ -23,8 +24,8 @@ from coscientist.tui.session_screen import SessionScreen
 
 if TYPE_CHECKING:
     from coscientist.config import Limits
+    from coscientist.scheduler import RunSummary
     from coscientist.session import Session
-    from coscientist.supervisor import RunSummary
 
 LIVE_REFRESH_SECONDS = 0.5  # at most this often the leaderboard is reloaded while events arrive
 
@@ -44,9 +45,7 @@ class LiveSessionScreen(SessionScreen):
         self.error: BaseException | None = None
         self._run: Worker[RunSummary] | None = None
         self._subscribed = asyncio.Event()
-        self._started = False
         self._quitting = False
-        self._stop_wanted = False
         self._note = ""
 
     # --- the run -------------------------------------------------------------------------
@@ -92,12 +91,6 @@ class LiveSessionScreen(SessionScreen):
             SessionEvent(Event(kind=kind, session_id=self.session_id, message=message))
         )
 
-    def observe(self, event: Event) -> None:
-        if event.kind == "run_started":
-            self._started = True
-            if self._stop_wanted:  # asked before the supervisor existed
-                self.session.stop()
-
     def status_note(self) -> str:
         return self._note
 
@@ -116,9 +109,6 @@ class LiveSessionScreen(SessionScreen):
     def action_toggle_pause(self) -> None:
         if not self._check_running("pause"):
             return
-        if not self._started:
-            self.notify("the run is still starting: try again in a moment", severity="warning")
-            return
         try:
             if self.session.info.status == SessionStatus.PAUSED:
                 self.session.resume()
@@ -136,9 +126,7 @@ class LiveSessionScreen(SessionScreen):
             self._stop()
 
     def _stop(self) -> None:
-        self._stop_wanted = True
-        if self._started:
-            self.session.stop()
+        self.session.stop()
         self._set_note("stopping… (tasks in flight finish first)")
 
     def request_quit(self) -> None:

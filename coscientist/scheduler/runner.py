@@ -1,19 +1,22 @@
-"""Run one task: call the right agent and turn its output into a TaskResult.
+"""Run one task spec through its agent and return a TaskResult; change nothing.
 
-Nothing here writes to the store; the supervisor commits the TaskResult and the
-task's state change in one transaction.
+The runner reads the session state (the hypotheses a task names, their reviews,
+the proximity index for duplicates) but never writes it, nor the store: the
+loop commits the result and the task's state change in one transaction, and
+only then does effects.py apply it to memory.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 
-import anyio
 import numpy as np
 
 from agents import evolution, generation, graph_reasoning, meta_review, ranking, reflection
 from agents.context import AgentContext
-from coscientist.knowledge import insights, next_question_seeds
+from coscientist.errors import ModelOutputError
+from coscientist.proximity import cached_embed, embedding_text
+from coscientist.scheduler.state import SessionState
 from coscientist.schemas import (
     Hypothesis,
     HypothesisDraft,
@@ -25,13 +28,12 @@ from coscientist.schemas import (
     TaskKind,
     TaskResult,
 )
-from coscientist.state import SessionState, cached_embed, hypothesis_text
 
 IdFactory = Callable[[], str]
 
 
 class TaskRunner:
-    """Maps a task kind to its agent. One instance per supervisor."""
+    """Maps a task kind to its agent. One instance per run."""
 
     def __init__(
         self,
@@ -68,7 +70,7 @@ class TaskRunner:
         batch: list[tuple[str, np.ndarray]] = []
         for draft in drafts:
             h = Hypothesis(**draft.model_dump(), id=self.new_id(), session_id=self.session_id)
-            text = hypothesis_text(h)
+            text = embedding_text(h)
             vector = cached_embed(text)
             dup = proximity.near_duplicate(text)
             duplicate_of = dup[0] if dup else None
@@ -94,21 +96,9 @@ class TaskRunner:
         known = self.state.hypotheses
         parents = [known[i] for i in task.payload.get("parent_ids", []) if i in known]
         if not parents:
-            parents = self.choose_parents(strategy)
-        if not parents:
             return TaskResult(note="no parents to evolve")
         drafts = await evolution.evolve(ctx, strategy, parents, reviews=self._reviews_of(parents))
         return self._materialise(drafts, task.payload.get("limit"))
-
-    def choose_parents(self, strategy: str) -> list[Hypothesis]:
-        top = self.state.top()
-        if not top:
-            return []
-        if strategy in ("inspiration", "combination", "out_of_box"):
-            k = min(len(top), 3 if strategy != "combination" else 2)
-            return self.state.rng.sample(top, k)
-        weights = [1.0 / (i + 1) for i in range(len(top))]
-        return [self.state.rng.choices(top, weights=weights)[0]]
 
     # --- reviews and matches ---------------------------------------------------
 
@@ -138,7 +128,7 @@ class TaskRunner:
             ctx, first, second, mode=mode, reviews=self._reviews_of([first, second])
         )
         if verdict.winner_id not in (first.id, second.id):
-            raise ValueError("the judge named neither hypothesis")
+            raise ModelOutputError("the judge named neither hypothesis")
         return TaskResult(matches=[verdict])
 
     # --- meta-review and knowledge graph ---------------------------------------
@@ -154,21 +144,17 @@ class TaskRunner:
 
     async def _graph(self, task: Task, ctx: AgentContext) -> TaskResult:
         state = self.state
-        question = str(task.payload.get("question") or state.graph_question or ctx.goal)
         iteration = state.graph_iteration + 1
+        # Every other step asks from new and bridge concepts (Buehler's steering); the rest
+        # follow the model's own last question.
+        steered = ""
+        if iteration % 2 == 1 and iteration > 1:
+            steered = graph_reasoning.seed_question(state.graph_seeds)
+        question = str(task.payload.get("question") or steered or state.graph_question or ctx.goal)
         context = "\n".join(state.graph_insights)
         step = await graph_reasoning.reason(
             ctx, question, graph_context=context, iteration=iteration
         )
-        nodes, edges = state.kg.merge(step.triples, iteration)
-        new_keys = [n.key for n in nodes]
-        # Graph metrics (Louvain, betweenness) cost real CPU on large graphs: off the event loop,
-        # once per graph step, cached for every generation prompt until the next step.
-        seeds, state.graph_insights = await anyio.to_thread.run_sync(
-            lambda: (next_question_seeds(state.kg, new_keys, k=3), insights(state.kg, k=5))
-        )
-        state.graph_iteration = iteration
-        # Alternate the model's own follow-up with one steered by new and bridge nodes (Buehler).
-        steered = graph_reasoning.seed_question(seeds) if iteration % 2 == 0 else ""
-        state.graph_question = steered or step.next_question or None
-        return TaskResult(graph_nodes=nodes, graph_edges=edges)
+        # What the step would add; it joins the graph in memory once the store has it.
+        nodes, edges = state.kg.preview(step.triples, iteration)
+        return TaskResult(graph_nodes=nodes, graph_edges=edges, graph_question=step.next_question)

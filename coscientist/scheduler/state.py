@@ -1,19 +1,20 @@
-"""The supervisor's in-memory view of one session, rebuilt from the store at start.
+"""The loop's in-memory view of one session, rebuilt from the store at start.
 
-The store is the source of truth; this mirror exists so the planner and the
-pairing policy answer in microseconds instead of querying per decision.
+The store is the source of truth; this mirror exists so the policy and the
+pairing answer in microseconds instead of querying per decision. Only the
+loop changes it: effects.py for committed results, the loop for the scientist's
+commands.
 """
 
 from __future__ import annotations
 
 import bisect
-import functools
 import random
 from collections import deque
 from dataclasses import dataclass, field
 
 from coscientist.knowledge import KnowledgeGraph, insights
-from coscientist.proximity import ProximityIndex, Vector, embed
+from coscientist.proximity import ProximityIndex, Vector, cached_embed, embedding_text
 from coscientist.schemas import (
     GraphEdge,
     GraphNode,
@@ -31,19 +32,6 @@ from coscientist.tournament.ratings import INITIAL_MU, INITIAL_SIGMA
 RECENT_LIMIT = 60  # reviews and matches kept for meta-review prompts
 
 
-def hypothesis_text(h: Hypothesis) -> str:
-    return f"{h.title}. {h.statement} {h.rationale}"
-
-
-@functools.lru_cache(maxsize=256)
-def cached_embed(text: str) -> Vector:
-    """`embed`, remembered for recent texts: a new hypothesis is embedded for its duplicate
-    check, then again when it is indexed. The vector is read-only, since it is shared."""
-    vector = embed(text)
-    vector.setflags(write=False)
-    return vector
-
-
 def _proximity_index() -> ProximityIndex:
     return ProximityIndex(embedder=cached_embed)
 
@@ -51,6 +39,7 @@ def _proximity_index() -> ProximityIndex:
 @dataclass
 class SessionState:
     rng: random.Random
+    session_id: str = ""
     top_k: int = 5
     hypotheses: dict[str, Hypothesis] = field(default_factory=dict)
     ratings: dict[str, Rating] = field(default_factory=dict)
@@ -65,6 +54,8 @@ class SessionState:
     graph_question: str | None = None
     graph_iteration: int = 0
     graph_insights: list[str] = field(default_factory=list)  # cached per graph step
+    graph_seeds: list[str] = field(default_factory=list)  # concepts to steer the next question
+    match_ids: set[str] = field(default_factory=set)  # applied here: never twice
     policy_members: set[str] = field(default_factory=set)
     policy: PairingPolicy = field(init=False)
     # Kept in step with every change, so no query scans all hypotheses (10,000 in a long run):
@@ -89,28 +80,37 @@ class SessionState:
         matches: list[Match],
         meta_review: MetaReview | None,
         graph: tuple[list[GraphNode], list[GraphEdge]],
+        vectors: dict[str, Vector] | None = None,
     ) -> None:
+        """Fill from the store; stored vectors spare re-embedding every hypothesis."""
+        vectors = vectors or {}
         for h in hypotheses:
-            self.add_hypothesis(h, ratings.get(h.id))
+            self.add_hypothesis(h, ratings.get(h.id), vectors.get(h.id))
         for r in reversed(reviews):  # store returns newest first
             self.add_review(r)
         for m in matches:
             self.policy.record(m.first_id, m.second_id)
             self.recent_matches.append(m)
+            self.match_ids.add(m.id)
         self.matches_done = len(matches)
         self.meta_review = meta_review
         self.matches_at_meta = self.matches_done if meta_review else 0
-        self.set_graph(graph)
-
-    def set_graph(self, graph: tuple[list[GraphNode], list[GraphEdge]]) -> None:
-        """The stored graph replaces the mirror (at start, and after another process's step)."""
         self.kg = KnowledgeGraph.from_parts(*graph)
         self.graph_iteration = max((n.iteration for n in graph[0]), default=0)
         self.graph_insights = insights(self.kg, k=5) if graph[0] else []
 
+    def add_graph(self, nodes: list[GraphNode], edges: list[GraphEdge], question: str) -> None:
+        """A committed graph step: its parts join the graph (insights follow, off the loop)."""
+        self.kg.add(nodes, edges)
+        iterations = [n.iteration for n in nodes] + [e.iteration for e in edges]
+        self.graph_iteration = max([self.graph_iteration, *iterations])
+        self.graph_question = question or self.graph_question
+
     # --- updates -------------------------------------------------------------
 
-    def add_hypothesis(self, h: Hypothesis, rating: Rating | None = None) -> None:
+    def add_hypothesis(
+        self, h: Hypothesis, rating: Rating | None = None, vector: Vector | None = None
+    ) -> None:
         member = h.id in self.policy_members  # re-added: its rating may have changed
         if member:
             self._unrank(h.id)
@@ -120,7 +120,10 @@ class SessionState:
         )
         if member:
             self._rank(h.id)
-        self.proximity.add(h.id, hypothesis_text(h))
+        if vector is not None and len(vector) == self.proximity.dim:
+            self.proximity.add_vector(h.id, vector)
+        else:
+            self.proximity.add(h.id, embedding_text(h))
         self._sync_policy(h)
 
     def set_status(
@@ -137,23 +140,32 @@ class SessionState:
         if h is not None:
             self.hypotheses[hid] = h.model_copy(update={"pinned": pinned})
 
-    def add_review(self, review: Review) -> None:
-        self.reviews.setdefault(review.hypothesis_id, []).append(review)
+    def add_review(self, review: Review) -> bool:
+        """Add a review unless it is known; True when it was new."""
+        known = self.reviews.setdefault(review.hypothesis_id, [])
+        if any(r.id == review.id for r in known):
+            return False
+        known.append(review)
         self.recent_reviews.append(review)
         h = self.hypotheses.get(review.hypothesis_id)
         if h is None or review.kind != ReviewKind.INITIAL:
-            return
+            return True
         update: dict[str, object] = {"reviewed": True}
         rejects = not review.passed and not review.details.get("advisory")
         if rejects and not h.pinned and h.status == HypothesisStatus.ACTIVE:
             update["status"] = HypothesisStatus.REJECTED
         self.hypotheses[h.id] = h.model_copy(update=update)
         self._sync_policy(self.hypotheses[h.id])
+        return True
 
     def add_match(self, match: Match, winner: Rating, loser: Rating) -> None:
         self.matches_done += 1
         self.recent_matches.append(match)
+        self.match_ids.add(match.id)
         for r in (winner, loser):
+            current = self.ratings.get(r.hypothesis_id)
+            if current is not None and current.matches > r.matches:
+                continue  # read before a later match was applied: keep the newer rating
             member = r.hypothesis_id in self.policy_members
             if member:
                 self._unrank(r.hypothesis_id)

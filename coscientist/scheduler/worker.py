@@ -2,27 +2,46 @@
 
 A run started with a queue depth (`--queue-depth N`) plans up to N tasks ahead
 and leaves them pending in the store. A worker finds RUNNING sessions with
-claimable tasks and runs a Supervisor in worker mode on each in turn: it claims
+claimable tasks and runs a Scheduler in worker mode on each in turn: it claims
 (FOR UPDATE SKIP LOCKED on PostgreSQL), never plans, uses the session's own
 model, and stops when the session stops, its stored calls reach max_calls, or
 nothing was claimable for `idle_exit` seconds. A killed worker's tasks go back
-to pending when the next run sees the owner is dead.
+to pending as soon as a running loop (the planner, another worker) sees that
+its owner is dead (leases.py).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import anyio
 
-from coscientist.config import Limits
+from coscientist.config import Limits, Settings
 from coscientist.events import EventBus
-from coscientist.schemas import SessionInfo, SessionStatus, TaskState
+from coscientist.llm.client import ModelClient
+from coscientist.schemas import CallRecord, SessionInfo, SessionStatus, TaskState
+from coscientist.store import Store
 
-if TYPE_CHECKING:
-    from coscientist.session import CoScientist
+
+class Workspace(Protocol):
+    """What a worker needs of its host (a `CoScientist` is one): a store, settings, clients."""
+
+    @property
+    def store(self) -> Store: ...
+
+    @property
+    def settings(self) -> Settings: ...
+
+    def make_client(
+        self,
+        info: SessionInfo,
+        *,
+        gate: Callable[[], Awaitable[None]] | None = None,
+        recorder: Callable[[CallRecord], Awaitable[None]] | None = None,
+    ) -> ModelClient: ...
+
 
 POLL_SECONDS = 1.0
 CLAIMABLE = (TaskState.PENDING.value, TaskState.FAILED.value)
@@ -50,7 +69,7 @@ class WorkerSummary:
         return sum(w.tasks_failed for w in self.sessions)
 
 
-def claimable_sessions(cs: CoScientist, spent: dict[str, dict[str, Any]]) -> list[SessionInfo]:
+def claimable_sessions(cs: Workspace, spent: dict[str, dict[str, Any]]) -> list[SessionInfo]:
     """Running sessions with pending (or retryable) tasks, oldest first.
 
     `spent`: the limits of sessions whose budget ran out; skipped until they change (a resume).
@@ -70,7 +89,7 @@ def claimable_sessions(cs: CoScientist, spent: dict[str, dict[str, Any]]) -> lis
 
 
 async def run_worker(
-    cs: CoScientist,
+    cs: Workspace,
     *,
     idle_exit: float | None = None,
     concurrency: int | None = None,
@@ -99,36 +118,32 @@ async def run_worker(
 
 
 async def work_on(
-    cs: CoScientist,
+    cs: Workspace,
     info: SessionInfo,
     *,
     idle_exit: float | None,
     concurrency: int | None,
 ) -> SessionWork:
     """Claim and run one session's tasks until it stops, its budget is spent or it goes idle."""
-    from coscientist.supervisor import Supervisor  # the agents load only to run
+    from coscientist.scheduler.loop import Scheduler  # the agents load only to run
 
-    client = cs.make_client(info)
     stored = Limits(**info.limits) if info.limits else Limits()
     # Only the budgets every process shares through the store; time and convergence are the planner's.
     limits = Limits(max_calls=stored.max_calls, max_tokens=stored.max_tokens)
-    supervisor = Supervisor(
+    scheduler = Scheduler(
         store=cs.store,
-        client=client,
+        make_client=lambda gate, recorder: cs.make_client(info, gate=gate, recorder=recorder),
         info=info,
         bus=EventBus(),
-        concurrency=concurrency or cs.settings.concurrency or client.concurrency,
+        concurrency=concurrency or cs.settings.concurrency,
+        lease_seconds=cs.settings.lease_seconds,
         max_tokens=cs.settings.max_output_tokens,
         review_filter=cs.settings.filters_reviews(info.model_spec),
         plan=False,
         idle_exit=idle_exit if idle_exit is not None else POLL_SECONDS,
     )
-    try:
-        run = await supervisor.run(limits)
-    finally:
-        with anyio.CancelScope(shield=True):
-            await client.aclose()
-    spent = supervisor.budget.spent() is not None
+    run = await scheduler.run(limits)
+    spent = scheduler.budget.spent() is not None
     return SessionWork(info.id, run.tasks_done, run.tasks_failed, run.stop_reason, spent)
 
 

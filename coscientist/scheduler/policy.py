@@ -1,9 +1,10 @@
-"""Which task runs next: the supervisor's policy, kept free of I/O so it is easy to test.
+"""What runs next: the whole decision, from a snapshot of the session to a complete task spec.
 
-The planner sees a snapshot of the session (counts, what is in flight, which
-origins hold the top places) and returns one TaskSpec. It is called whenever a
-worker slot is free, so generation, reviews, matches and evolution interleave
-with no stage barriers.
+The loop calls `Policy.next` whenever a slot is free, so generation, reviews,
+matches and evolution interleave with no stage barriers. The answer is complete:
+the kind, and for a match the pair, the order shown and the mode; for evolution
+the strategy and the parents; for generation the strategy. No I/O, no agents:
+the strategy names come from schemas.
 """
 
 from __future__ import annotations
@@ -12,11 +13,18 @@ import random
 from collections import Counter
 from dataclasses import dataclass, field
 
-from agents import evolution, generation
-from coscientist.schemas import ReviewKind, TaskKind, TaskSpec
+from coscientist.scheduler.state import SessionState
+from coscientist.schemas import (
+    EVOLUTION_STRATEGIES,
+    GENERATION_STRATEGIES,
+    Hypothesis,
+    MatchMode,
+    ReviewKind,
+    TaskKind,
+    TaskSpec,
+)
 
-GENERATION_STRATEGIES = generation.STRATEGIES
-EVOLUTION_STRATEGIES = evolution.STRATEGIES
+DEBATE_MIN_POOL = 10  # ranked hypotheses (twice the top-k) before top pairs are debated
 DEEP_REVIEW_KINDS = (
     ReviewKind.FULL,
     ReviewKind.DEEP_VERIFICATION,
@@ -37,7 +45,7 @@ PRIORITY = {
 
 @dataclass
 class Snapshot:
-    """What the planner needs to know; the supervisor keeps it current."""
+    """What the policy needs to know of the session; the loop builds it for each decision."""
 
     n_hypotheses: int = 0  # every hypothesis, whatever its status (counts against the cap)
     n_rankable: int = 0  # active and reviewed: can be paired
@@ -54,6 +62,7 @@ class Snapshot:
     matches_since_top_change: int = 0
     literature: bool = False
     graph_enabled: bool = True
+    busy_ids: frozenset[str] = frozenset()  # hypotheses under review or in a match right now
 
     def expected_hypotheses(self) -> int:
         return (
@@ -65,7 +74,7 @@ class Snapshot:
 
 
 @dataclass
-class Planner:
+class Policy:
     rng: random.Random
     min_pool: int = 6  # hypotheses to have before the tournament starts in earnest
     meta_every: int = 20  # matches between meta-reviews
@@ -73,8 +82,52 @@ class Planner:
     top_k: int = 5
     target_matches_per_hypothesis: float = 8.0
 
-    def next(self, s: Snapshot) -> TaskSpec | None:
-        """The next task, or None when nothing useful can start now."""
+    def next(self, s: Snapshot, state: SessionState) -> TaskSpec | None:
+        """The next task, complete, or None when nothing useful can start now.
+
+        A match may find no pair (every candidate busy): the kind is drawn again, a few times.
+        """
+        for _ in range(3):
+            spec = self._kind(s)
+            if spec is None or spec.kind != TaskKind.MATCH:
+                if spec is not None and spec.kind == TaskKind.EVOLVE:
+                    parents = self.parents(str(spec.payload["strategy"]), state)
+                    spec.payload["parent_ids"] = [p.id for p in parents]
+                return spec
+            if self._pair(spec, s, state):
+                return spec
+        return None
+
+    def _pair(self, spec: TaskSpec, s: Snapshot, state: SessionState) -> bool:
+        """Complete a match: the pair in the order to show it, and the mode."""
+        pool = len(state.policy_members)
+        # Keep a hypothesis out of two matches at once only while the pool is large enough.
+        crowded = pool < 4 * (s.in_flight[TaskKind.MATCH] + 1)
+        pair = state.policy.choose(exclude=() if crowded else s.busy_ids)
+        if pair is None:
+            return False
+        first, second = pair
+        state.policy.record(first, second)
+        # Debates (several calls) separate the best of a large pool; while the pool is
+        # small every hypothesis is "top", and single comparisons rank it faster.
+        top = s.top_ids
+        debate = pool >= DEBATE_MIN_POOL and first in top and second in top
+        mode = MatchMode.DEBATE if debate else MatchMode.SINGLE
+        spec.payload.update(first_id=first, second_id=second, mode=mode.value)
+        return True
+
+    def parents(self, strategy: str, state: SessionState) -> list[Hypothesis]:
+        """Parents for an evolution strategy, drawn from the top."""
+        top = state.top()
+        if not top:
+            return []
+        if strategy in ("inspiration", "combination", "out_of_box"):
+            k = min(len(top), 3 if strategy != "combination" else 2)
+            return self.rng.sample(top, k)
+        weights = [1.0 / (i + 1) for i in range(len(top))]
+        return [self.rng.choices(top, weights=weights)[0]]
+
+    def _kind(self, s: Snapshot) -> TaskSpec | None:
         if s.unreviewed:
             hid = s.unreviewed[0]
             return self._spec(TaskKind.REVIEW, hypothesis_id=hid, kind=ReviewKind.INITIAL.value)
