@@ -33,6 +33,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -115,7 +116,7 @@ def run_phase(
     common = ["--db", url]
     procs: list[subprocess.Popen[str]] = []
     for i in range(workers):
-        args = ["worker", *common, "--concurrency", str(concurrency), "--idle-exit", "4"]
+        args = ["worker", *common, "--concurrency", str(concurrency), "--idle-exit", "10"]
         procs.append(start(args, tmp / f"{name}-worker{i}.log"))
     planner_log = tmp / f"{name}-planner.log"
     run_args = [
@@ -175,12 +176,15 @@ def run_phase(
 
 def check_store(url: str, session_id: str) -> dict[str, Any]:
     """Nothing lost, nothing doubled: the invariants a killed worker must not break."""
+    from coscientist.schemas import TaskState
     from coscientist.store import Store
     from coscientist.store.audit import audit
 
     with Store.open(url) as store:
         found = audit(store, session_id)
-    return {**found.model_dump(), "intact": found.intact}
+        failed = store.list_tasks(session_id, states={TaskState.FAILED, TaskState.DEAD})
+    errors = Counter((t.error or "").splitlines()[0][:160] for t in failed if t.error)
+    return {**found.model_dump(), "intact": found.intact, "errors": errors.most_common(5)}
 
 
 def main() -> None:
@@ -200,10 +204,10 @@ def main() -> None:
     calls = args.calls or (300 if args.quick else 1000)
     four_calls = calls * (1 + args.workers)
     info = machine()
+    url = args.pg_url or os.environ.get("COSCIENTIST_TEST_POSTGRES_URL")
     with tempfile.TemporaryDirectory(prefix="cosci-scale-") as name:
         tmp = Path(name)
         isolate_environment(tmp)
-        url = args.pg_url or os.environ.get("COSCIENTIST_TEST_POSTGRES_URL")
         with (
             throwaway_postgres(tmp) if url is None else nullcontext_url(url) as pg,
             SimulatorProcess(

@@ -80,7 +80,10 @@ async def test_same_seed_same_result_at_concurrency_one(tmp_path: Path) -> None:
     first = await _leaderboard_for_seed(tmp_path, "a.db")
     second = await _leaderboard_for_seed(tmp_path, "b.db")
     assert len(first) >= 4
-    assert first == second
+    # The same hypotheses in the same order with the same ratings, and the same ids but for
+    # the session's prefix, so that two sessions never share an id.
+    assert [(hid[6:], t, mu) for hid, t, mu in first] == [(hid[6:], t, mu) for hid, t, mu in second]
+    assert not {hid for hid, _, _ in first} & {hid for hid, _, _ in second}
 
 
 async def test_calls_in_flight_reach_and_hold_the_concurrency(tmp_path: Path) -> None:

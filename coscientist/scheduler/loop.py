@@ -64,6 +64,7 @@ CALL_FLUSH_SECONDS = 0.25
 SYNC_SECONDS = 2.0  # how often a plain run looks for hypotheses other processes added
 QUEUE_SYNC_SECONDS = 0.5  # how often a planner with a queue, or a worker, follows the store
 IDLE_WAIT_SECONDS = 0.5
+ID_PREFIX, ID_CHARS = 6, 16  # hypothesis ids: 6 characters of the session's, 10 of a stream
 
 
 def one_blas_thread() -> AbstractContextManager[object]:
@@ -191,9 +192,20 @@ class Scheduler:
                 )
 
     def _id_factory(self) -> Callable[[], str]:
-        # Ids come from the seed so that one seed gives one session, ids included.
-        ids = random.Random(f"{self.info.seed}:{len(self.state.hypotheses)}:{self.info.goal}")
-        return lambda: uuid.UUID(int=ids.getrandbits(128), version=4).hex[:12]
+        """Hypothesis ids: the session's prefix, then a stream drawn from the seed.
+
+        The prefix keeps ids unique across sessions (the same goal run twice in one store);
+        the seeded stream makes one seed give one session, and since ids sort by their
+        streams alone, ties break alike in two sessions run with one seed. A worker draws
+        from a stream of its own (its owner id), never the planner's.
+        """
+        stream = f"{self.info.seed}:{self.info.goal}:{len(self.state.hypotheses)}"
+        if not self.plans:
+            stream += f":{self.owner}"
+        ids = random.Random(stream)
+        prefix = self.info.id[:ID_PREFIX]
+        width = ID_CHARS - ID_PREFIX
+        return lambda: prefix + uuid.UUID(int=ids.getrandbits(128), version=4).hex[:width]
 
     def _load(self) -> None:
         store, sid = self.store, self.info.id
