@@ -39,6 +39,10 @@ from simulator import SimulatorProcess
 GOAL = "Find mechanisms by which gut microbes modulate tumour immunity"
 TARGET_UTILISATION = 0.90
 TARGET_VS_BARE = 0.95
+# At 0.2 s latency and 64 in flight (320 calls/s asked) the orchestrator's CPU per call is the
+# limit on two cores: the target there is 0.9 of the bare loop.
+TARGET_VS_BARE_FAST = 0.90
+FAST_LATENCY_S = 0.25
 
 # A prompt the size of a real one (about 2.5 kB) with a real output schema.
 _SYSTEM = (
@@ -240,10 +244,13 @@ async def run_config(
         bare_u = phases["bare"]["utilisation"] or 1e-9
         session_u = phases["session"]["utilisation"]
         result["session_vs_bare"] = round(session_u / bare_u, 4)
-        result["targets"] = {
-            "utilisation_ge_0.90": session_u >= TARGET_UTILISATION,
-            "vs_bare_ge_0.95": session_u / bare_u >= TARGET_VS_BARE,
-        }
+        if latency < FAST_LATENCY_S:
+            result["targets"] = {"vs_bare_ge_0.90": session_u / bare_u >= TARGET_VS_BARE_FAST}
+        else:
+            result["targets"] = {
+                "utilisation_ge_0.90": session_u >= TARGET_UTILISATION,
+                "vs_bare_ge_0.95": session_u / bare_u >= TARGET_VS_BARE,
+            }
         if profile:
             profiler = cProfile.Profile()
             marks: dict[str, float] = {}
@@ -275,7 +282,7 @@ def main() -> None:
     parser.add_argument("--check", action="store_true", help="exit 1 when a target is missed")
     args = parser.parse_args()
     concurrency = args.concurrency or (16 if args.quick else 64)
-    latencies = args.latency or ([0.5] if args.quick else [2.0, 0.5])
+    latencies = args.latency or ([0.5] if args.quick else [2.0, 0.5, 0.2])
     rounds = args.rounds or (6 if args.quick else 25)
     info = machine()
 

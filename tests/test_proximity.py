@@ -151,3 +151,40 @@ def test_neighbours_fast_with_10000_hypotheses() -> None:
     assert time.perf_counter() - start < 2.0  # sanity bound; about 1.5 ms a lookup here
     best = int(np.argmax(vectors[1:] @ vectors[0])) + 1  # brute force agrees
     assert index.neighbours("h0", k=1) == [f"h{best}"]
+
+
+def test_cached_neighbours_equal_a_fresh_scan_through_additions_and_removals() -> None:
+    """The neighbour cache is an optimisation only: after any mix of additions and removals
+    every list equals what a full scan of the index gives."""
+    import random
+
+    import numpy as np
+
+    from coscientist.proximity import KNN_CACHED, ProximityIndex
+
+    rng = random.Random(4)
+    vectors = np.random.default_rng(4)
+    index = ProximityIndex(dim=32)
+    alive: list[str] = []
+
+    def scan(hid: str, k: int) -> list[str]:
+        me = index.vector(hid)
+        scored = sorted(
+            ((-float(index.vector(o) @ me), o) for o in alive if o != hid), key=lambda t: t
+        )
+        return [o for s, o in scored[:k] if -s > 0.0]
+
+    for step in range(400):
+        if alive and rng.random() < 0.25:
+            gone = alive.pop(rng.randrange(len(alive)))
+            index.remove(gone)
+        else:
+            hid = f"h{step}"
+            index.add_vector(hid, vectors.standard_normal(32).astype(np.float32))
+            alive.append(hid)
+        if step % 7 == 0 and len(alive) > 2:
+            asked = rng.choice(alive)
+            k = rng.choice([3, 10, KNN_CACHED])
+            assert index.neighbours(asked, k=k) == scan(asked, k)
+    for hid in alive:
+        assert index.neighbours(hid, k=10) == scan(hid, 10)
