@@ -114,11 +114,11 @@ async def test_a_busy_store_is_retried_and_never_ends_the_run(
         real_complete, real_record = store.complete_task, store.record_calls
         calls = {"complete": 0, "record": 0}
 
-        def flaky_complete(task_id: str, owner: str, result: TaskResult) -> Any:
+        def flaky_complete(task_id: str, owner: str, result: TaskResult, new: Any = None) -> Any:
             calls["complete"] += 1
             if calls["complete"] % 4 == 1:  # every fourth commit meets a locked database
                 raise StoreBusyError("database is locked")
-            return real_complete(task_id, owner, result)
+            return real_complete(task_id, owner, result, new)
 
         def flaky_record(recs: list[Any]) -> None:
             calls["record"] += 1
@@ -148,17 +148,18 @@ async def test_memory_changes_only_after_the_commit(
         real_complete = store.complete_task
         refused = {"graph": 0, "other": 0}
 
-        def refusing(task_id: str, owner: str, result: TaskResult) -> Any:
+        def refusing(task_id: str, owner: str, result: TaskResult, new: Any = None) -> Any:
             # Every graph step's result and every third result with hypotheses or matches is
             # refused by the store.
-            if store.get_task(task_id).kind == TaskKind.GRAPH:
+            kind = new.kind if new is not None else store.get_task(task_id).kind
+            if kind == TaskKind.GRAPH:
                 refused["graph"] += 1
                 raise StoreError("refused the write: disk full")
             if result.hypotheses or result.matches:
                 refused["other"] += 1
                 if refused["other"] % 3 == 0:
                     raise StoreError("refused the write: disk full")
-            return real_complete(task_id, owner, result)
+            return real_complete(task_id, owner, result, new)
 
         monkeypatch.setattr(store, "complete_task", refusing)
         session = cs.start(GOAL)

@@ -52,18 +52,31 @@ def test_claim_takes_highest_priority_then_oldest_and_respects_leases(
     assert store.claim(sid, "w3", limit=0) == []
 
 
-def test_start_task_inserts_a_task_already_leased(store: Store, sid: str) -> None:
+def test_a_task_started_in_memory_is_written_with_its_result(store: Store, sid: str) -> None:
     a, b = add(store, sid, 2)
-    task = store.start_task(sid, TaskSpec(kind=TaskKind.MATCH, payload={"x": 1}), "w1", 30)
+    spec = TaskSpec(kind=TaskKind.MATCH, payload={"x": 1})
+    task = store.running_task(sid, spec, "w1", 30)
     assert (task.state, task.lease_owner) == (TaskState.RUNNING, "w1")
-    assert store.get_task(task.id) == task
-    assert store.claim(sid, "w2") == []
-    with pytest.raises(LeaseLostError):
-        store.complete_task(task.id, "w2", TaskResult())
-    store.complete_task(task.id, "w1", TaskResult(matches=[beat(a, b)]))
-    assert store.get_task(task.id).state == TaskState.DONE
+    with pytest.raises(NotFoundError):
+        store.get_task(task.id)  # nothing written yet
+    # A commit that fails leaves neither the result nor the task's row.
     with pytest.raises(StoreError):
-        store.start_task("no-such-session", TaskSpec(kind=TaskKind.MATCH), "w1")
+        store.complete_task(task.id, "w1", TaskResult(matches=[beat(a, a)]), new=task)
+    with pytest.raises(NotFoundError):
+        store.get_task(task.id)
+    store.complete_task(task.id, "w1", TaskResult(matches=[beat(a, b)]), new=task)
+    done = store.get_task(task.id)
+    assert (done.state, done.payload, done.lease_owner) == (TaskState.DONE, {"x": 1}, None)
+    assert [m.task_id for m in store.list_matches(sid)] == [task.id]
+    # A failure is written the same way: a row, failed, claimable again.
+    other = store.running_task(sid, spec, "w1", 30)
+    failed = store.fail_task(other.id, "w1", "model timed out", new=other)
+    assert (failed.state, failed.attempts, failed.error) == (TaskState.FAILED, 1, "model timed out")
+    assert [t.id for t in store.claim(sid, "w2")] == [other.id]
+    with pytest.raises(StoreError):
+        store.complete_task(
+            "t-x", "w1", TaskResult(), new=store.running_task("nope", spec, "w1", 1)
+        )
 
 
 def test_claim_without_a_session_serves_only_running_sessions(store: Store, sid: str) -> None:

@@ -65,7 +65,7 @@ async def test_only_a_queue_depth_queues_and_the_run_takes_back_what_no_one_took
         summary = await session.run(Limits(max_calls=60))
         assert summary.stop_reason == "call budget", summary
         if depth == 0:
-            assert spy.ids == []  # follow-ups a result asks for are written by complete_task
+            assert spy.ids == []  # without a queue depth a run queues nothing
         else:
             # No worker: every queued task still counted as in flight until this run claimed it.
             assert len(spy.ids) >= depth

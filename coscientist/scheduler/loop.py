@@ -403,42 +403,36 @@ class Scheduler:
     async def _run_task(self, work: Task | TaskSpec) -> None:
         try:
             if isinstance(work, Task):
-                task = work
                 if not self.plans:
-                    await self._sync_for(task)
+                    await self._sync_for(work)
+                await self._execute(work, written=True)
             else:
-                try:
-                    task = await self.db(
-                        self.store.start_task, self.info.id, work, self.owner, self.lease_seconds
-                    )
-                except StoreError as exc:  # the store refused the new task: give the slot back
-                    self._release_pair(work.kind, work.payload)
-                    self._count_failure(FailureKind.STORE, f"could not start: {exc}")
-                    self.bus.emit(
-                        "task_failed", self.info.id, f"could not start {work.kind.value}: {exc}"
-                    )
-                    return
+                # Planned here: the task's row is written with its result, in one transaction.
+                # A kill before that loses only the work in flight, which the next run plans
+                # again; nothing committed depends on the row.
+                task = self.store.running_task(self.info.id, work, self.owner, self.lease_seconds)
                 self._planned.add(task.id)
-            await self._execute(task)
+                await self._execute(task, written=False)
         finally:
             self._running -= 1
             self.in_flight.drop(work.kind, work.payload)
             self.wake.set()
 
-    async def _execute(self, task: Task) -> None:
+    async def _execute(self, task: Task, *, written: bool) -> None:
         self.bus.emit(
             "task_started", self.info.id, task.kind.value, task_id=task.id, kind=task.kind.value
         )
+        new = None if written else task
         try:
             result = await self.runner.run(task, self._context(task))
             self._cap_new_hypotheses(result)
             self._committing += len(result.hypotheses)
             try:
-                applied = await self.db(self.store.complete_task, task.id, self.owner, result)
+                applied = await self.db(self.store.complete_task, task.id, self.owner, result, new)
             finally:
                 self._committing -= len(result.hypotheses)
         except Exception as exc:
-            await self._fail(task, exc)
+            await self._fail(task, exc, new)
         else:
             self.failures.succeeded()
             done = effects.from_result(task, result, applied, planned=task.id in self._planned)
@@ -473,7 +467,7 @@ class Scheduler:
             room = max(0, cap - len(self.state.hypotheses))
             del result.hypotheses[room:]
 
-    async def _fail(self, task: Task, exc: Exception) -> None:
+    async def _fail(self, task: Task, exc: Exception, new: Task | None) -> None:
         kind = classify(exc)
         if kind == FailureKind.LEASE:
             self.bus.emit("task_lost", self.info.id, str(exc), task_id=task.id)
@@ -491,6 +485,7 @@ class Scheduler:
                     self.owner,
                     describe(exc, with_traceback=bug),
                     not bug,  # a bug is not retried: it would fail the same way
+                    new,
                 )
             self._store_has_pending |= stored.state == TaskState.FAILED
         except StoreError as store_exc:  # the lease is gone, or the store is: nothing to undo

@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import Connection
 
 from coscientist.errors import StoreError
-from coscientist.schemas import TaskResult
+from coscientist.schemas import Task, TaskResult
 from coscientist.store import content, graph, queue, tournament
 from coscientist.store.tournament import AppliedMatch
 
@@ -27,7 +27,12 @@ class Applied(BaseModel):
     meta_review_id: str | None = None
 
 
-def complete(conn: Connection, task_id: str, owner: str, result: TaskResult) -> Applied:
+def complete(
+    conn: Connection, task_id: str, owner: str, result: TaskResult, new: Task | None = None
+) -> Applied:
+    """`new`: a task this owner started without writing its row (see queue.running_task)."""
+    if new is not None:
+        queue.insert_row(conn, new)
     session_id: str = queue.leased(conn, task_id, owner)["session_id"]
     if conn.dialect.name == "postgresql":
         # One result of a session at a time, always locked task -> session: matches must

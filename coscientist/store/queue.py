@@ -47,12 +47,11 @@ def insert_tasks(conn: Connection, session_id: str, specs: list[TaskSpec]) -> li
     return new
 
 
-def insert_running(
-    conn: Connection, session_id: str, spec: TaskSpec, owner: str, lease_seconds: float
-) -> Task:
-    """A new task already leased by `owner`: the planner's own work skips the claim query."""
+def running_task(session_id: str, spec: TaskSpec, owner: str, lease_seconds: float) -> Task:
+    """A new task leased by `owner`, not yet written: its row is inserted with its result
+    (`insert_row` inside complete or fail), one transaction per task instead of two."""
     now = utcnow()
-    task = Task(
+    return Task(
         **spec.model_dump(),
         id=new_id(),
         session_id=session_id,
@@ -61,8 +60,10 @@ def insert_running(
         lease_expires=now + timedelta(seconds=lease_seconds),
         created_at=now,
     )
+
+
+def insert_row(conn: Connection, task: Task) -> None:
     conn.execute(_INSERT, [rows.task_row(task)])
-    return task
 
 
 @functools.cache

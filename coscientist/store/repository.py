@@ -282,12 +282,10 @@ class Store:
             content.require_session(conn, session_id)
             return queue.insert_tasks(conn, session_id, specs)
 
-    def start_task(
-        self, session_id: str, spec: TaskSpec, owner: str, lease_seconds: float = 60
-    ) -> Task:
-        """Insert a task already running under `owner`'s lease (one statement, no claim query)."""
-        with self._write() as conn:
-            return queue.insert_running(conn, session_id, spec, owner, lease_seconds)
+    @staticmethod
+    def running_task(session_id: str, spec: TaskSpec, owner: str, lease_seconds: float) -> Task:
+        """A task leased by `owner` whose row complete_task or fail_task writes (`new=`)."""
+        return queue.running_task(session_id, spec, owner, lease_seconds)
 
     def claim(
         self,
@@ -305,14 +303,23 @@ class Store:
         with self._write() as conn:
             return queue.renew(conn, owner, lease_seconds)
 
-    def complete_task(self, task_id: str, owner: str, result: TaskResult) -> Applied:
-        """Apply a result and mark the task done, atomically; LeaseLostError if not `owner`'s."""
-        with self._write() as conn:
-            return complete(conn, task_id, owner, result)
+    def complete_task(
+        self, task_id: str, owner: str, result: TaskResult, new: Task | None = None
+    ) -> Applied:
+        """Apply a result and mark the task done, atomically; LeaseLostError if not `owner`'s.
 
-    def fail_task(self, task_id: str, owner: str, error: str, retry: bool = True) -> Task:
+        `new`: a task started in memory (`running_task`): its row is written here, with its
+        result, so a task costs one transaction."""
+        with self._write() as conn:
+            return complete(conn, task_id, owner, result, new)
+
+    def fail_task(
+        self, task_id: str, owner: str, error: str, retry: bool = True, new: Task | None = None
+    ) -> Task:
         """Count a failed attempt: FAILED (claimable again) or, out of attempts, DEAD."""
         with self._write() as conn:
+            if new is not None:
+                queue.insert_row(conn, new)
             return queue.fail(conn, task_id, owner, error, retry)
 
     def release(self, owner: str) -> int:
