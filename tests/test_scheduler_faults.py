@@ -14,7 +14,8 @@ import pytest
 
 import agents.reflection
 from coscientist.config import Limits, Settings
-from coscientist.errors import StoreBusyError, StoreError
+from coscientist.errors import ModelTransportError, StoreBusyError, StoreError
+from coscientist.llm.scripted import ScriptedBackend
 from coscientist.scheduler import failures
 from coscientist.scheduler.loop import Scheduler
 from coscientist.schemas import TaskKind, TaskResult, TaskSpec, TaskState
@@ -231,3 +232,47 @@ async def test_a_running_loop_takes_back_the_tasks_of_a_dead_owner(tmp_path: Pat
         assert taken["state"] in (TaskState.PENDING, TaskState.DONE)
         assert summary.tasks_failed == 0
         assert not store.list_tasks(session.id, states={TaskState.RUNNING})
+
+
+class DeadEndpoint:
+    """A backend whose every request fails as a connection refused: the model went away."""
+
+    name = "dead-endpoint"
+    default_concurrency = 4
+
+    def __init__(self, after: int = 0) -> None:
+        self.inner = ScriptedBackend(seed=1)
+        self.after = after  # answer this many requests first
+        self.requests = 0
+
+    async def generate(self, request: Any) -> Any:
+        self.requests += 1
+        if self.requests > self.after:
+            raise ModelTransportError("connection refused by 127.0.0.1:9")
+        return await self.inner.generate(request)
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
+
+async def test_a_model_that_goes_away_stops_the_run_as_unreachable_and_resume_continues(
+    tmp_path: Path,
+) -> None:
+    config = settings(tmp_path, concurrency=2, transport_retries=0)
+    backend = DeadEndpoint(after=12)
+    with CoScientist(config, backend=backend) as cs:
+        session = cs.start(GOAL)
+        summary = await session.run(Limits(max_calls=500))
+        assert summary.error is not None and summary.stop_reason.startswith("model unreachable")
+        assert "connection refused" in summary.stop_reason
+        # Stopped after a run of failures, long before the budget.
+        assert backend.requests < 12 + 2 * failures.MAX_UNREACHABLE
+        # Nothing was given up: the failed tasks wait for a resume, none is dead.
+        assert not cs.store.list_tasks(session.id, states={TaskState.DEAD, TaskState.RUNNING})
+        retryable = cs.store.list_tasks(session.id, states={TaskState.FAILED})
+        assert retryable and all(t.attempts == 0 for t in retryable)  # no attempt used up
+        assert all("connection refused" in (t.error or "") for t in retryable)
+        backend.after = 10**9  # the endpoint is back
+        again = await session.run(Limits(max_calls=120))
+        assert again.error is None and again.stop_reason == "call budget"
+        assert not cs.store.list_tasks(session.id, states={TaskState.FAILED, TaskState.DEAD})

@@ -486,6 +486,7 @@ class Scheduler:
                     describe(exc, with_traceback=bug),
                     not bug,  # a bug is not retried: it would fail the same way
                     new,
+                    kind != FailureKind.UNREACHABLE,  # the model's absence costs no attempt
                 )
             self._store_has_pending |= stored.state == TaskState.FAILED
         except StoreError as store_exc:  # the lease is gone, or the store is: nothing to undo

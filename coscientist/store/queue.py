@@ -166,10 +166,14 @@ def finish(conn: Connection, task_id: str) -> None:
     conn.execute(_FINISH, {"p_task": task_id, "p_now": utcnow()})
 
 
-def fail(conn: Connection, task_id: str, owner: str, error: str, retry: bool) -> Task:
+def fail(
+    conn: Connection, task_id: str, owner: str, error: str, retry: bool, counted: bool = True
+) -> Task:
+    """A failed attempt. `counted=False`: the failure was not the task's (the model could not
+    be reached), so it costs no attempt and the task waits, claimable, for a later run."""
     row = leased(conn, task_id, owner)
-    attempts = row["attempts"] + 1
-    again = retry and attempts < row["max_attempts"]
+    attempts = row["attempts"] + (1 if counted else 0)
+    again = retry and (attempts < row["max_attempts"] or not counted)
     values: dict[str, Any] = {
         "state": (TaskState.FAILED if again else TaskState.DEAD).value,
         "attempts": attempts,

@@ -314,13 +314,21 @@ class Store:
             return complete(conn, task_id, owner, result, new)
 
     def fail_task(
-        self, task_id: str, owner: str, error: str, retry: bool = True, new: Task | None = None
+        self,
+        task_id: str,
+        owner: str,
+        error: str,
+        retry: bool = True,
+        new: Task | None = None,
+        counted: bool = True,
     ) -> Task:
-        """Count a failed attempt: FAILED (claimable again) or, out of attempts, DEAD."""
+        """Count a failed attempt: FAILED (claimable again) or, out of attempts, DEAD.
+
+        `counted=False` (an unreachable model): no attempt is used up."""
         with self._write() as conn:
             if new is not None:
                 queue.insert_row(conn, new)
-            return queue.fail(conn, task_id, owner, error, retry)
+            return queue.fail(conn, task_id, owner, error, retry, counted)
 
     def release(self, owner: str) -> int:
         """Hand back `owner`'s running tasks without counting an attempt (clean stop)."""
