@@ -71,3 +71,26 @@ def _isolated_env(
     monkeypatch.setenv("XDG_DATA_HOME", str(home / "data"))
     monkeypatch.setenv("XDG_CONFIG_HOME", str(home / "config"))
     monkeypatch.setenv("COSCIENTIST_THREADS", "1")
+
+
+@pytest.fixture(autouse=True)
+def _no_task_fails_unnoticed(
+    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[None]:
+    """Every session run in a test must end with no failed task, unless the test is about
+    failures (marked `task_failures`): a bug in an agent cannot hide behind retries."""
+    from coscientist.session import Session
+
+    summaries: list[Any] = []
+    real_run = Session.run
+
+    async def run(self: Session, *args: Any, **kwargs: Any) -> Any:
+        summary = await real_run(self, *args, **kwargs)
+        summaries.append(summary)
+        return summary
+
+    monkeypatch.setattr(Session, "run", run)
+    yield
+    if request.node.get_closest_marker("task_failures") is None:
+        failed = [(s.session_id, s.tasks_failed, s.error) for s in summaries if s.tasks_failed]
+        assert not failed, f"tasks failed in a session run: {failed}"

@@ -22,7 +22,7 @@ from coscientist.schemas import TaskKind, TaskResult, TaskSpec, TaskState
 from coscientist.session import CoScientist
 from coscientist.store import Store
 
-pytestmark = pytest.mark.anyio
+pytestmark = [pytest.mark.anyio, pytest.mark.task_failures]
 
 GOAL = "Explain why some bacteria survive antibiotics without resistance genes"
 

@@ -226,7 +226,10 @@ async def test_a_second_q_interrupts_a_slow_stop(tmp_path: Path) -> None:
             what="the run to start",
         )
         # Wait until model calls of 3 s each are really in flight (a loaded machine is slow to start).
-        await wait_for(lambda: running_tasks(cs.store, session.id) >= 1, what="a task in flight")
+        # (Planned tasks have no row until they finish: the session's events tell.)
+        await wait_for(
+            lambda: session.bus.published >= 2, what="a task in flight"
+        )  # run_started, then task_started
         await pilot.pause(0.3)
         await pilot.press("q")
         assert "stopping" in rendered(live.query_one(SessionHeader))

@@ -58,11 +58,14 @@ class EnqueueSpy:
 async def test_only_a_queue_depth_queues_and_the_run_takes_back_what_no_one_took(
     tmp_path: Path, depth: int
 ) -> None:
-    with CoScientist(settings(tmp_path, model="scripted", concurrency=2, queue_depth=depth)) as cs:
+    # Calls of 0.1 s: the run lasts longer than the grace a planner gives workers (2 s) before
+    # it takes its queue back.
+    config = settings(tmp_path, model="scripted:latency=0.1", concurrency=2, queue_depth=depth)
+    with CoScientist(config) as cs:
         spy = EnqueueSpy(cs.store)
         cs.store.enqueue = spy  # type: ignore[method-assign]
         session = cs.start(GOAL)
-        summary = await session.run(Limits(max_calls=60))
+        summary = await session.run(Limits(max_calls=80))
         assert summary.stop_reason == "call budget", summary
         if depth == 0:
             assert spy.ids == []  # without a queue depth a run queues nothing

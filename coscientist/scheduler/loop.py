@@ -64,6 +64,7 @@ CALL_FLUSH_SECONDS = 0.25
 SYNC_SECONDS = 2.0  # how often a plain run looks for hypotheses other processes added
 QUEUE_SYNC_SECONDS = 0.5  # how often a planner with a queue, or a worker, follows the store
 IDLE_WAIT_SECONDS = 0.5
+QUEUE_GRACE_SECONDS = 2.0  # a planner takes back what it queued only after workers had this long
 ID_PREFIX, ID_CHARS = 6, 16  # hypothesis ids: 6 characters of the session's, 10 of a stream
 
 
@@ -138,6 +139,7 @@ class Scheduler:
         self._last_top: list[str] = []
         self._limits = Limits()
         self._queued: dict[str, tuple[TaskKind, dict[str, Any]]] = {}  # for workers, not ended
+        self._queued_at: dict[str, float] = {}  # when each of those was queued
         self._planned: set[str] = set()  # tasks whose pairs the policy recorded when planning
         self._match_seq = 0  # the store's matches up to this seq have been read here
 
@@ -239,15 +241,18 @@ class Scheduler:
                 if self._stop_now or self._running == self.budget.blocked:
                     return
             elif not self._paused and self._running < self.concurrency:
-                if await self._claim(tg):
+                if self._may_claim() and await self._claim(tg):
                     idle_rounds = 0
                     continue
                 spec = self._plan() if self.plans else None
                 if spec is not None:
                     idle_rounds = 0
-                    # Planned synchronously, inserted by the task itself: the loop never
-                    # waits for the store before filling the next slot.
+                    # Planned synchronously, started in memory: the loop never waits for
+                    # the store before filling the next slot.
                     self._start(tg, spec)
+                    continue
+                if self._queued and await self._claim(tg):  # nothing new: take the queue back
+                    idle_rounds = 0
                     continue
                 if not self.plans:
                     idle_since = self._idle(idle_since)
@@ -264,6 +269,13 @@ class Scheduler:
                     continue
             await self.wake.wait(IDLE_WAIT_SECONDS)
 
+    def _may_claim(self) -> bool:
+        """A planner with workers leaves what it queued to them for a moment: taking it back at
+        once, whenever one of its own slots frees, would starve them."""
+        if not self._queued_at:
+            return True
+        return anyio.current_time() - min(self._queued_at.values()) >= QUEUE_GRACE_SECONDS
+
     async def _claim(self, tg: TaskGroup) -> bool:
         """Work left in the store (a resumed run, retries, a planner's queue) goes first."""
         if not (self._store_has_pending or not self.plans):
@@ -277,6 +289,7 @@ class Scheduler:
             self.bus.emit("store_retry", self.info.id, f"could not claim tasks: {exc}")
             return False
         for task in claimed:
+            self._queued_at.pop(task.id, None)
             entry = self._queued.pop(task.id, None)  # one this run queued: counted once
             if entry is not None:
                 self.in_flight.drop(*entry)
@@ -385,6 +398,7 @@ class Scheduler:
             self.bus.emit("store_retry", self.info.id, f"could not queue {spec.kind.value}: {exc}")
             return
         self._queued[task.id] = (spec.kind, spec.payload)
+        self._queued_at[task.id] = anyio.current_time()
         self._planned.add(task.id)
         self._store_has_pending = True
 
@@ -604,6 +618,8 @@ class Scheduler:
             for tid, st in states.items()
             if st in ended and tid in self._queued  # not claimed back here meanwhile
         }
+        for tid in finished:
+            self._queued_at.pop(tid, None)
         for tid, (kind, payload) in finished.items():
             self.in_flight.drop(kind, payload)
             if states[tid] == TaskState.DEAD:

@@ -21,6 +21,7 @@ import anyio
 from coscientist.config import Limits, Settings
 from coscientist.events import EventBus
 from coscientist.llm.client import ModelClient
+from coscientist.scheduler.loop import Scheduler  # the agents load with the worker, not per task
 from coscientist.schemas import CallRecord, SessionInfo, SessionStatus, TaskState
 from coscientist.store import Store
 
@@ -125,8 +126,6 @@ async def work_on(
     concurrency: int | None,
 ) -> SessionWork:
     """Claim and run one session's tasks until it stops, its budget is spent or it goes idle."""
-    from coscientist.scheduler.loop import Scheduler  # the agents load only to run
-
     stored = Limits(**info.limits) if info.limits else Limits()
     # Only the budgets every process shares through the store; time and convergence are the planner's.
     limits = Limits(max_calls=stored.max_calls, max_tokens=stored.max_tokens)
