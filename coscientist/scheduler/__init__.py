@@ -2,7 +2,10 @@
 
 One module a responsibility, read in this order:
 
-    loop.py      the loop: slots, dispatch, stop rules, commands, background jobs
+    loop.py      the loop: slots, dispatch, stop rules, commands
+    base.py      the loop's state; applying committed effects (effects.py) and what follows
+    execution.py running one task: start, run, commit, apply, or fail it
+    following.py background jobs: leases, provenance, what other processes commit
     policy.py    what runs next: a snapshot of the session in, a complete task spec out
     runner.py    a task spec through its agent to a result; changes nothing
     effects.py   the one applier of committed results to memory, whoever ran the task

@@ -15,48 +15,26 @@ A loop plans (the default), plans ahead into the store for workers
 
 from __future__ import annotations
 
-import logging
 import random
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
-from typing import Any
 
 import anyio
 from anyio.abc import TaskGroup
 
-from agents.context import AgentContext, LiteratureSearch
 from coscientist.config import Limits
 from coscientist.errors import StoreError
-from coscientist.events import EventBus
-from coscientist.llm.base import CallContext
-from coscientist.llm.client import ModelClient
 from coscientist.scheduler import commands, effects, leases
-from coscientist.scheduler.budget import Budget, CallLog, RunSummary
-from coscientist.scheduler.commands import Inbox
-from coscientist.scheduler.failures import FailureCount, FailureKind, classify, describe
-from coscientist.scheduler.policy import Policy, Snapshot
+from coscientist.scheduler.base import ClientFactory
+from coscientist.scheduler.budget import RunSummary
+from coscientist.scheduler.execution import TaskExecution
+from coscientist.scheduler.following import Following
+from coscientist.scheduler.policy import Snapshot
 from coscientist.scheduler.runner import TaskRunner
-from coscientist.scheduler.slots import InFlight, payload_hypotheses
-from coscientist.scheduler.state import SessionState
-from coscientist.scheduler.storage import StoreCalls
-from coscientist.schemas import (
-    CallRecord,
-    SessionInfo,
-    SessionStatus,
-    Task,
-    TaskKind,
-    TaskResult,
-    TaskSpec,
-    TaskState,
-)
-from coscientist.store import Store
+from coscientist.schemas import TaskSpec
 
-log = logging.getLogger(__name__)
-
-ClientFactory = Callable[
-    [Callable[[], Awaitable[None]], Callable[[CallRecord], Awaitable[None]]], ModelClient
-]
+__all__ = ["ClientFactory", "RunSummary", "Scheduler", "one_blas_thread"]
 
 DEFAULT_CONVERGENCE_WINDOW = 60
 MIN_MATCHES_FOR_CONVERGENCE = 3
@@ -84,68 +62,9 @@ def one_blas_thread() -> AbstractContextManager[object]:
     return limits
 
 
-class Scheduler:
-    def __init__(
-        self,
-        *,
-        store: Store,
-        make_client: ClientFactory,
-        info: SessionInfo,
-        bus: EventBus,
-        inbox: Inbox | None = None,
-        concurrency: int | None = None,
-        literature: LiteratureSearch | None = None,
-        lease_seconds: float = 60.0,
-        max_tokens: int = 512,
-        review_filter: bool = True,
-        queue_depth: int = 0,
-        plan: bool = True,
-        idle_exit: float | None = None,
-    ) -> None:
-        self.store = store
-        self.info = info
-        self.bus = bus
-        self.inbox = inbox or Inbox()
-        self.budget = Budget(Limits())
-        self.calls = CallLog(self.budget)
-        # The client gets the budget's gate and the call log when it is built.
-        self.client = make_client(self.budget.gate, self.calls.record)
-        self.concurrency = max(1, concurrency or self.client.concurrency)
-        self.literature = literature
-        self.lease_seconds = lease_seconds
-        self.max_tokens = max_tokens
-        self.review_filter = review_filter
-        self.plans = plan  # False: a worker, which only claims what a planner queued
-        self.queue_depth = max(0, queue_depth) if plan else 0
-        self.idle_exit = idle_exit
-        self.owner = leases.make_owner_id()
-        self.rng = random.Random(f"{info.seed}:{info.goal}")
-        self.state = SessionState(rng=self.rng, session_id=info.id)
-        self.policy = Policy(rng=self.rng)
-        self.db = StoreCalls(store)
-        self.failures = FailureCount()
-        self.in_flight = InFlight()
-        self.stop_reason: str | None = None
-        self._error: str | None = None
-        self._stop_now = False
-        self._paused = False
-        self._running = 0
-        self._store_has_pending = True
-        self._tasks_done = 0
-        self._tasks_started = 0
-        self._tasks_since_graph = 0
-        self._committing = 0  # new hypotheses of results being committed right now
-        self._matches_since_top_change = 0
-        self._last_top: list[str] = []
-        self._limits = Limits()
-        self._queued: dict[str, tuple[TaskKind, dict[str, Any]]] = {}  # for workers, not ended
-        self._queued_at: dict[str, float] = {}  # when each of those was queued
-        self._planned: set[str] = set()  # tasks whose pairs the policy recorded when planning
-        self._match_seq = 0  # the store's matches up to this seq have been read here
-
-    @property
-    def wake(self) -> Any:
-        return self.budget.wake
+class Scheduler(TaskExecution, Following):
+    """The loop itself: dispatch, commands and stop rules. Its state and the applying of
+    results are in base.py, running a task in execution.py, background jobs in following.py."""
 
     # --- the run ---------------------------------------------------------------------
 
@@ -357,11 +276,6 @@ class Scheduler:
             and not self._snapshot().can_create()
         )
 
-    def _stop_for_fault(self, reason: str) -> None:
-        self.stop_reason = self.stop_reason or reason
-        self._error = self._error or reason
-        self.wake.set()
-
     # --- choosing work -----------------------------------------------------------------
 
     def _snapshot(self) -> Snapshot:
@@ -401,262 +315,6 @@ class Scheduler:
         self._queued_at[task.id] = anyio.current_time()
         self._planned.add(task.id)
         self._store_has_pending = True
-
-    def _release_pair(self, kind: TaskKind, payload: dict[str, Any]) -> None:
-        if kind == TaskKind.MATCH:
-            self.state.policy.release(str(payload.get("first_id")), str(payload.get("second_id")))
-
-    # --- running a task ------------------------------------------------------------------
-
-    def _start(self, tg: TaskGroup, work: Task | TaskSpec) -> None:
-        self._tasks_started += 1
-        self._running += 1
-        self.in_flight.hold(work.kind, work.payload)
-        tg.start_soon(self._run_task, work)
-
-    async def _run_task(self, work: Task | TaskSpec) -> None:
-        try:
-            if isinstance(work, Task):
-                if not self.plans:
-                    await self._sync_for(work)
-                await self._execute(work, written=True)
-            else:
-                # Planned here: the task's row is written with its result, in one transaction.
-                # A kill before that loses only the work in flight, which the next run plans
-                # again; nothing committed depends on the row.
-                task = self.store.running_task(self.info.id, work, self.owner, self.lease_seconds)
-                self._planned.add(task.id)
-                await self._execute(task, written=False)
-        finally:
-            self._running -= 1
-            self.in_flight.drop(work.kind, work.payload)
-            self.wake.set()
-
-    async def _execute(self, task: Task, *, written: bool) -> None:
-        self.bus.emit(
-            "task_started", self.info.id, task.kind.value, task_id=task.id, kind=task.kind.value
-        )
-        new = None if written else task
-        try:
-            result = await self.runner.run(task, self._context(task))
-            self._cap_new_hypotheses(result)
-            self._committing += len(result.hypotheses)
-            try:
-                applied = await self.db(self.store.complete_task, task.id, self.owner, result, new)
-            finally:
-                self._committing -= len(result.hypotheses)
-        except Exception as exc:
-            await self._fail(task, exc, new)
-        else:
-            self.failures.succeeded()
-            done = effects.from_result(task, result, applied, planned=task.id in self._planned)
-            await self._absorb(done)
-            self._task_ended(task.kind)
-            self.bus.emit(
-                "task_done", self.info.id, task.kind.value, task_id=task.id, kind=task.kind.value
-            )
-        notice = getattr(self.literature, "offline_notice", None)
-        message = notice() if notice is not None else None
-        if message:  # once per run: the literature services cannot be reached
-            self.bus.emit("literature", self.info.id, str(message))
-
-    def _context(self, task: Task) -> AgentContext:
-        state = self.state
-        graph_insights = state.graph_insights if task.kind == TaskKind.GENERATE else []
-        return AgentContext(
-            llm=self.client,
-            goal=self.info.goal,
-            call=CallContext(role=task.kind.value, session_id=self.info.id, task_id=task.id),
-            rng=random.Random(f"{self.info.seed}:{self._tasks_started}:{task.attempts}"),
-            preferences=self.info.preferences,
-            feedback=state.meta_review,
-            graph_insights=graph_insights,
-            literature=self.literature,
-            max_tokens=self.max_tokens,
-        )
-
-    def _cap_new_hypotheses(self, result: TaskResult) -> None:
-        cap = self._limits.max_hypotheses
-        if cap is not None and result.hypotheses:
-            room = max(0, cap - len(self.state.hypotheses))
-            del result.hypotheses[room:]
-
-    async def _fail(self, task: Task, exc: Exception, new: Task | None) -> None:
-        kind = classify(exc)
-        if kind == FailureKind.LEASE:
-            self.bus.emit("task_lost", self.info.id, str(exc), task_id=task.id)
-            return
-        bug = kind == FailureKind.BUG
-        line = describe(exc)
-        if bug:
-            log.error("task %s (%s) hit a bug", task.id, task.kind.value, exc_info=exc)
-        self._release_pair(task.kind, task.payload)
-        try:
-            with anyio.CancelScope(shield=True):
-                stored = await self.db(
-                    self.store.fail_task,
-                    task.id,
-                    self.owner,
-                    describe(exc, with_traceback=bug),
-                    not bug,  # a bug is not retried: it would fail the same way
-                    new,
-                    kind != FailureKind.UNREACHABLE,  # the model's absence costs no attempt
-                )
-            self._store_has_pending |= stored.state == TaskState.FAILED
-        except StoreError as store_exc:  # the lease is gone, or the store is: nothing to undo
-            log.warning("could not record the failure of task %s: %s", task.id, store_exc)
-        self.bus.emit(
-            "task_failed",
-            self.info.id,
-            line,
-            task_id=task.id,
-            kind=task.kind.value,
-            failure=kind.value,
-        )
-        self._count_failure(kind, f"{line} in {task.kind.value} task {task.id}")
-
-    def _count_failure(self, kind: FailureKind, message: str) -> None:
-        reason = self.failures.failed_with(kind, message)
-        if reason is not None:
-            self._stop_for_fault(reason)
-
-    # --- applying committed results -------------------------------------------------------
-
-    async def _absorb(self, committed: effects.Effects) -> None:
-        """Apply committed effects to memory, then what follows from them."""
-        applied = effects.apply(self.state, self.bus, committed)
-        for _ in applied.matches:
-            self._after_match()
-        if applied.new_graph_keys:
-            await effects.refresh_graph_insights(self.state, applied.new_graph_keys)
-        self.wake.set()
-
-    def _task_ended(self, kind: TaskKind) -> None:
-        self._tasks_done += 1
-        self._tasks_since_graph = 0 if kind == TaskKind.GRAPH else self._tasks_since_graph + 1
-
-    def _after_match(self) -> None:
-        top = self.state.top_ids()
-        if top == self._last_top:
-            self._matches_since_top_change += 1
-        else:
-            self._matches_since_top_change = 0
-            self._last_top = list(top)
-
-    # --- background jobs -------------------------------------------------------------------
-
-    async def _every(self, seconds: float, job: Callable[[], Awaitable[None]]) -> None:
-        """Run `job` every `seconds`; a store failure is reported and tried again next time."""
-        while True:
-            await anyio.sleep(seconds)
-            try:
-                await job()
-            except StoreError as exc:
-                log.warning("%s failed, will try again: %s", job.__name__, exc)
-                self.bus.emit("store_retry", self.info.id, f"{job.__name__.strip('_')}: {exc}")
-
-    async def _keep_leases(self) -> None:
-        await self.db(leases.renew, self.store, self.owner, self.lease_seconds)
-        taken = await self.db(
-            leases.take_back, self.store, self.info.id, self.owner, self.lease_seconds
-        )
-        if taken:
-            self.bus.emit("reclaimed", self.info.id, f"took back {taken} task(s) of a dead owner")
-            self._store_has_pending = True
-            self.wake.set()
-
-    async def _flush_calls(self) -> None:
-        # Batched: one transaction per flush keeps the store off the critical path at high
-        # concurrency. At most CALL_FLUSH_SECONDS of provenance rows can be lost to a kill.
-        batch = self.calls.take()
-        if batch:
-            try:
-                await self.db(self.store.record_calls, batch)
-            except BaseException:  # a busy store, or the run ending while it retries
-                self.calls.pending[:0] = batch  # kept for the next flush (the last one at stop)
-                raise
-
-    async def _sync(self) -> None:
-        """Follow what other processes commit: a worker's results, another terminal's `add`."""
-        if not self.plans:
-            await self._watch_session()
-            return
-        finished = await self._finished_elsewhere()
-        kinds = {kind for kind, _ in finished.values()}
-        reviewed = [
-            str(payload["hypothesis_id"])
-            for kind, payload in finished.values()
-            if kind == TaskKind.REVIEW and payload.get("hypothesis_id")
-        ]
-        read = await self.db(
-            effects.read_since,
-            self.store,
-            self.info.id,
-            self._match_seq if finished else None,
-            set(self._planned),
-            reviewed,
-            TaskKind.META_REVIEW in kinds,
-            TaskKind.GRAPH in kinds,
-            len(self.state.hypotheses) + self._committing,
-        )
-        if read.matches:
-            self._match_seq = max(self._match_seq, read.matches[-1].match.seq)
-        for kind, _ in finished.values():
-            self._task_ended(kind)
-        await self._absorb(read)
-        if self.queue_depth:
-            await self._count_stored_calls()
-
-    async def _finished_elsewhere(self) -> dict[str, tuple[TaskKind, dict[str, Any]]]:
-        """Tasks this run queued that have ended, wherever they ran."""
-        if not self._queued:
-            return {}
-        states = await self.db(self.store.task_states, list(self._queued))
-        ended = (TaskState.DONE, TaskState.DEAD)
-        finished = {
-            tid: self._queued.pop(tid)
-            for tid, st in states.items()
-            if st in ended and tid in self._queued  # not claimed back here meanwhile
-        }
-        for tid in finished:
-            self._queued_at.pop(tid, None)
-        for tid, (kind, payload) in finished.items():
-            self.in_flight.drop(kind, payload)
-            if states[tid] == TaskState.DEAD:
-                self._release_pair(kind, payload)
-        return finished
-
-    async def _sync_for(self, task: Task) -> None:
-        """A worker's task may name hypotheses the planner wrote after this worker last synced."""
-        ids = payload_hypotheses(task.payload)
-        ids += [str(p) for p in task.payload.get("parent_ids") or []]
-        if any(hid not in self.state.hypotheses for hid in ids):
-            read = await self.db(
-                effects.read_since,
-                self.store,
-                self.info.id,
-                None,
-                (),
-                (),
-                False,
-                False,
-                len(self.state.hypotheses) + self._committing,
-            )
-            await self._absorb(read)
-
-    async def _watch_session(self) -> None:
-        """A worker follows the planner: stop with the session, and count everyone's calls."""
-        info = await self.db(self.store.get_session, self.info.id)
-        if info.status != SessionStatus.RUNNING:
-            self.stop_reason = self.stop_reason or f"the session is {info.status.value}"
-        await self._count_stored_calls()
-
-    async def _count_stored_calls(self) -> None:
-        stats = await self.db(self.store.call_stats, self.info.id)
-        stored = int(stats.get("tokens_in", 0)) + int(stats.get("tokens_out", 0))
-        self.budget.calls = max(self.budget.calls, int(stats.get("calls", 0)))
-        self.budget.tokens = max(self.budget.tokens, stored)
-        self.wake.set()
 
     def _summary(self, reason: str) -> RunSummary:
         stats = self.store.call_stats(self.info.id)
