@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import re
+import time
 from pathlib import Path
 
 import anyio
@@ -284,6 +285,10 @@ def test_status_names_a_slow_step_and_its_time() -> None:
     with status(quiet, "exporting", quiet_below=5.0):
         pass
     assert quiet.export_text() == ""  # fast: nothing printed where output is kept
+    slow = console(terminal=False)
+    with status(slow, "exporting", quiet_below=0.05):
+        time.sleep(0.1)
+    assert re.fullmatch(r"exporting: done in 0\.\d s\n", slow.export_text())
 
     term = console(terminal=True)
     with pytest.raises(RuntimeError), status(term, "computing the graph metrics"):
