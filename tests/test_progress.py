@@ -288,7 +288,7 @@ def test_status_names_a_slow_step_and_its_time() -> None:
     slow = console(terminal=False)
     with status(slow, "exporting", quiet_below=0.05):
         time.sleep(0.1)
-    assert re.fullmatch(r"exporting: done in 0\.\d s\n", slow.export_text())
+    assert re.fullmatch(r"exporting: done in \d+\.\d s\n", slow.export_text())
 
     term = console(terminal=True)
     with pytest.raises(RuntimeError), status(term, "computing the graph metrics"):
