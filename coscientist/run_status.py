@@ -18,8 +18,9 @@ from dataclasses import dataclass
 
 from coscientist.config import Limits
 
-RATE_WINDOW_SECONDS = 30.0  # rates and estimates follow the last half minute
-MIN_RATE_SPAN_SECONDS = 1.0  # no rate from samples closer than this
+RATE_WINDOW_SECONDS = 30.0  # rates follow at least the last half minute
+MIN_RATE_SPAN_SECONDS = 3.0  # no rate from samples closer than this
+SAMPLE_SECONDS = 1.0  # samples kept at most this often
 
 
 @dataclass(frozen=True)
@@ -91,7 +92,11 @@ class ProgressView:
         return f"{n}/{cap}" if cap is not None else str(n)
 
     def rate_label(self) -> str:
-        return "– calls/s" if self.calls_per_s is None else f"{self.calls_per_s:.1f} calls/s"
+        """Calls a second, or a minute when fewer than one a second (a model on a CPU)."""
+        rate = self.calls_per_s
+        if rate is None:
+            return "– calls/s"
+        return f"{rate:.1f} calls/s" if rate >= 1 else f"{rate * 60:.1f} calls/min"
 
     def eta_label(self) -> str:
         if self.eta_s is None:
@@ -109,7 +114,12 @@ class ProgressView:
 
 
 class ProgressMeter:
-    """Turns successive snapshots into rates and an estimate of the time left."""
+    """Turns successive snapshots into rates and an estimate of the time left.
+
+    Rates follow a window of the last `window_s` seconds or half the time watched,
+    whichever is longer: a slow model starts a call every half minute, and a short
+    window would swing between "no progress" and "a burst".
+    """
 
     def __init__(
         self,
@@ -118,7 +128,7 @@ class ProgressMeter:
     ) -> None:
         self._window = window_s
         self._clock = clock
-        self._samples: deque[tuple[float, int, int]] = deque()
+        self._samples: deque[tuple[float, int, int]] = deque()  # at most one a second
         self._first: tuple[float, int, int] | None = None
 
     def update(
@@ -126,15 +136,18 @@ class ProgressMeter:
     ) -> ProgressView:
         """Add a snapshot; rates over the recent window, or since the first snapshot."""
         t = self._clock() if now is None else now
-        self._samples.append((t, p.calls, p.tokens))
-        self._first = self._first or self._samples[0]
+        if not self._samples or t - self._samples[-1][0] >= SAMPLE_SECONDS:
+            self._samples.append((t, p.calls, p.tokens))
+        first = self._first = self._first or self._samples[0]
+        window = max(self._window, (t - first[0]) / 2)
         # Keep one sample at or past the window's start, so the span stays near the window.
-        while len(self._samples) > 2 and self._samples[1][0] <= t - self._window:
+        while len(self._samples) > 2 and self._samples[1][0] <= t - window:
             self._samples.popleft()
-        t0, calls0, tokens0 = self._first if whole_run else self._samples[0]
+        t0, calls0, tokens0 = first if whole_run else self._samples[0]
         span = t - t0
-        call_rate = (p.calls - calls0) / span if span >= MIN_RATE_SPAN_SECONDS else None
-        token_rate = (p.tokens - tokens0) / span if span >= MIN_RATE_SPAN_SECONDS else None
+        known = span >= MIN_RATE_SPAN_SECONDS
+        call_rate = (p.calls - calls0) / span if known else None
+        token_rate = (p.tokens - tokens0) / span if known else None
         return ProgressView(
             progress=p,
             binding=binding_rule(p),

@@ -101,6 +101,20 @@ def test_rates_and_time_left_follow_the_recent_window() -> None:
     assert spent.eta_s == 0.0 and spent.eta_label() == "finishing"
 
 
+def test_a_slow_model_gets_a_steady_estimate_in_calls_a_minute() -> None:
+    # One call every 20 s (a small model on a busy CPU), sampled every second.
+    limits = Limits(max_calls=12)
+    meter = ProgressMeter(window_s=30)
+    etas = []
+    for t in range(111):
+        view = meter.update(progress(calls=t // 20 + 1, elapsed_s=t, limits=limits), now=t)
+        if t >= 30:
+            etas.append(view.eta_s)
+    assert all(eta is not None for eta in etas)  # never "unknown" between two calls
+    assert view.rate_label() == "3.3 calls/min"
+    assert 90 <= (view.eta_s or 0) <= 150  # 6 calls left at 3 a minute: about 2 minutes
+
+
 def test_plain_status_line_says_rule_rate_time_counts_and_best() -> None:
     meter = ProgressMeter()
     p = progress(
@@ -184,15 +198,16 @@ async def test_on_a_terminal_a_bar_shows_the_binding_rule_to_its_end(tmp_path: P
 
 @pytest.mark.anyio
 async def test_in_a_pipe_a_plain_status_line_every_few_seconds(tmp_path: Path) -> None:
-    cs = open_cs(tmp_path, ScriptedBackend(seed=3, latency=0.05), concurrency=2)
+    cs = open_cs(tmp_path, ScriptedBackend(seed=3, latency=0.15), concurrency=2)
     session = cs.start(GOAL)
     out = console(terminal=False)
-    await run_with_progress(session, Limits(max_calls=40), out, status_seconds=0.25)
+    await run_with_progress(session, Limits(max_calls=60), out, status_seconds=0.5)
     lines = out.export_text().splitlines()
     status_lines = [line for line in lines if line.startswith("calls ")]
     assert len(status_lines) >= 2, lines
-    assert all(re.match(r"calls \d+/40 \(\d+%\), elapsed \d:\d\d, ", line) for line in status_lines)
-    assert any("calls/s" in line and "left" in line for line in status_lines)
+    assert all(re.match(r"calls \d+/60 \(\d+%\), elapsed \d:\d\d, ", line) for line in status_lines)
+    rated = [line for line in status_lines if re.search(r"\d calls/(s|min), ~\d:\d\d left", line)]
+    assert rated, status_lines  # a rate once 3 s of the run are seen
     assert not any("━" in line for line in lines)  # no bar drawn into a file
     assert not any(line.startswith("+ new hypothesis") for line in lines)
     cs.close()
@@ -206,7 +221,7 @@ async def test_verbose_prints_a_line_per_event(tmp_path: Path) -> None:
     summary = await run_with_progress(session, Limits(max_calls=60), out, verbose=True)
     text = out.export_text()
     assert text.count("+ new hypothesis (") == summary.hypotheses
-    assert text.count("initial review of") == len(session.reviews())
+    assert len(re.findall(r"^  \w+ review of ", text, re.M)) == len(session.reviews())
     assert summary.matches > 0 and text.count("  match: ") == summary.matches
     cs.close()
 
@@ -257,12 +272,12 @@ async def test_progress_is_read_from_memory_only_while_running_here(tmp_path: Pa
     async with anyio.create_task_group() as tg:
         tg.start_soon(sample)
         await anyio.lowlevel.checkpoint()
-        summary = await session.run(Limits(max_calls=60))
+        summary = await session.run(Limits(max_calls=120))
         tg.cancel_scope.cancel()
     assert session.progress() is None
-    assert samples and all(p.limits.max_calls == 60 for p in samples)
+    assert samples and all(p.limits.max_calls == 120 for p in samples)
     calls = [p.calls for p in samples]
-    assert calls == sorted(calls) and 0 < calls[-1] <= 60
+    assert calls == sorted(calls) and 0 < calls[-1] <= 120
     assert max(p.hypotheses for p in samples) <= summary.hypotheses
     assert summary.matches > 0 and samples[-1].best_title is not None
     assert samples[0].best_title is None  # no match played yet: no best to name
