@@ -7,6 +7,7 @@ and exit code 2, never a traceback.
 from __future__ import annotations
 
 import json
+import shutil
 import sys
 from functools import partial
 from pathlib import Path
@@ -30,6 +31,7 @@ app = typer.Typer(
 )
 out = Console()
 err = Console(stderr=True)
+SLOW_STEP_SECONDS = 1.0  # exports and graph metrics say how long they took past this
 
 DbOpt = Annotated[
     str | None, typer.Option("--db", help="store URL (sqlite:///PATH or postgresql://...)")
@@ -55,6 +57,10 @@ TimeOpt = Annotated[
 ]
 SeedOpt = Annotated[int | None, typer.Option("--seed", help="seed of every random choice")]
 TuiOpt = Annotated[bool, typer.Option("--tui/--no-tui", help="watch the run in the terminal UI")]
+VerboseOpt = Annotated[
+    bool,
+    typer.Option("--verbose", "-v", help="print a line for every hypothesis, review and match"),
+]
 ThreadsOpt = Annotated[
     int | None, typer.Option("--threads", min=1, help="CPU threads for embedded models")
 ]
@@ -109,6 +115,7 @@ def run(
         typer.Option("--literature/--no-literature", help="search arXiv, PubMed and Europe PMC"),
     ] = None,
     tui: TuiOpt = False,
+    verbose: VerboseOpt = False,
 ) -> None:
     """Start a research session on GOAL and run it until a limit is reached."""
     from coscientist.llm.spec import make_backend
@@ -129,7 +136,7 @@ def run(
     limits = _limits(max_calls=max_calls, max_hypotheses=max_hypotheses, time_limit=time_limit)
     session = cs.start(goal, limits=limits)
     out.print(f"session [bold]{session.id}[/] in {cs.store.url_display}", highlight=False)
-    _drive(cs, session, limits, tui)
+    _drive(cs, session, limits, tui=tui, verbose=verbose, db_given=db is not None)
 
 
 @app.command()
@@ -144,6 +151,7 @@ def resume(
     time_limit: TimeOpt = None,
     threads: ThreadsOpt = None,
     tui: TuiOpt = False,
+    verbose: VerboseOpt = False,
 ) -> None:
     """Continue a session where it stopped (or was killed): its model and limits are remembered."""
     cs = _open(db, concurrency=concurrency, queue_depth=queue_depth, threads=threads)
@@ -152,27 +160,73 @@ def resume(
         session.info = cs.store.update_session(session.id, base_url=base_url.rstrip("/"))
     limits = _limits(max_calls=max_calls, max_hypotheses=max_hypotheses, time_limit=time_limit)
     out.print(f"resuming session [bold]{session.id}[/]: {session.info.goal}", highlight=False)
-    _drive(cs, session, limits, tui)
+    _drive(cs, session, limits, tui=tui, verbose=verbose, db_given=db is not None)
 
 
-def _drive(cs: Any, session: Any, limits: Limits, tui: bool) -> None:
+def _drive(
+    cs: Any, session: Any, limits: Limits, *, tui: bool, verbose: bool, db_given: bool
+) -> None:
+    calls_before = _calls(cs, session.id)
+    error: str | None = None
     if tui:
         from coscientist.tui import run_tui
 
         run_tui(cs, session, limits)
         _print_leaderboard(session.leaderboard(top=10), title="Top hypotheses")
-        return
-    from coscientist.progress import run_with_progress
+    else:
+        from coscientist.progress import run_with_progress
 
-    summary = anyio.run(run_with_progress, session, limits, out)
-    out.print(
-        f"stopped: {summary.stop_reason} after {summary.elapsed_s:.1f} s: {summary.calls} model calls, "
-        f"{summary.hypotheses} hypotheses, {summary.matches} matches",
-        highlight=False,
+        summary = anyio.run(partial(run_with_progress, session, limits, out, verbose=verbose))
+        out.print(
+            f"stopped: {summary.stop_reason} after {summary.elapsed_s:.1f} s: "
+            f"{summary.calls} model calls, {summary.hypotheses} hypotheses, "
+            f"{summary.matches} matches",
+            highlight=False,
+        )
+        _print_leaderboard(session.leaderboard(top=10), title="Top hypotheses")
+        error = summary.error
+    _print_next_steps(cs, session, calls_before=calls_before, db_given=db_given)
+    if error:  # a fault stopped the run (a bug, an unreachable model): say so, exit 1
+        fail_run(error, session.id)
+
+
+def _calls(cs: Any, session_id: str) -> int:
+    return int(cs.store.call_stats(session_id).get("calls", 0))
+
+
+def _print_next_steps(cs: Any, session: Any, *, calls_before: int, db_given: bool) -> None:
+    from coscientist.run_status import next_steps
+    from coscientist.session import DEFAULT_MAX_CALLS
+
+    info = session.info
+    calls = _calls(cs, info.id)
+    steps = next_steps(
+        program_name(),
+        info.id,
+        stop_reason=info.stop_reason or "stopped",
+        calls=calls,
+        limits=Limits(**info.limits),
+        run_calls=calls - calls_before,
+        db=cs.store.url_display if db_given else None,
+        default_calls=DEFAULT_MAX_CALLS,
     )
-    _print_leaderboard(session.leaderboard(top=10), title="Top hypotheses")
-    if summary.error:  # a fault stopped the run (a bug, an unreachable model): say so, exit 1
-        fail_run(summary.error, session.id)
+    width = max(len(step.command) for step in steps)
+    out.print("next:", style="bold")
+    for step in steps:
+        line = f"  {step.command:<{width}}  # {step.why}"  # a shell comment: pasting is safe
+        out.print(line, highlight=False, markup=False, soft_wrap=True)
+
+
+def program_name() -> str:
+    """How the user called us: `coscientist`, or a path such as `.venv/bin/coscientist`
+    when the environment is not activated, so the commands printed work as shown."""
+    called = sys.argv[0] if sys.argv else ""
+    if Path(called).name != "coscientist" or Path(called).parent == Path():
+        return "coscientist"
+    on_path = shutil.which("coscientist")
+    if on_path is not None and Path(on_path).resolve() == Path(called).resolve():
+        return "coscientist"
+    return called
 
 
 def fail_run(error: str, session_id: str) -> NoReturn:
@@ -268,13 +322,15 @@ def export(
     db: DbOpt = None,
 ) -> None:
     """Export a session as a report (Markdown, HTML, JSON) or its knowledge graph (GraphML)."""
+    from coscientist.progress import status
     from coscientist.reports import FORMATS, export_session
 
     if fmt not in FORMATS:
         fail(f"unknown format {fmt!r}: use one of {', '.join(FORMATS)}")
     cs = _open(db)
     session = cs.session(session_id)
-    path = export_session(cs.store, session.id, fmt, output)
+    with status(err, f"exporting session {session.id} as {fmt}", quiet_below=SLOW_STEP_SECONDS):
+        path = export_session(cs.store, session.id, fmt, output)
     print(path)
 
 
@@ -286,17 +342,18 @@ def graph(
 ) -> None:
     """Knowledge-graph metrics of a session: size, communities, hubs and bridges."""
     from coscientist.knowledge import KnowledgeGraph, bridges, hubs, metrics
+    from coscientist.progress import status
 
     cs = _open(db)
     session = cs.session(session_id)
-    kg = KnowledgeGraph.from_parts(*cs.store.graph(session.id))
-    m = metrics(kg)
+    with status(err, "computing the graph metrics", quiet_below=SLOW_STEP_SECONDS):
+        kg = KnowledgeGraph.from_parts(*cs.store.graph(session.id))
+        m = metrics(kg)
+        top_hubs, top_bridges = hubs(kg, k=top), bridges(kg, k=top)
     for key, value in m.model_dump().items():
         out.print(f"{key}: {value}", highlight=False)
-    out.print("hubs: " + ", ".join(f"{n} ({d})" for n, d in hubs(kg, k=top)), highlight=False)
-    out.print(
-        "bridges: " + ", ".join(f"{n} ({b:.3f})" for n, b in bridges(kg, k=top)), highlight=False
-    )
+    out.print("hubs: " + ", ".join(f"{n} ({d})" for n, d in top_hubs), highlight=False)
+    out.print("bridges: " + ", ".join(f"{n} ({b:.3f})" for n, b in top_bridges), highlight=False)
 
 
 @app.command()

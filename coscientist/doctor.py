@@ -123,8 +123,9 @@ async def run_doctor(settings: Settings, console: Console) -> bool:
     parse_spec(settings.model)
     console.print(f"[bold]structured call[/] on {settings.model}", highlight=False)
     client = make_client(settings)
-    started = time.perf_counter()
     try:
+        await client.load(lambda note, _: console.print(f"  {note}", highlight=False, markup=False))
+        started = time.perf_counter()
         completion = await client.complete(
             [
                 {"role": "system", "content": "You are a helpful scientist. Answer in JSON."},

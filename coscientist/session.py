@@ -22,6 +22,7 @@ from coscientist.events import EventBus
 from coscientist.llm.base import Backend
 from coscientist.llm.client import ModelClient
 from coscientist.llm.spec import make_backend
+from coscientist.run_status import RunProgress
 from coscientist.scheduler import Inbox, RunSummary
 from coscientist.scheduler import commands as cmd
 from coscientist.schemas import (
@@ -39,9 +40,11 @@ from coscientist.schemas import (
     new_id,
 )
 from coscientist.store.repository import Store
+from coscientist.tournament.ratings import to_elo
 
 if TYPE_CHECKING:
     from coscientist.literature import LiteratureTools
+    from coscientist.scheduler.loop import Scheduler
 
 DEFAULT_MAX_CALLS = 200  # when a run is given no budget at all
 
@@ -128,6 +131,7 @@ class Session:
         # Commands for a running loop; they wait here when none runs yet (a stop during start-up).
         self._inbox = Inbox()
         self._running = False
+        self._scheduler: Scheduler | None = None  # read by progress(), only while it runs
 
     @property
     def id(self) -> str:
@@ -174,10 +178,13 @@ class Session:
                 review_filter=settings.filters_reviews(info.model_spec),
                 queue_depth=settings.queue_depth,
             )
+            self._scheduler = scheduler
+            await self._load_model(scheduler.client)
             summary = await scheduler.run(limits)
             reason = summary.stop_reason
         finally:
             self._running = False
+            self._scheduler = None
             with anyio.CancelScope(shield=True):
                 if literature is not None:
                     await literature.aclose()
@@ -185,6 +192,19 @@ class Session:
                     self.id, status=SessionStatus.STOPPED, stop_reason=reason
                 )
         return summary
+
+    async def _load_model(self, client: ModelClient) -> None:
+        """A slow first step (reading weights) before the run's clock starts, told as events."""
+        try:
+            await client.load(self._say)
+        except BaseException:
+            with anyio.CancelScope(shield=True):
+                await client.aclose()  # the run that would close it never starts
+            raise
+
+    def _say(self, message: str, seconds: float | None = None) -> None:
+        """A slow step's status for the displays: under way (seconds None), or done."""
+        self.bus.emit("status", self.id, message, seconds=seconds)
 
     def _effective_limits(self, limits: Limits | None, overrides: dict[str, Any]) -> Limits:
         stored = Limits(**self.info.limits) if self.info.limits else Limits()
@@ -240,6 +260,31 @@ class Session:
         """Tell a running loop about a change already written to the store."""
         if self._running:
             self._inbox.put(command)
+
+    def progress(self) -> RunProgress | None:
+        """Counters and limits of this process's run of the session, read from memory (cheap).
+
+        None when the session is not running here. Calls and tokens are session totals, as
+        the budgets are; elapsed time is this run's.
+        """
+        scheduler = self._scheduler
+        if scheduler is None:
+            return None
+        budget, state = scheduler.budget, scheduler.state
+        top = state.top()
+        best = top[0] if top else None
+        rating = state.ratings.get(best.id) if best is not None else None
+        if rating is None or rating.matches == 0:  # before any match, "best" means nothing
+            best = rating = None
+        return RunProgress(
+            calls=budget.calls,
+            tokens=budget.tokens,
+            hypotheses=len(state.hypotheses),
+            limits=budget.limits,
+            elapsed_s=budget.elapsed(),
+            best_title=best.title if best is not None else None,
+            best_elo=to_elo(rating.mu, rating.sigma) if rating is not None else None,
+        )
 
     async def events(self) -> AsyncIterator[Event]:
         """Everything that happens in this process's runs of the session, as it happens."""

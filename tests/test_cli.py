@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import sqlite3
 import subprocess
@@ -184,3 +185,38 @@ def test_missing_gguf_exits_2_before_any_session_exists(tmp_path: Path) -> None:
     line = one_line_error(cli("run", "a goal", "--db", db, "--model", f"gguf:{tmp_path}/none.gguf"))
     assert "none.gguf" in line
     assert cli("sessions", "--db", db).stdout.strip() == ""
+
+
+def test_a_run_ends_with_the_commands_to_look_at_share_and_continue_it(tmp_path: Path) -> None:
+    db = f"sqlite:///{tmp_path / 's.db'}"
+    goal = "How do tardigrades survive desiccation?"
+    run = cli("run", goal, "--db", db, "--model", "scripted", "--max-calls", "20", "--seed", "2")
+    assert run.returncode == 0, run.stderr
+    session_id = cli("sessions", "--db", db).stdout.split()[0]
+    assert "stopped: call budget after " in run.stdout
+    ending = run.stdout[run.stdout.rindex("next:") :].splitlines()
+    commands = [line.split("#")[0].strip() for line in ending[1:]]
+    assert commands == [
+        f"coscientist show {session_id} --db {db}",
+        f"coscientist tui {session_id} --db {db}",
+        f"coscientist export {session_id} --db {db} --format html --output report.html",
+        f"coscientist resume {session_id} --db {db} --max-calls 40",
+    ]
+    assert "continue (another 20 calls)" in ending[-1]
+
+    # The printed command does what it says: 20 more calls on the same session.
+    resume_args = commands[-1].split()[1:]
+    resumed = cli(*resume_args)
+    assert resumed.returncode == 0, resumed.stderr
+    with sqlite3.connect(tmp_path / "s.db") as con:
+        assert con.execute("select count(*) from llm_calls").fetchone()[0] == 40
+    assert f"coscientist resume {session_id} --db {db} --max-calls 60" in resumed.stdout
+    assert "continue (another 20 calls)" in resumed.stdout
+
+    report = tmp_path / "report.html"
+    exported = cli("export", session_id, "--db", db, "--format", "html", "--output", str(report))
+    assert exported.returncode == 0 and report.is_file()
+    # Past a second (a loaded machine) an export says how long it took; nothing else.
+    assert re.fullmatch(
+        rf"(exporting session {session_id} as html: done in \d+\.\d s\n)?", exported.stderr
+    ), exported.stderr

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Generic, Literal, Protocol, TypedDict, TypeVar
+from typing import Any, Generic, Literal, Protocol, TypedDict, TypeVar, runtime_checkable
 
 from pydantic import BaseModel
 
@@ -53,6 +53,21 @@ class Backend(Protocol):
     async def generate(self, request: GenerationRequest) -> RawCompletion: ...
 
     async def aclose(self) -> None: ...
+
+
+@runtime_checkable
+class LoadsModel(Protocol):
+    """A backend whose first call would be slow (weights to read, an engine to start).
+
+    `ModelClient.load` runs that step up front, so a display can say what is happening
+    and how long it took instead of the first call seeming to hang.
+    """
+
+    def load_notice(self) -> str | None:
+        """What loading will do, in words for a user; None when it is already done."""
+        ...
+
+    async def load(self) -> None: ...
 
 
 @dataclass

@@ -27,6 +27,7 @@ from coscientist.llm.base import (
     CallContext,
     Completion,
     GenerationRequest,
+    LoadsModel,
     Message,
     RawCompletion,
     Recorder,
@@ -239,6 +240,25 @@ class ModelClient:
             attempts=state.number,
             model=state.model,
         )
+
+    async def load(self, on_status: Callable[[str, float | None], None]) -> float | None:
+        """Load the model now if the backend has a slow first step; returns the seconds it took.
+
+        `on_status` hears what is being loaded before it starts (seconds None), then the
+        time it took.
+        """
+        backend = self.backend
+        if not isinstance(backend, LoadsModel):
+            return None
+        notice = backend.load_notice()
+        if notice is None:
+            return None
+        on_status(notice, None)
+        started = time.perf_counter()
+        await backend.load()
+        took = time.perf_counter() - started
+        on_status(f"model loaded in {took:.1f} s", took)
+        return took
 
     async def aclose(self) -> None:
         await self.backend.aclose()

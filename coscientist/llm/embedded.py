@@ -100,6 +100,16 @@ class EmbeddedBackend:
     async def generate(self, request: GenerationRequest) -> RawCompletion:
         return await anyio.to_thread.run_sync(self._generate, request, limiter=self._limiter)
 
+    def load_notice(self) -> str | None:
+        if self._llama is not None:
+            return None
+        size_mb = self.model_path.stat().st_size / 2**20
+        threads = f"{self.threads} thread{'' if self.threads == 1 else 's'}"
+        return f"loading the model {self.name} ({size_mb:.0f} MB, {threads})"
+
+    async def load(self) -> None:
+        await anyio.to_thread.run_sync(self._load, limiter=self._limiter)
+
     async def aclose(self) -> None:
         await anyio.to_thread.run_sync(self._close, limiter=self._limiter)
 

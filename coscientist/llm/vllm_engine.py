@@ -62,6 +62,14 @@ class VLLMBackend:
             self._engine = AsyncLLM.from_engine_args(AsyncEngineArgs(**self._engine_kwargs))
         return self._engine
 
+    def load_notice(self) -> str | None:
+        if self._engine is not None:
+            return None
+        return f"starting the vLLM engine for {self.name} (minutes on a first download)"
+
+    async def load(self) -> None:
+        self._start()
+
     async def generate(self, request: GenerationRequest) -> RawCompletion:
         from vllm import SamplingParams
         from vllm.sampling_params import RequestOutputKind, StructuredOutputsParams

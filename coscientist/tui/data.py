@@ -8,7 +8,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from coscientist.config import Limits
 from coscientist.errors import NotFoundError
+from coscientist.run_status import RunProgress
 from coscientist.schemas import (
     Event,
     Hypothesis,
@@ -72,6 +74,19 @@ def load_snapshot(store: Store, session_id: str, top: int = BOARD_ROWS) -> Snaps
         info=store.get_session(session_id),
         board=store.leaderboard(session_id, top=top),
         stats=load_stats(store, session_id),
+    )
+
+
+def stored_progress(snapshot: Snapshot) -> RunProgress:
+    """Progress as the store tells it: counters and the stored limits, but no run's clock."""
+    stats, best = snapshot.stats, (snapshot.board[0] if snapshot.board else None)
+    return RunProgress(
+        calls=stats.calls,
+        tokens=stats.tokens,
+        hypotheses=stats.hypotheses,
+        limits=Limits(**snapshot.info.limits),
+        best_title=best.title if best is not None else None,
+        best_elo=best.elo if best is not None else None,
     )
 
 

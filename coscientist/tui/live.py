@@ -17,8 +17,10 @@ from textual.binding import Binding, BindingType
 from textual.worker import Worker, WorkerState
 
 from coscientist.errors import CoscientistError
+from coscientist.run_status import RunProgress
 from coscientist.schemas import Event, SessionStatus
 from coscientist.tui.add_dialog import AddHypothesisScreen
+from coscientist.tui.data import Snapshot
 from coscientist.tui.messages import SessionEvent
 from coscientist.tui.session_screen import SessionScreen
 
@@ -47,6 +49,7 @@ class LiveSessionScreen(SessionScreen):
         self._subscribed = asyncio.Event()
         self._quitting = False
         self._note = ""
+        self._counting = False
 
     # --- the run -------------------------------------------------------------------------
 
@@ -93,6 +96,23 @@ class LiveSessionScreen(SessionScreen):
 
     def status_note(self) -> str:
         return self._note
+
+    def progress_of(self, snapshot: Snapshot) -> RunProgress | None:
+        live = self._live_progress()
+        return live if live is not None else super().progress_of(snapshot)
+
+    def on_tick(self) -> None:
+        live = self._live_progress()
+        if live is not None:
+            self.show_progress(live)
+
+    def observe(self, event: Event) -> None:
+        if event.kind == "run_started":  # the run's clock and counts are loaded from here on
+            self._counting = True
+
+    def _live_progress(self) -> RunProgress | None:
+        """From the running scheduler's memory: its clock and its budget counters."""
+        return self.session.progress() if self._counting and self.running else None
 
     def _set_note(self, note: str) -> None:
         self._note = note

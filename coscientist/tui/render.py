@@ -11,10 +11,12 @@ from collections.abc import Mapping
 
 from rich.text import Text
 
+from coscientist.run_status import ProgressView, duration
 from coscientist.schemas import Event, LeaderboardEntry, Review, SessionInfo, SessionStatus
 from coscientist.tui.data import Detail, Stats
 
 TITLE_WIDTH = 80
+BAR_WIDTH = 24
 
 STATUS_STYLES = {
     SessionStatus.CREATED: "dim",
@@ -73,7 +75,41 @@ def header(info: SessionInfo, note: str = "") -> Text:
     return text
 
 
-def stats_line(stats: Stats) -> Text:
+def bar(fraction: float, width: int = BAR_WIDTH) -> Text:
+    """A progress bar drawn with line characters, so it fits in a line of text."""
+    done = round(max(0.0, min(1.0, fraction)) * width)
+    text = Text("━" * done, style="bold magenta")
+    text.append("━" * (width - done), style="dim")
+    return text
+
+
+def progress_line(view: ProgressView | None, *, running: bool) -> Text:
+    """How far the run is toward the stop rule that binds first; rates only while it runs."""
+    if view is None:
+        return Text("starting the run…", style="dim")
+    rule = view.binding
+    text = Text()
+    if rule is None:
+        time_limit = view.progress.limits.time_limit
+        known = f"time limit {duration(time_limit)}" if time_limit else "no budget"
+        text.append(known, style="dim")
+    else:
+        text.append(rule.label(), style="bold")
+        text.append(" ")
+        text.append_text(bar(rule.fraction))
+        text.append(f" {rule.fraction:.0%}")
+    if running:
+        elapsed = view.progress.elapsed_s
+        parts = [view.rate_label()]
+        if elapsed is not None:
+            parts.append(f"{duration(elapsed)} elapsed")
+        parts.append(view.eta_label())
+        text.append("  " + "  ".join(parts))
+    return text
+
+
+def stats_line(stats: Stats, skip: str | None = None) -> Text:
+    """The store's counters; `skip` leaves out the one the progress line already shows."""
     text = Text()
     parts = [
         ("calls", stats.calls),
@@ -82,6 +118,7 @@ def stats_line(stats: Stats) -> Text:
         ("matches", stats.matches),
         ("in flight", stats.in_flight),
     ]
+    parts = [(label, value) for label, value in parts if label != skip]
     for i, (label, value) in enumerate(parts):
         if i:
             text.append("  ")

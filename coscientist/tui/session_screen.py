@@ -16,10 +16,11 @@ from textual.screen import Screen
 from textual.widgets import Footer
 
 from coscientist.errors import CoscientistError
-from coscientist.schemas import Event, SessionInfo
+from coscientist.run_status import ProgressMeter, RunProgress
+from coscientist.schemas import Event, SessionInfo, SessionStatus
 from coscientist.store.repository import Store
 from coscientist.tui import render
-from coscientist.tui.data import Snapshot, StoreFeed, load_snapshot
+from coscientist.tui.data import Snapshot, StoreFeed, load_snapshot, stored_progress
 from coscientist.tui.detail import HypothesisScreen
 from coscientist.tui.messages import HypothesisChosen, LoadFailed, SessionEvent, SnapshotLoaded
 from coscientist.tui.widgets import EventLog, LeaderboardTable, SessionHeader, StatsLine
@@ -39,6 +40,7 @@ class SessionScreen(Screen[None]):
         self.titles: dict[str, str] = {}
         self._loading = False
         self._dirty = True
+        self.meter = ProgressMeter()
 
     def compose(self) -> ComposeResult:
         yield SessionHeader(id="header")
@@ -71,6 +73,20 @@ class SessionScreen(Screen[None]):
     def observe(self, event: Event) -> None:
         """Every event, before it is logged."""
 
+    def progress_of(self, snapshot: Snapshot) -> RunProgress | None:
+        """The run's progress after a load; the store's counters unless a subclass knows better."""
+        return stored_progress(snapshot)
+
+    def on_tick(self) -> None:
+        """Every poll interval, whether or not the store is read."""
+
+    def run_is_live(self) -> bool:
+        return self.info is not None and self.info.status == SessionStatus.RUNNING
+
+    def show_progress(self, progress: RunProgress | None) -> None:
+        view = self.meter.update(progress) if progress is not None else None
+        self.query_one(StatsLine).show_progress(view, running=self.run_is_live())
+
     # --- loading -------------------------------------------------------------------------
 
     def request_reload(self, now: bool = False) -> None:
@@ -80,6 +96,7 @@ class SessionScreen(Screen[None]):
             self._tick()
 
     def _tick(self) -> None:
+        self.on_tick()
         if self.wants_reload() and not self._loading:
             self._dirty = False
             self._loading = True
@@ -106,6 +123,7 @@ class SessionScreen(Screen[None]):
         self.show_header()
         self.query_one(LeaderboardTable).show(snap.board)
         self.query_one(StatsLine).show(snap.stats)
+        self.show_progress(self.progress_of(snap))
 
     def on_load_failed(self, message: LoadFailed) -> None:
         self._loading = False

@@ -10,6 +10,7 @@ from textual.binding import Binding, BindingType
 from textual.coordinate import Coordinate
 from textual.widgets import DataTable, RichLog, Static
 
+from coscientist.run_status import ProgressView
 from coscientist.schemas import LeaderboardEntry, SessionInfo
 from coscientist.tui import render
 from coscientist.tui.data import SessionRow, Stats
@@ -93,11 +94,28 @@ class SessionHeader(Static):
 
 
 class StatsLine(Static):
+    """The status bar: progress toward the binding stop rule above the session's counters."""
+
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(Text(""), id=id, markup=False)
+        self._stats: Stats | None = None
+        self._view: ProgressView | None = None
+        self._running = False
 
     def show(self, stats: Stats) -> None:
-        self.update(render.stats_line(stats))
+        self._stats = stats
+        self._redraw()
+
+    def show_progress(self, view: ProgressView | None, *, running: bool) -> None:
+        self._view, self._running = view, running
+        self._redraw()
+
+    def _redraw(self) -> None:
+        rule = self._view.binding if self._view is not None else None
+        lines = [render.progress_line(self._view, running=self._running)]
+        if self._stats is not None:
+            lines.append(render.stats_line(self._stats, skip=rule.rule if rule else None))
+        self.update(Text("\n").join(lines))
 
 
 class EventLog(RichLog):
