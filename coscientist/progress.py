@@ -13,6 +13,7 @@ from rich.live import Live
 from rich.text import Text
 
 from coscientist.config import Limits
+from coscientist.safe_text import one_line
 
 if TYPE_CHECKING:
     from coscientist.scheduler import RunSummary
@@ -39,12 +40,14 @@ async def run_with_progress(session: Any, limits: Limits, console: Console) -> R
         last = ""
         async for event in session.events():
             counts[event.kind] += 1
+            message = one_line(event.message)  # model text: control characters made visible
             if event.kind == "hypothesis":
-                last = f"new hypothesis ({event.data.get('origin')}): {event.message}"
+                origin = one_line(str(event.data.get("origin")))
+                last = f"new hypothesis ({origin}): {message}"
                 if not live_enabled:
                     console.print(f"+ {last}", highlight=False, markup=False)
             elif event.kind in ("task_failed", "reclaimed", "meta_review", "literature"):
-                last = f"{event.kind}: {event.message}"
+                last = f"{event.kind}: {message}"
                 console.print(
                     f"! {last}" if event.kind == "task_failed" else f"* {last}",
                     highlight=False,

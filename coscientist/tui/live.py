@@ -17,6 +17,7 @@ from textual.binding import Binding, BindingType
 from textual.worker import Worker, WorkerState
 
 from coscientist.errors import CoscientistError
+from coscientist.safe_text import printable
 from coscientist.schemas import Event, SessionStatus
 from coscientist.tui.add_dialog import AddHypothesisScreen
 from coscientist.tui.messages import SessionEvent
@@ -115,7 +116,7 @@ class LiveSessionScreen(SessionScreen):
             else:
                 self.session.pause()
         except CoscientistError as exc:
-            self.notify(str(exc), severity="error")
+            self.notify(printable(str(exc)), severity="error", markup=False)
             return
         self.info = self.session.info
         self.show_header()
@@ -149,7 +150,7 @@ class LiveSessionScreen(SessionScreen):
         try:
             h = self.session.add_hypothesis(text)
         except CoscientistError as exc:
-            self.notify(str(exc), severity="error")
+            self.notify(printable(str(exc)), severity="error", markup=False)
             return
         event = Event(
             kind="hypothesis",
