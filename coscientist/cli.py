@@ -237,7 +237,7 @@ def sessions(db: DbOpt = None) -> None:
 def show(
     session_id: Annotated[str, typer.Argument(metavar="SESSION")],
     db: DbOpt = None,
-    top: Annotated[int, typer.Option("--top", min=1)] = 10,
+    top: Annotated[int, typer.Option("--top", min=1, max=100_000)] = 10,
     as_json: Annotated[bool, typer.Option("--json", help="machine-readable output")] = False,
 ) -> None:
     """Show a session's leaderboard."""
@@ -324,7 +324,7 @@ def export(
 def graph(
     session_id: Annotated[str, typer.Argument(metavar="SESSION")],
     db: DbOpt = None,
-    top: Annotated[int, typer.Option("--top", min=1)] = 10,
+    top: Annotated[int, typer.Option("--top", min=1, max=100_000)] = 10,
 ) -> None:
     """Knowledge-graph metrics of a session: size, communities, hubs and bridges."""
     from coscientist.knowledge import KnowledgeGraph, bridges, hubs, metrics

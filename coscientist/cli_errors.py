@@ -147,6 +147,8 @@ def run_app(app: Any, argv: list[str]) -> NoReturn:
         # Errors of typer's (vendored) click: usage errors (bad option values, missing
         # arguments, unknown options or commands) exit 2, as one line.
         names = {cls.__name__ for cls in type(exc).__mro__}
+        if "NoArgsIsHelpError" in names:  # bare `coscientist`: the help, already printed
+            sys.exit(0)
         if "UsageError" in names:
             say_error(usage_message(exc))
             sys.exit(2)

@@ -92,7 +92,7 @@ class Settings(BaseSettings):
     queue_depth: int = Field(default=0, ge=0, le=4096)
     # One core stays free for the event loop: llama.cpp threads collapse when oversubscribed.
     threads: int = Field(default_factory=lambda: max(1, (os.cpu_count() or 2) - 1), ge=1, le=256)
-    seed: int = 0
+    seed: int = Field(default=0, ge=-(2**63), le=2**63 - 1)  # a store's INTEGER holds it
     request_timeout: float = Field(default=120.0, gt=0, allow_inf_nan=False)
     # How long a running task's lease lasts unrenewed; a dead owner's tasks come back within it.
     lease_seconds: float = Field(default=60.0, ge=1.0, le=3600.0)

@@ -45,7 +45,7 @@ class SessionInfo(BaseModel):
     status: SessionStatus = SessionStatus.CREATED
     model_spec: str
     base_url: str | None = None
-    seed: int = 0
+    seed: int = Field(default=0, ge=-(2**63), le=2**63 - 1)  # a store's INTEGER holds it
     limits: dict[str, Any] = Field(default_factory=dict)
     preferences: str = ""  # the scientist's constraints and criteria, added to every prompt
     stop_reason: str | None = None

@@ -64,6 +64,7 @@ ROWS = [
     _r("run-max-cost-negative", [*RUN, "--max-cost", "-1"], "--max-cost"),
     _r("run-max-cost-nan", [*RUN, "--max-cost", "nan"], "--max-cost"),
     _r("run-seed-word", [*RUN, "--seed", "x"], "--seed"),
+    _r("run-seed-past-int64", [*RUN, "--model", "scripted", "--seed", "9" * 20], "seed"),
     _r("run-threads-zero", [*RUN, "--threads", "0"], "--threads"),
     # model specs
     _r("model-unknown", [*RUN, "--model", "gpt-banana"], "unknown model spec"),
@@ -130,6 +131,7 @@ ROWS = [
     _r("show-unknown-session", ["show", "nosuch", "--db", "{db}"], "no session 'nosuch'"),
     _r("show-top-zero", ["show", "{sid}", "--db", "{db}", "--top", "0"], "--top"),
     _r("show-top-word", ["show", "{sid}", "--db", "{db}", "--top", "all"], "--top"),
+    _r("show-top-past-int64", ["show", "{sid}", "--db", "{db}", "--top", "9" * 20], "--top"),
     _r("show-missing-session", ["show", "--db", "{db}"], "Missing argument 'SESSION'"),
     _r(
         "sessions-extra-argument", ["sessions", "--db", "{db}", "more"], "unexpected extra argument"

@@ -76,7 +76,7 @@ class Budget:
         if self.limits.max_tokens is not None and self.tokens >= self.limits.max_tokens:
             return "token budget"
         max_cost = self.limits.max_cost
-        if max_cost is not None and (self.cost_refused or self.cost >= max_cost):
+        if max_cost is not None and (self.cost_refused or self.cost > max_cost):
             return "cost budget"
         return None
 
