@@ -370,9 +370,6 @@ def worker(
     Sessions started with --queue-depth N queue tasks for workers. A worker runs
     each task on the session's own model, within the session's call budget.
     """
-    # Imported before "worker on": the agents and LangGraph take seconds to load, and a worker
-    # that loaded them at its first session missed short runs (tests/test_worker.py, flaky).
-    from coscientist.scheduler.loop import Scheduler  # noqa: F401
     from coscientist.scheduler.worker import SessionWork, run_worker
 
     cs = _open(db, model=model, base_url=base_url, concurrency=concurrency, threads=threads)
