@@ -1,7 +1,10 @@
 """The command line: thin. Parses options, calls session.py, prints.
 
 Every CoscientistError (and bad input of any kind) ends as one line on stderr
-and exit code 2, never a traceback.
+and exit code 2, never a traceback; an unexpected error is one line, exit code 1,
+and a log file with the traceback (cli_errors.py). Text from the store (goals,
+titles, graph labels: model and scientist text) is printed through safe_text,
+never as markup or raw control characters.
 """
 
 from __future__ import annotations
@@ -18,9 +21,12 @@ import typer
 from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
-from coscientist.config import Limits, Settings
-from coscientist.errors import ConfigError, CoscientistError
+from coscientist.cli_errors import one_line, run_app, say_error
+from coscientist.config import Limits, Settings, config_file
+from coscientist.errors import ConfigError
+from coscientist.safe_text import console_markup, json_text, printable
 
 app = typer.Typer(
     name="coscientist",
@@ -52,6 +58,10 @@ CallsOpt = Annotated[
     int | None, typer.Option("--max-calls", min=0, help="stop after N model calls")
 ]
 HypOpt = Annotated[int | None, typer.Option("--max-hypotheses", min=1, help="generate at most N")]
+CostOpt = Annotated[
+    float | None,
+    typer.Option("--max-cost", min=0, help="stop before spending USD (needs the model's price)"),
+]
 TimeOpt = Annotated[
     float | None, typer.Option("--time-limit", min=0.001, help="seconds of wall time")
 ]
@@ -67,7 +77,7 @@ ThreadsOpt = Annotated[
 
 
 def fail(message: str) -> NoReturn:
-    err.print(f"error: {message}", markup=False, highlight=False, soft_wrap=True)
+    say_error(message)
     raise typer.Exit(2)
 
 
@@ -78,7 +88,10 @@ def make_settings(**options: Any) -> Settings:
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"]) or "settings"
-        raise ConfigError(f"{where}: {first['msg']}") from exc
+        env = "COSCIENTIST_" + where.upper().replace(".", "__")
+        cfg = config_file()
+        sources = f"the option, {env}" + (f" or {cfg}" if cfg.is_file() else "")
+        raise ConfigError(f"{where}: {first['msg']} (check {sources})") from exc
 
 
 def _open(db: str | None, **options: Any) -> Any:
@@ -99,7 +112,7 @@ def _limits(**values: Any) -> Limits:
 
 @app.command()
 def run(
-    goal: Annotated[str, typer.Argument(help="the research goal, in plain words")],
+    goal: Annotated[str, typer.Argument(metavar="GOAL", help="the research goal, in plain words")],
     db: DbOpt = None,
     model: ModelOpt = None,
     base_url: BaseUrlOpt = None,
@@ -108,6 +121,7 @@ def run(
     max_calls: CallsOpt = None,
     max_hypotheses: HypOpt = None,
     time_limit: TimeOpt = None,
+    max_cost: CostOpt = None,
     seed: SeedOpt = None,
     threads: ThreadsOpt = None,
     literature: Annotated[
@@ -117,9 +131,11 @@ def run(
     tui: TuiOpt = False,
     verbose: VerboseOpt = False,
 ) -> None:
-    """Start a research session on GOAL and run it until a limit is reached."""
-    from coscientist.llm.spec import make_backend
+    """Start a research session on GOAL and run it until a limit is reached.
 
+    The model is checked first (an endpoint must answer, take the key and serve the
+    model): if it cannot serve, nothing is stored.
+    """
     if not goal.strip():
         fail("the research goal is empty: say what you want to find out")
     settings_opts = dict(
@@ -132,10 +148,16 @@ def run(
         literature=literature,
     )
     cs = _open(db, **settings_opts)
-    make_backend(cs.settings)  # a bad spec, a missing GGUF or no GPU fails before a session exists
-    limits = _limits(max_calls=max_calls, max_hypotheses=max_hypotheses, time_limit=time_limit)
-    session = cs.start(goal, limits=limits)
-    out.print(f"session [bold]{session.id}[/] in {cs.store.url_display}", highlight=False)
+    limits = _limits(
+        max_calls=max_calls,
+        max_hypotheses=max_hypotheses,
+        time_limit=time_limit,
+        max_cost=max_cost,
+    )
+    session = cs.start(goal, limits=limits)  # the model preflight: fails before a session exists
+    out.print(
+        f"session [bold]{session.id}[/] in {console_markup(cs.store.url_display)}", highlight=False
+    )
     _drive(cs, session, limits, tui=tui, verbose=verbose, db_given=db is not None)
 
 
@@ -149,17 +171,30 @@ def resume(
     max_calls: CallsOpt = None,
     max_hypotheses: HypOpt = None,
     time_limit: TimeOpt = None,
+    max_cost: CostOpt = None,
     threads: ThreadsOpt = None,
     tui: TuiOpt = False,
     verbose: VerboseOpt = False,
 ) -> None:
-    """Continue a session where it stopped (or was killed): its model and limits are remembered."""
+    """Continue a session where it stopped (or was killed): its model and limits are remembered.
+
+    The model is checked before the session is marked running; a new --base-url is
+    stored only once that check passed.
+    """
     cs = _open(db, concurrency=concurrency, queue_depth=queue_depth, threads=threads)
     session = cs.session(session_id)
+    limits = _limits(
+        max_calls=max_calls,
+        max_hypotheses=max_hypotheses,
+        time_limit=time_limit,
+        max_cost=max_cost,
+    )
     if base_url:
-        session.info = cs.store.update_session(session.id, base_url=base_url.rstrip("/"))
-    limits = _limits(max_calls=max_calls, max_hypotheses=max_hypotheses, time_limit=time_limit)
-    out.print(f"resuming session [bold]{session.id}[/]: {session.info.goal}", highlight=False)
+        session.use_base_url(base_url)
+    out.print(
+        f"resuming session [bold]{session.id}[/]: {console_markup(session.info.goal)}",
+        highlight=False,
+    )
     _drive(cs, session, limits, tui=tui, verbose=verbose, db_given=db is not None)
 
 
@@ -177,11 +212,13 @@ def _drive(
         from coscientist.progress import run_with_progress
 
         summary = anyio.run(partial(run_with_progress, session, limits, out, verbose=verbose))
+        cost = float(cs.store.call_stats(session.id).get("cost_usd", 0.0))
         out.print(
             f"stopped: {summary.stop_reason} after {summary.elapsed_s:.1f} s: "
-            f"{summary.calls} model calls, {summary.hypotheses} hypotheses, "
-            f"{summary.matches} matches",
+            f"{summary.calls} model calls{f' ({cost:.4f} USD)' if cost else ''}, "
+            f"{summary.hypotheses} hypotheses, {summary.matches} matches",
             highlight=False,
+            markup=False,
         )
         _print_leaderboard(session.leaderboard(top=10), title="Top hypotheses")
         error = summary.error
@@ -230,10 +267,8 @@ def program_name() -> str:
 
 
 def fail_run(error: str, session_id: str) -> NoReturn:
-    err.print(
-        f"error: the run stopped early: {error}; fix the cause, then `coscientist resume {session_id}`",
-        highlight=False,
-        markup=False,
+    say_error(
+        f"the run stopped early: {error}; fix the cause, then `coscientist resume {session_id}`"
     )
     raise typer.Exit(1)
 
@@ -248,7 +283,7 @@ def sessions(db: DbOpt = None) -> None:
     for info in cs.sessions():
         n = cs.store.count_hypotheses(info.id)
         created = info.created_at.strftime("%Y-%m-%d %H:%M")
-        goal = " ".join(info.goal.split())
+        goal = printable(one_line(info.goal))
         print(f"{info.id}\t{info.status.value}\t{created}\t{n} hypotheses\t{goal[:80]}")
 
 
@@ -256,7 +291,7 @@ def sessions(db: DbOpt = None) -> None:
 def show(
     session_id: Annotated[str, typer.Argument(metavar="SESSION")],
     db: DbOpt = None,
-    top: Annotated[int, typer.Option("--top", min=1)] = 10,
+    top: Annotated[int, typer.Option("--top", min=1, max=100_000)] = 10,
     as_json: Annotated[bool, typer.Option("--json", help="machine-readable output")] = False,
 ) -> None:
     """Show a session's leaderboard."""
@@ -280,10 +315,12 @@ def show(
             "session": session.info.model_dump(mode="json"),
             "leaderboard": [e.model_dump(mode="json", include=set(fields)) for e in board],
         }
-        print(json.dumps(payload, indent=2, ensure_ascii=False))
+        print(json_text(json.dumps(payload, indent=2, ensure_ascii=False)))
         return
     info = session.info
-    out.print(f"[bold]{info.id}[/] ({info.status.value}) {info.goal}", highlight=False)
+    out.print(
+        f"[bold]{info.id}[/] ({info.status.value}) {console_markup(info.goal)}", highlight=False
+    )
     _print_leaderboard(board, title="Leaderboard")
 
 
@@ -291,9 +328,14 @@ def _print_leaderboard(board: list[Any], *, title: str) -> None:
     table = Table(title=title, show_lines=False)
     for col in ("rank", "elo", "W-L", "id", "origin", "title"):
         table.add_column(col, overflow="fold")
-    for e in board:
+    for e in board:  # Text cells: a title is never parsed as markup
         table.add_row(
-            str(e.rank), f"{e.elo:.0f}", f"{e.wins}-{e.matches - e.wins}", e.id, e.origin, e.title
+            str(e.rank),
+            f"{e.elo:.0f}",
+            f"{e.wins}-{e.matches - e.wins}",
+            e.id,
+            Text(printable(e.origin)),
+            Text(printable(one_line(e.title))),
         )
     if not board:
         out.print("(no ranked hypotheses yet)")
@@ -338,7 +380,7 @@ def export(
 def graph(
     session_id: Annotated[str, typer.Argument(metavar="SESSION")],
     db: DbOpt = None,
-    top: Annotated[int, typer.Option("--top", min=1)] = 10,
+    top: Annotated[int, typer.Option("--top", min=1, max=100_000)] = 10,
 ) -> None:
     """Knowledge-graph metrics of a session: size, communities, hubs and bridges."""
     from coscientist.knowledge import KnowledgeGraph, bridges, hubs, metrics
@@ -351,9 +393,11 @@ def graph(
         m = metrics(kg)
         top_hubs, top_bridges = hubs(kg, k=top), bridges(kg, k=top)
     for key, value in m.model_dump().items():
-        out.print(f"{key}: {value}", highlight=False)
-    out.print("hubs: " + ", ".join(f"{n} ({d})" for n, d in top_hubs), highlight=False)
-    out.print("bridges: " + ", ".join(f"{n} ({b:.3f})" for n, b in top_bridges), highlight=False)
+        out.print(f"{key}: {value}", highlight=False, markup=False)
+    hub_list = ", ".join(f"{printable(one_line(n))} ({d})" for n, d in top_hubs)
+    out.print(f"hubs: {hub_list}", highlight=False, markup=False)
+    bridge_list = ", ".join(f"{printable(one_line(n))} ({b:.3f})" for n, b in top_bridges)
+    out.print(f"bridges: {bridge_list}", highlight=False, markup=False)
 
 
 @app.command()
@@ -396,7 +440,7 @@ def worker(
             flush=True,
         )
 
-    print(f"worker on {cs.store.url_display}", flush=True)
+    print(f"worker on {printable(cs.store.url_display)}", flush=True)
     summary = anyio.run(partial(run_worker, cs, idle_exit=idle_exit, on_session=report))
     print(f"worker done: {summary.tasks_done} tasks done, {summary.tasks_failed} failed")
 
@@ -417,43 +461,8 @@ def doctor(
         raise typer.Exit(1)
 
 
-def _first_user_error(group: BaseExceptionGroup[BaseException]) -> CoscientistError | None:
-    for exc in group.exceptions:
-        if isinstance(exc, CoscientistError):
-            return exc
-        if isinstance(exc, BaseExceptionGroup):
-            found = _first_user_error(exc)
-            if found is not None:
-                return found
-    return None
-
-
 def main() -> None:
-    try:
-        code = app(standalone_mode=False)
-        sys.exit(code if isinstance(code, int) else 0)
-    except CoscientistError as exc:
-        err.print(f"error: {exc}", markup=False, highlight=False, soft_wrap=True)
-        sys.exit(2)
-    except BaseExceptionGroup as group:  # an error inside the run's task group
-        inner = _first_user_error(group)
-        if inner is None:
-            raise
-        err.print(f"error: {inner}", markup=False, highlight=False, soft_wrap=True)
-        sys.exit(2)
-    except KeyboardInterrupt:
-        err.print("interrupted: committed work is kept; `coscientist resume` continues")
-        sys.exit(130)
-    except Exception as exc:
-        # Usage errors of typer's (vendored) click: bad option values, missing arguments.
-        names = {cls.__name__ for cls in type(exc).__mro__}
-        if "ClickException" in names:
-            exc.show()  # type: ignore[attr-defined]
-            sys.exit(int(getattr(exc, "exit_code", 2)))
-        if "Abort" in names:
-            sys.exit(130)
-        err.print(f"error: unexpected {type(exc).__name__}: {exc}", markup=False, highlight=False)
-        sys.exit(1)
+    run_app(app, sys.argv[1:])
 
 
 if __name__ == "__main__":

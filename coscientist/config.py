@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import os
+import tomllib
 from pathlib import Path
 from typing import Any
 
 import platformdirs
-from pydantic import Field, SecretStr, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
     TomlConfigSettingsSource,
 )
+
+from coscientist.errors import ConfigError
 
 APP_NAME = "coscientist"
 
@@ -30,16 +33,44 @@ def config_file() -> Path:
     return Path(platformdirs.user_config_dir(APP_NAME)) / "config.toml"
 
 
-class Limits(BaseSettings):
-    """Stop rules of a run. None means unlimited."""
+def check_toml(path: Path) -> None:
+    """A config file that cannot be read or parsed is a ConfigError naming the file and line."""
+    try:
+        with path.open("rb") as handle:
+            tomllib.load(handle)
+    except tomllib.TOMLDecodeError as exc:  # its message ends with "(at line N, column M)"
+        raise ConfigError(f"config file {path} is not valid TOML: {exc}") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"config file {path} is not UTF-8 text: {exc.reason}") from None
+    except OSError as exc:
+        raise ConfigError(f"cannot read config file {path}: {exc.strerror or exc}") from None
 
-    model_config = SettingsConfigDict(extra="forbid")
+
+class ModelPrice(BaseModel):
+    """List price of a model in USD per million tokens, for `max_cost`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    input: float = Field(ge=0, allow_inf_nan=False, description="USD per million prompt tokens")
+    output: float = Field(
+        ge=0, allow_inf_nan=False, description="USD per million completion tokens"
+    )
+
+
+class Limits(BaseSettings):
+    """Stop rules of a run. None means unlimited.
+
+    Read from init arguments and COSCIENTIST_-prefixed variables only (COSCIENTIST_MAX_CALLS,
+    ...): a plain MAX_CALLS in the environment belongs to someone else.
+    """
+
+    model_config = SettingsConfigDict(extra="forbid", env_prefix="COSCIENTIST_")
 
     max_calls: int | None = Field(default=None, ge=0)
     max_tokens: int | None = Field(default=None, ge=0)
     max_hypotheses: int | None = Field(default=None, ge=1)
-    time_limit: float | None = Field(default=None, gt=0)
-    max_cost: float | None = Field(default=None, ge=0)
+    time_limit: float | None = Field(default=None, gt=0, allow_inf_nan=False)
+    max_cost: float | None = Field(default=None, ge=0, allow_inf_nan=False)
     convergence_window: int | None = Field(default=None, ge=1)
 
 
@@ -61,8 +92,8 @@ class Settings(BaseSettings):
     queue_depth: int = Field(default=0, ge=0, le=4096)
     # One core stays free for the event loop: llama.cpp threads collapse when oversubscribed.
     threads: int = Field(default_factory=lambda: max(1, (os.cpu_count() or 2) - 1), ge=1, le=256)
-    seed: int = 0
-    request_timeout: float = Field(default=120.0, gt=0)
+    seed: int = Field(default=0, ge=-(2**63), le=2**63 - 1)  # a store's INTEGER holds it
+    request_timeout: float = Field(default=120.0, gt=0, allow_inf_nan=False)
     # How long a running task's lease lasts unrenewed; a dead owner's tasks come back within it.
     lease_seconds: float = Field(default=60.0, ge=1.0, le=3600.0)
     max_output_tokens: int = Field(default=512, ge=16)
@@ -75,6 +106,9 @@ class Settings(BaseSettings):
     review_filter: bool | None = None
     literature: bool = False
     literature_base_urls: dict[str, str] = Field(default_factory=dict)
+    # Prices by model name (USD per million tokens), over the defaults in coscientist/llm/pricing.py:
+    # [prices."my-model"] input = 0.5, output = 1.5 in the TOML file.
+    prices: dict[str, ModelPrice] = Field(default_factory=dict)
     limits: Limits = Field(default_factory=Limits)
 
     @field_validator("base_url")
@@ -94,6 +128,7 @@ class Settings(BaseSettings):
         sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
         path = config_file()
         if path.is_file():
+            check_toml(path)
             sources.append(TomlConfigSettingsSource(settings_cls, toml_file=path))
         return tuple(sources)
 

@@ -14,6 +14,8 @@ from coscientist.config import Settings, config_file
 from coscientist.errors import CoscientistError
 from coscientist.llm.base import CallContext
 from coscientist.llm.spec import make_client, parse_spec
+from coscientist.redact import mask_secrets
+from coscientist.safe_text import console_markup
 
 
 class DoctorAnswer(BaseModel):
@@ -25,8 +27,10 @@ class DoctorAnswer(BaseModel):
 
 
 def _check(console: Console, ok: bool, name: str, detail: str) -> bool:
+    """One line of the report; `name` and `detail` are text (secrets masked), never markup."""
     mark = "[green]ok[/]" if ok else "[yellow]--[/]"
-    console.print(f"  {mark} {name}: {detail}", highlight=False)
+    shown = console_markup(f"{name}: {mask_secrets(detail)}")
+    console.print(f"  {mark} {shown}", highlight=False, soft_wrap=True)
     return ok
 
 
@@ -121,7 +125,7 @@ async def run_doctor(settings: Settings, console: Console) -> bool:
     _backends(console, settings)
 
     parse_spec(settings.model)
-    console.print(f"[bold]structured call[/] on {settings.model}", highlight=False)
+    console.print(f"[bold]structured call[/] on {console_markup(settings.model)}", highlight=False)
     client = make_client(settings)
     try:
         await client.load(lambda note, _: console.print(f"  {note}", highlight=False, markup=False))

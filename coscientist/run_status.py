@@ -17,6 +17,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from coscientist.config import Limits
+from coscientist.safe_text import printable
 
 RATE_WINDOW_SECONDS = 30.0  # rates follow at least the last half minute
 MIN_RATE_SPAN_SECONDS = 3.0  # no rate from samples closer than this
@@ -183,7 +184,8 @@ def duration(seconds: float) -> str:
 
 
 def one_line(text: str, width: int) -> str:
-    flat = " ".join(text.split())
+    """Model or scientist text for a status line: one line, control characters made visible."""
+    flat = printable(" ".join(text.split()))
     return flat if len(flat) <= width else flat[: width - 1] + "…"
 
 

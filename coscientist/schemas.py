@@ -45,7 +45,7 @@ class SessionInfo(BaseModel):
     status: SessionStatus = SessionStatus.CREATED
     model_spec: str
     base_url: str | None = None
-    seed: int = 0
+    seed: int = Field(default=0, ge=-(2**63), le=2**63 - 1)  # a store's INTEGER holds it
     limits: dict[str, Any] = Field(default_factory=dict)
     preferences: str = ""  # the scientist's constraints and criteria, added to every prompt
     stop_reason: str | None = None
@@ -261,6 +261,27 @@ class Task(TaskSpec):
     finished_at: datetime | None = None
 
 
+# What became of one backend attempt. Answered: ok, repaired (valid after a repair turn),
+# invalid (JSON that does not fit the schema), malformed (not JSON), truncated (cut off at
+# the token limit). Unanswered, so not a budgeted call: the others, one per cause.
+ANSWERED_OUTCOMES = frozenset({"ok", "repaired", "invalid", "malformed", "truncated"})
+UNANSWERED_OUTCOMES = frozenset(
+    {
+        "unreachable",
+        "timeout",
+        "unauthorized",
+        "refused",
+        "rate_limited",
+        "server_error",
+        "malformed_response",
+        "transport_error",
+        "unavailable",
+        "error",
+    }
+)
+OUTCOMES = ANSWERED_OUTCOMES | UNANSWERED_OUTCOMES
+
+
 class CallRecord(BaseModel):
     """Provenance of one model call. Never holds the prompt text or any secret."""
 
@@ -270,8 +291,9 @@ class CallRecord(BaseModel):
     tokens_in: int = 0
     tokens_out: int = 0
     latency_ms: float = 0.0
-    outcome: str  # ok, repaired, invalid, truncated, transport_error, timeout
+    outcome: str  # one of OUTCOMES
     error: str | None = None
+    cost_usd: float | None = None  # from the price table; None: unpriced or unanswered
     attempt: int = 1
     session_id: str | None = None
     task_id: str | None = None

@@ -7,6 +7,12 @@
     for entry in session.leaderboard(top=5): ...
 
 `run_objective(goal, **limits)` does the same synchronously, for scripts and notebooks.
+
+`start` checks the model before it creates the session (coscientist/llm/preflight.py):
+an OpenAI-compatible endpoint that cannot be reached, refuses the key or does not
+serve the model raises a ModelError, a model without a price while `max_cost` is set
+a ConfigError, and no session is left behind. `run` checks again when the session
+comes from the store (a resume), before it marks the session running.
 """
 
 from __future__ import annotations
@@ -16,12 +22,14 @@ from typing import TYPE_CHECKING, Any
 
 import anyio
 
-from coscientist.config import Limits, Settings
+from coscientist.config import Limits, ModelPrice, Settings
 from coscientist.errors import ConfigError, CoscientistError
 from coscientist.events import EventBus
-from coscientist.llm.base import Backend
+from coscientist.llm.base import Backend, Gate
 from coscientist.llm.client import ModelClient
-from coscientist.llm.spec import make_backend
+from coscientist.llm.preflight import ModelCheck, check_model
+from coscientist.llm.spec import check_base_url, make_backend
+from coscientist.redact import mask_secrets
 from coscientist.run_status import RunProgress
 from coscientist.scheduler import Inbox, RunSummary
 from coscientist.scheduler import commands as cmd
@@ -65,19 +73,49 @@ class CoScientist:
         limits: Limits | None = None,
         seed: int | None = None,
     ) -> Session:
+        """Create a session after checking its model (see the module docstring)."""
         goal = goal.strip()
         if not goal:
             raise ConfigError("the research goal is empty: say what you want to find out")
+        limits = limits or self.settings.limits
+        checked = self.check_model(self.settings, limits.max_cost)
         info = SessionInfo(
             id=new_id(),
             goal=goal,
             model_spec=self.settings.model,
             base_url=self.settings.base_url,
             seed=self.settings.seed if seed is None else seed,
-            limits=(limits or self.settings.limits).model_dump(exclude_none=True),
+            limits=limits.model_dump(exclude_none=True),
             preferences=preferences,
         )
-        return Session(self, self.store.create_session(info))
+        session = Session(self, self.store.create_session(info))
+        session._checked = checked
+        return session
+
+    def check_model(
+        self,
+        settings: Settings,
+        max_cost: float | None,
+        *,
+        probe: bool = True,
+        served: str | None = None,
+    ) -> ModelCheck:
+        """The preflight; an injected backend is the caller's business and is not probed."""
+        return check_model(
+            settings, max_cost=max_cost, probe=probe and self._backend is None, served=served
+        )
+
+    def session_settings(self, info: SessionInfo) -> Settings:
+        """Settings for running a session: its own model spec and base URL.
+
+        The store keeps the base URL with its password masked; when this process was
+        given the same URL in full (--base-url, COSCIENTIST_BASE_URL), that one is used.
+        """
+        base_url = info.base_url
+        given = self.settings.base_url
+        if base_url and given and base_url != given and mask_secrets(given) == base_url:
+            base_url = given
+        return self.settings.model_copy(update={"model": info.model_spec, "base_url": base_url})
 
     def session(self, session_id: str) -> Session:
         return Session(self, self.store.get_session(session_id))
@@ -89,16 +127,16 @@ class CoScientist:
         self,
         info: SessionInfo,
         *,
-        gate: Callable[[], Awaitable[None]] | None = None,
+        gate: Gate | None = None,
         recorder: Callable[[CallRecord], Awaitable[None]] | None = None,
+        price: ModelPrice | None = None,
     ) -> ModelClient:
         """A model client for a session: its own spec and base URL, the key from the environment.
 
-        `gate` and `recorder` come from the run's budget (a scheduler builds its client).
+        `gate` and `recorder` come from the run's budget (a scheduler builds its client);
+        `price` from the preflight (None: calls are recorded without a cost).
         """
-        settings = self.settings.model_copy(
-            update={"model": info.model_spec, "base_url": info.base_url}
-        )
+        settings = self.session_settings(info)
         backend = self._backend or make_backend(settings)
         return ModelClient(
             backend,
@@ -109,6 +147,7 @@ class CoScientist:
             seed=info.seed,
             gate=gate,
             recorder=recorder,
+            price=price,
         )
 
     def close(self) -> None:
@@ -132,6 +171,7 @@ class Session:
         self._inbox = Inbox()
         self._running = False
         self._scheduler: Scheduler | None = None  # read by progress(), only while it runs
+        self._checked: ModelCheck | None = None  # set by CoScientist.start
 
     @property
     def id(self) -> str:
@@ -151,11 +191,16 @@ class Session:
 
         limits = self._effective_limits(limits, overrides)
         settings = self._cs.settings
+        # What can refuse to run (a backend that cannot be built, a dead endpoint, no price
+        # for max_cost) does so before the session is marked running.
+        checked = await anyio.to_thread.run_sync(self._check, limits)
+        self._checked = checked
         self.info = self.store.update_session(
             self.id,
             status=SessionStatus.RUNNING,
             limits=limits.model_dump(exclude_none=True),
             stop_reason=None,
+            base_url=self.info.base_url,  # a new one from use_base_url, stored once it worked
         )
         reason = "interrupted"
         literature: LiteratureTools | None = None
@@ -166,7 +211,7 @@ class Session:
             scheduler = Scheduler(
                 store=self.store,
                 make_client=lambda gate, recorder: self._cs.make_client(
-                    info, gate=gate, recorder=recorder
+                    info, gate=gate, recorder=recorder, price=checked.price
                 ),
                 info=info,
                 bus=self.bus,
@@ -206,6 +251,21 @@ class Session:
         """A slow step's status for the displays: under way (seconds None), or done."""
         self.bus.emit("status", self.id, message, seconds=seconds)
 
+    def use_base_url(self, base_url: str) -> None:
+        """Run on another endpoint (the server moved): checked now, stored when a run starts."""
+        self.info = self.info.model_copy(update={"base_url": check_base_url(base_url.rstrip("/"))})
+        self._checked = None
+
+    def _check(self, limits: Limits) -> ModelCheck:
+        """The model preflight: probed unless `start` did so moments ago in this process."""
+        checked = self._checked
+        return self._cs.check_model(
+            self._cs.session_settings(self.info),
+            limits.max_cost,
+            probe=checked is None,
+            served=checked.model if checked else None,
+        )
+
     def _effective_limits(self, limits: Limits | None, overrides: dict[str, Any]) -> Limits:
         stored = Limits(**self.info.limits) if self.info.limits else Limits()
         merged = stored.model_dump()
@@ -216,12 +276,8 @@ class Session:
             out = Limits(**merged)
         except ValueError as exc:
             raise ConfigError(f"bad limits: {exc}") from exc
-        if (
-            out.max_calls is None
-            and out.max_tokens is None
-            and out.time_limit is None
-            and out.max_cost is None
-        ):
+        # max_cost alone keeps the call cap: an unknown or wrong price must not mean no limit.
+        if out.max_calls is None and out.max_tokens is None and out.time_limit is None:
             out.max_calls = DEFAULT_MAX_CALLS
         return out
 

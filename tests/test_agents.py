@@ -161,7 +161,7 @@ async def test_malformed_answer_is_repaired_by_the_client() -> None:
     h.queue('{"title": "Silver', good_hypothesis())
     (draft,) = await generation.generate(h.ctx, "expansion")
     assert draft.title == "Silver ions block quorum sensing"
-    assert [r.outcome for r in h.records] == ["invalid", "repaired"]
+    assert [r.outcome for r in h.records] == ["malformed", "repaired"]
     repair = h.backend.requests[1].messages
     assert repair[-2] == {"role": "assistant", "content": '{"title": "Silver'}
 

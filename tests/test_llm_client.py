@@ -9,7 +9,12 @@ import anyio
 import pytest
 from pydantic import BaseModel, Field
 
-from coscientist.errors import ModelError, ModelOutputError, ModelTimeoutError, ModelTransportError
+from coscientist.errors import (
+    ModelOutputError,
+    ModelRefusedError,
+    ModelTimeoutError,
+    ModelTransportError,
+)
 from coscientist.llm import CallContext, Message, ModelClient, ScriptedBackend
 from coscientist.llm.base import RawCompletion
 from coscientist.llm.client import extract_json, prompt_hash
@@ -111,7 +116,7 @@ async def test_malformed_answer_is_repaired() -> None:
     completion = await client.complete(MESSAGES, Idea, ctx=CTX)
     assert completion.value.confidence == 4
     assert completion.attempts == 3
-    assert records.outcomes == ["invalid", "invalid", "repaired"]
+    assert records.outcomes == ["malformed", "invalid", "repaired"]
     assert [r.attempt for r in records] == [1, 2, 3]
     assert records[0].error is not None and "invalid JSON" in records[0].error
     assert records[1].error is not None and "confidence" in records[1].error
@@ -154,7 +159,7 @@ async def test_gives_up_after_repair_attempts() -> None:
     client, records = make(backend, repair_attempts=2)
     with pytest.raises(ModelOutputError, match="no valid Idea after 3 answers"):
         await client.complete(MESSAGES, Idea)
-    assert records.outcomes == ["invalid"] * 3
+    assert records.outcomes == ["malformed"] * 3
     assert backend.pending == 2
 
 
@@ -192,11 +197,11 @@ async def test_backoff_grows_exponentially() -> None:
 
 async def test_other_model_errors_are_not_retried() -> None:
     backend = ScriptedBackend()
-    backend.queue(ModelError("HTTP 400: bad request"), GOOD)
+    backend.queue(ModelRefusedError("HTTP 400: bad request", status=400), GOOD)
     client, records = make(backend)
-    with pytest.raises(ModelError, match="bad request"):
+    with pytest.raises(ModelRefusedError, match="bad request"):
         await client.complete(MESSAGES, Idea)
-    assert records.outcomes == ["transport_error"]
+    assert records.outcomes == ["refused"]
     assert backend.pending == 1
 
 
@@ -205,7 +210,7 @@ async def test_gate_is_awaited_before_every_attempt() -> None:
     backend.queue(ModelTransportError("down"), "bad", GOOD)
     gate_calls: list[int] = []
 
-    async def gate() -> None:
+    async def gate(cost: float) -> None:
         gate_calls.append(len(backend.requests))
 
     client, _ = make(backend, gate=gate)
@@ -217,7 +222,7 @@ async def test_a_closed_gate_holds_calls_back() -> None:
     backend = ScriptedBackend()
     opened = anyio.Event()
 
-    async def gate() -> None:
+    async def gate(cost: float) -> None:
         await opened.wait()
 
     client, _ = make(backend, gate=gate)
@@ -273,7 +278,7 @@ async def test_the_gate_and_recorder_given_at_construction_see_every_attempt() -
     records = Records()
     gate_calls: list[None] = []
 
-    async def gate() -> None:
+    async def gate(cost: float) -> None:
         gate_calls.append(None)
 
     client = ModelClient(backend, recorder=records, gate=gate)

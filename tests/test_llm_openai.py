@@ -10,7 +10,12 @@ import anyio
 import pytest
 from pydantic import BaseModel, Field
 
-from coscientist.errors import ModelError, ModelTimeoutError, ModelTransportError
+from coscientist.errors import (
+    ModelRefusedError,
+    ModelTimeoutError,
+    ModelTransportError,
+    ModelUnreachableError,
+)
 from coscientist.llm import CallContext, Message, ModelClient
 from coscientist.llm.openai_compat import OpenAICompatibleBackend
 from coscientist.schemas import CallRecord
@@ -94,7 +99,7 @@ async def test_malformed_answer_is_repaired(server: FakeOpenAIServer) -> None:
     completion = await client.complete(MESSAGES, Idea)
     await client.aclose()
     assert completion.value.title == GOOD["title"]
-    assert records.outcomes == ["invalid", "repaired"]
+    assert records.outcomes == ["malformed", "repaired"]
     repair = chat_bodies(server)[1]["messages"]
     assert isinstance(repair, list) and repair[-2]["role"] == "assistant"
 
@@ -108,14 +113,16 @@ async def test_truncated_answer_is_repaired(server: FakeOpenAIServer) -> None:
     assert records.outcomes == ["truncated", "repaired"]
 
 
-@pytest.mark.parametrize("status", [503, 429])
-async def test_server_errors_are_retried(server: FakeOpenAIServer, status: int) -> None:
+@pytest.mark.parametrize(("status", "outcome"), [(503, "server_error"), (429, "rate_limited")])
+async def test_server_errors_are_retried(
+    server: FakeOpenAIServer, status: int, outcome: str
+) -> None:
     server.push(Reply.http_error(status, "overloaded"), Reply.json(GOOD))
     client, records = client_for(server.url)
     completion = await client.complete(MESSAGES, Idea)
     await client.aclose()
     assert completion.attempts == 2
-    assert records.outcomes == ["transport_error", "ok"]
+    assert records.outcomes == [outcome, "ok"]
     assert records[0].error is not None and f"HTTP {status}" in records[0].error
     assert server.chat_requests == 2
 
@@ -143,13 +150,14 @@ async def test_client_errors_are_not_retried_and_carry_the_server_message(
 ) -> None:
     server.push(Reply.http_error(404, f"model test-model not found (key {SECRET})"))
     client, records = client_for(server.url)
-    with pytest.raises(ModelError) as caught:
+    with pytest.raises(ModelRefusedError) as caught:
         await client.complete(MESSAGES, Idea)
     await client.aclose()
     assert not isinstance(caught.value, ModelTransportError)
+    assert caught.value.status == 404
     assert "HTTP 404" in str(caught.value) and "not found" in str(caught.value)
     assert SECRET not in str(caught.value)
-    assert records.outcomes == ["transport_error"]
+    assert records.outcomes == ["refused"]
     assert all(SECRET not in r.model_dump_json() for r in records)
 
 
@@ -161,20 +169,20 @@ async def test_api_key_goes_only_in_the_authorization_header(server: FakeOpenAIS
     assert SECRET not in json.dumps(server.bodies)
 
 
-async def test_falls_back_to_json_object_and_remembers_it() -> None:
+async def test_falls_back_per_request_and_keeps_json_object_after_repeated_refusals() -> None:
     with FakeOpenAIServer(reject_json_schema=True) as server:
         client, records = client_for(server.url)
-        first = await client.complete(MESSAGES, Idea)
-        second = await client.complete(MESSAGES, Idea)
+        values = [(await client.complete(MESSAGES, Idea)).value for _ in range(4)]
         await client.aclose()
-    assert isinstance(first.value, Idea) and isinstance(second.value, Idea)
+    assert all(isinstance(v, Idea) for v in values)
     kinds = [b["response_format"]["type"] for b in chat_bodies(server)]  # type: ignore[index]
-    assert kinds == ["json_schema", "json_object", "json_object"]
+    # Three refusals in a row, each answered in json_object: then json_object for good.
+    assert kinds == ["json_schema", "json_object"] * 3 + ["json_object"]
     assert chat_bodies(server)[1]["response_format"] == {
         "type": "json_object",
         "schema": Idea.model_json_schema(),
     }
-    assert records.outcomes == ["ok", "ok"], "the fallback happens inside one attempt"
+    assert records.outcomes == ["ok"] * 4, "the fallback happens inside one attempt"
 
 
 async def test_no_fallback_once_json_schema_has_worked(server: FakeOpenAIServer) -> None:
@@ -185,7 +193,7 @@ async def test_no_fallback_once_json_schema_has_worked(server: FakeOpenAIServer)
     await client.aclose()
     kinds = [b["response_format"]["type"] for b in chat_bodies(server)]  # type: ignore[index]
     assert kinds == ["json_schema"] * 3
-    assert records.outcomes == ["ok", "transport_error", "ok"]
+    assert records.outcomes == ["ok", "server_error", "ok"]
 
 
 async def test_a_failed_fallback_keeps_json_schema(server: FakeOpenAIServer) -> None:
@@ -195,7 +203,7 @@ async def test_a_failed_fallback_keeps_json_schema(server: FakeOpenAIServer) -> 
     await client.aclose()
     kinds = [b["response_format"]["type"] for b in chat_bodies(server)]  # type: ignore[index]
     assert kinds == ["json_schema", "json_object", "json_schema"]
-    assert records.outcomes == ["transport_error", "ok"]
+    assert records.outcomes == ["server_error", "ok"]
 
 
 async def test_model_is_discovered_once(server: FakeOpenAIServer) -> None:
@@ -214,10 +222,10 @@ async def test_unreachable_server_is_a_transport_error() -> None:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     client, records = client_for(f"http://127.0.0.1:{port}/v1", transport_retries=1)
-    with pytest.raises(ModelTransportError, match="cannot reach"):
+    with pytest.raises(ModelUnreachableError, match="cannot reach"):
         await client.complete(MESSAGES, Idea)
     await client.aclose()
-    assert records.outcomes == ["transport_error", "transport_error"]
+    assert records.outcomes == ["unreachable", "unreachable"]
 
 
 async def test_many_calls_in_flight() -> None:

@@ -40,6 +40,7 @@ from coscientist.schemas import (
     new_id,
 )
 from coscientist.store import Store
+from tests.fakes.openai_server import FakeOpenAIServer
 
 XSS_TITLE = "<script>alert(1)</script>"
 MD_XSS_TITLE = r"\<script>alert(1)\</script>"
@@ -297,7 +298,7 @@ def test_html_escapes_everything_a_model_wrote(exported: Exported) -> None:
 def test_json_document(exported: Exported) -> None:
     store, sample = exported.store, exported.sample
     data = json.loads(exported.text("json"))
-    assert data["format_version"] == 1
+    assert data["format_version"] == 2
     board = data["leaderboard"]
     assert [row["id"] for row in board] == [e.id for e in store.leaderboard(sample.session_id)]
     assert sample.ids["grand"] not in {row["id"] for row in board}
@@ -359,21 +360,24 @@ def test_no_secret_in_any_export(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     from coscientist.session import CoScientist
 
     monkeypatch.setenv("COSCIENTIST_API_KEY", SECRET)
-    settings = Settings(
-        db=f"sqlite:///{tmp_path / 's.db'}",
-        model="openai-compatible",
-        base_url=f"http://user:{URL_PASSWORD}@127.0.0.1:9/v1",
-    )
-    assert settings.api_key_value() == SECRET
+    with FakeOpenAIServer() as server:  # start() checks the endpoint before storing a session
+        endpoint = f"127.0.0.1:{server.port}/v1"
+        settings = Settings(
+            db=f"sqlite:///{tmp_path / 's.db'}",
+            model="openai-compatible",
+            base_url=f"http://user:{URL_PASSWORD}@{endpoint}",
+        )
+        assert settings.api_key_value() == SECRET
+        with CoScientist(settings) as cs:
+            session = cs.start("Find the cause", seed=3)
     with CoScientist(settings) as cs:
-        session = cs.start("Find the cause", seed=3)
         build_session(cs.store, session.id, matches=[])
         for fmt in FORMATS:
             written = export_session(cs.store, session.id, fmt, tmp_path / f"out.{fmt}")
             text = written.read_text(encoding="utf-8")
             assert SECRET not in text, fmt
             assert URL_PASSWORD not in text, fmt
-    assert "127.0.0.1:9/v1" in (tmp_path / "out.json").read_text()  # the endpoint itself is kept
+    assert endpoint in (tmp_path / "out.json").read_text()  # the endpoint itself is kept
 
 
 def test_a_session_with_nothing_yet_exports(store: Store, tmp_path: Path) -> None:

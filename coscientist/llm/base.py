@@ -91,3 +91,23 @@ class CallContext:
 
 
 Recorder = Callable[[CallRecord], Awaitable[None]]
+
+
+class Reservation(Protocol):
+    """A budget's hold on one backend attempt, handed out by the gate.
+
+    Settled with the attempt's cost when the backend answered (None: not known,
+    the reserved worst case counts as spent); refunded when it did not answer
+    (unreachable, timed out, refused, rate limited): an unanswered attempt is not
+    a budgeted call.
+    """
+
+    def settle(self, cost_usd: float | None) -> None: ...
+
+    def refund(self) -> None: ...
+
+
+# Awaited before every backend attempt with the attempt's worst-case cost in USD (0 when
+# free or unpriced). It may block (over budget) and returns a Reservation, or None when it
+# keeps no account.
+Gate = Callable[[float], Awaitable[Reservation | None]]

@@ -3,8 +3,13 @@
 Backends only turn a request into raw text. The client turns a pydantic type
 into a JSON schema, bounds the calls in flight, waits on the budget gate it
 was built with, validates answers, asks again (bounded) when an answer is
-malformed or cut off, backs off on transport errors, and leaves one provenance
-record per backend attempt.
+malformed or cut off, backs off on transport errors (waiting out a 429's
+Retry-After), and leaves one provenance record per backend attempt, its
+outcome naming the cause and its cost priced from the session's price table.
+
+The gate hands out a reservation per attempt: an attempt that got no answer
+(unreachable, timed out, refused, rate limited) is refunded, so it is not a
+budgeted call; an answered one is settled with its cost.
 """
 
 from __future__ import annotations
@@ -13,7 +18,7 @@ import hashlib
 import json
 import random
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -21,17 +26,27 @@ import anyio
 from pydantic import BaseModel, ValidationError
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, stop_after_attempt
 
-from coscientist.errors import ModelError, ModelOutputError, ModelTimeoutError, ModelTransportError
+from coscientist.config import ModelPrice
+from coscientist.errors import (
+    ModelError,
+    ModelOutputError,
+    ModelRateLimitedError,
+    ModelTransportError,
+)
 from coscientist.llm.base import (
     Backend,
     CallContext,
     Completion,
+    Gate,
     GenerationRequest,
     LoadsModel,
     Message,
     RawCompletion,
     Recorder,
+    Reservation,
 )
+from coscientist.llm.pricing import cost, worst_case_cost
+from coscientist.redact import mask_secrets
 from coscientist.schemas import CallRecord
 
 T = TypeVar("T", bound=BaseModel)
@@ -39,6 +54,7 @@ T = TypeVar("T", bound=BaseModel)
 _MAX_ERROR_CHARS = 300
 _MAX_ECHO_CHARS = 4000  # of a bad answer sent back in a repair turn
 _MAX_BACKOFF = 30.0
+MAX_RETRY_AFTER = 120.0  # seconds; a longer Retry-After is waited this long, then asked again
 _HASH_PIECE = 2047  # bytes; CPython's hashlib keeps the GIL below 2048
 
 
@@ -63,6 +79,7 @@ class _Attempts:
         self.tokens_in = 0
         self.tokens_out = 0
         self.model = ""
+        self.cost: float | None = None  # of the last answered attempt
 
 
 def prompt_hash(messages: Sequence[Message]) -> str:
@@ -129,7 +146,8 @@ class ModelClient:
         max_tokens: int = 512,
         temperature: float = 0.7,
         seed: int | None = None,
-        gate: Callable[[], Awaitable[None]] | None = None,
+        gate: Gate | None = None,
+        price: ModelPrice | None = None,
     ) -> None:
         self.backend = backend
         self.concurrency = concurrency or backend.default_concurrency
@@ -141,6 +159,7 @@ class ModelClient:
         self.seed = seed
         self._recorder = recorder
         self._gate = gate
+        self.price = price  # None: unknown, calls are recorded without a cost
         self._limiter = anyio.CapacityLimiter(self.concurrency)
         self._rng = random.Random(seed)  # backoff jitter only
         self._schemas: dict[type[BaseModel], dict[str, Any]] = {}
@@ -150,6 +169,11 @@ class ModelClient:
         self.tokens_out = 0
         self.in_flight = 0
         self.max_in_flight = 0
+        self.cost_usd = 0.0
+        # Backend attempts in a row that got no answer, and the last such failure: a scheduler
+        # stops a run on a long streak of errors.endpoint_is_dead ones.
+        self.consecutive_failures = 0
+        self.last_failure: ModelError | None = None
 
     # --- public API -----------------------------------------------------------
 
@@ -187,7 +211,9 @@ class ModelClient:
             except (ValueError, ValidationError) as exc:
                 truncated = raw.finish_reason == "length"
                 last_error = "cut off at the token limit" if truncated else _describe(exc)
-                outcome = "truncated" if truncated else "invalid"
+                # malformed: not JSON at all; invalid: JSON that does not fit the schema
+                not_json = isinstance(exc, json.JSONDecodeError)
+                outcome = "truncated" if truncated else "malformed" if not_json else "invalid"
                 await self._record(state, request, raw, latency_ms, outcome, last_error)
                 if truncated and budget < TRUNCATION_GROWTH * base_tokens:
                     # Small models rarely shorten on request: give the same prompt more room.
@@ -290,7 +316,10 @@ class ModelClient:
         ]
 
     def _backoff(self, retry_state: RetryCallState) -> float:
-        """Exponential backoff with jitter between half and the full step."""
+        """The server's Retry-After after a 429; else exponential backoff with jitter."""
+        failure = retry_state.outcome.exception() if retry_state.outcome else None
+        if isinstance(failure, ModelRateLimitedError) and failure.retry_after is not None:
+            return min(MAX_RETRY_AFTER, failure.retry_after)
         step = self.backoff_base * 2 ** (retry_state.attempt_number - 1)
         return float(min(_MAX_BACKOFF, step * (0.5 + 0.5 * self._rng.random())))
 
@@ -310,10 +339,12 @@ class ModelClient:
                 with attempt:
                     return await self._attempt(request, state)
         except ModelTransportError as exc:
-            kind = ModelTimeoutError if isinstance(exc, ModelTimeoutError) else ModelTransportError
-            raise kind(
+            # Same class (and status, retry_after) as the last failure: it names the cause.
+            gave_up = type(exc)(
                 f"{self.backend.name}: gave up after {state.number} attempts: {_short(str(exc))}"
-            ) from exc
+            )
+            gave_up.__dict__.update(exc.__dict__)
+            raise gave_up from exc
         raise AssertionError("unreachable: tenacity either returns or raises")
 
     async def _attempt(
@@ -321,9 +352,16 @@ class ModelClient:
     ) -> tuple[RawCompletion, float]:
         """Exactly one backend call, and its record if it failed."""
         failure: ModelError | None = None
+        reservation: Reservation | None = None
         async with self._limiter:
             if self._gate is not None:
-                await self._gate()  # inside the slot: at most `concurrency` calls race the budget
+                # Inside the slot: at most `concurrency` calls race the budget.
+                estimate = (
+                    worst_case_cost(self.price, request.messages, request.max_tokens)
+                    if self.price
+                    else 0.0
+                )
+                reservation = await self._gate(estimate)
             state.number += 1
             self.calls += 1
             self.in_flight += 1
@@ -333,19 +371,32 @@ class ModelClient:
                 raw = await self.backend.generate(request)
             except ModelError as exc:
                 failure = exc
+            except BaseException:
+                if reservation is not None:  # cancelled mid-call: it may still be billed
+                    reservation.settle(None)  # None: the reserved worst case stays spent
+                raise
             finally:
                 self.in_flight -= 1
-        if failure is not None:
-            latency_ms = (time.perf_counter() - started) * 1000
-            outcome = "timeout" if isinstance(failure, ModelTimeoutError) else "transport_error"
-            await self._record(state, request, None, latency_ms, outcome, _short(str(failure)))
-            raise failure
         latency_ms = (time.perf_counter() - started) * 1000
+        if failure is not None:
+            if reservation is not None:
+                reservation.refund()
+            self.consecutive_failures += 1
+            self.last_failure = failure
+            message = _short(mask_secrets(str(failure)))
+            await self._record(state, request, None, latency_ms, failure.outcome, message)
+            raise failure
+        self.consecutive_failures = 0
+        call_cost = cost(self.price, raw.tokens_in, raw.tokens_out) if self.price else None
+        if reservation is not None:
+            reservation.settle(call_cost)
+        self.cost_usd += call_cost or 0.0
         state.tokens_in += raw.tokens_in
         state.tokens_out += raw.tokens_out
         state.model = raw.model or self.backend.name
         self.tokens_in += raw.tokens_in
         self.tokens_out += raw.tokens_out
+        state.cost = call_cost
         return raw, latency_ms
 
     async def _record(
@@ -369,6 +420,7 @@ class ModelClient:
                 latency_ms=round(latency_ms, 3),
                 outcome=outcome,
                 error=error,
+                cost_usd=state.cost if raw is not None else None,
                 attempt=state.number,
                 session_id=state.ctx.session_id,
                 task_id=state.ctx.task_id,

@@ -6,15 +6,16 @@ loads llama.cpp, and `embedded` never imports openai.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
 from coscientist.config import Settings
 from coscientist.errors import ConfigError
-from coscientist.llm.base import Backend, Recorder
+from coscientist.llm.base import Backend, Gate, Recorder
 from coscientist.llm.client import ModelClient
+from coscientist.redact import mask_secrets
 
 SpecKind = Literal["embedded", "gguf", "openai-compatible", "vllm", "scripted"]
 
@@ -23,6 +24,7 @@ UNKNOWN_SPEC = (
     "--base-url URL, vllm:MODEL or scripted"
 )
 NEEDS_BASE_URL = "--model openai-compatible needs --base-url"
+_URL_EXAMPLE = "such as http://127.0.0.1:8000/v1"
 
 
 @dataclass(frozen=True)
@@ -83,6 +85,23 @@ def _parse_scripted(options: str) -> ModelSpec:
     )
 
 
+def check_base_url(url: str | None) -> str:
+    """An http(s) URL with a host, or a ConfigError saying what is wrong (password masked)."""
+    if not url:
+        raise ConfigError(NEEDS_BASE_URL)
+    shown = mask_secrets(url).encode("utf-8", "backslashreplace").decode("utf-8")
+    if any(not ch.isprintable() or ch.isspace() for ch in url):
+        raise ConfigError(f"--base-url {shown!r} contains spaces or control characters")
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - parsing the port is the check
+    except ValueError as exc:
+        raise ConfigError(f"--base-url {shown!r} is not a valid URL ({exc})") from None
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        raise ConfigError(f"--base-url {shown!r} is not an http(s) URL {_URL_EXAMPLE}")
+    return url
+
+
 def make_backend(settings: Settings) -> Backend:
     """The backend for `settings.model`; raises ConfigError or ModelUnavailableError."""
     spec = parse_spec(settings.model)
@@ -96,8 +115,8 @@ def make_backend(settings: Settings) -> Backend:
             seed=settings.seed,
         )
     if spec.kind == "openai-compatible":
-        if not settings.base_url:
-            raise ConfigError(NEEDS_BASE_URL)
+        check_base_url(settings.base_url)
+        assert settings.base_url is not None
         from coscientist.llm.openai_compat import OpenAICompatibleBackend
 
         return OpenAICompatibleBackend(
@@ -122,7 +141,7 @@ def make_backend(settings: Settings) -> Backend:
 def make_client(
     settings: Settings,
     recorder: Recorder | None = None,
-    gate: Callable[[], Awaitable[None]] | None = None,
+    gate: Gate | None = None,
 ) -> ModelClient:
     """A ModelClient over `make_backend(settings)`, with the settings' limits and retries."""
     return ModelClient(

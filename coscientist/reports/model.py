@@ -21,7 +21,7 @@ from coscientist.schemas import (
     SessionStatus,
 )
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: calls.answered and calls.cost_usd
 
 
 class SessionPart(BaseModel):
@@ -130,10 +130,12 @@ class RoleCalls(BaseModel):
 
 
 class CallStats(BaseModel):
-    calls: int = 0
+    calls: int = 0  # every backend attempt, answered or not
+    answered: int = 0  # the attempts a budget counts
     tokens_in: int = 0
     tokens_out: int = 0
     latency_ms: float = 0.0
+    cost_usd: float = 0.0  # priced calls only (models run here cost nothing)
     by_role: dict[str, RoleCalls] = Field(default_factory=dict)
     by_outcome: dict[str, int] = Field(default_factory=dict)
 

@@ -10,12 +10,21 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import quote
 
 import jinja2
 
+from coscientist.literature.identifiers import parse_identifier
 from coscientist.reports.model import Interval
+from coscientist.safe_text import markdown_text
+from coscientist.schemas import Citation
 
 _NEWLINES = re.compile(r"\s*(?:\r\n|\r|\n)\s*")
+_RESOLVERS = {
+    "doi": "https://doi.org/",
+    "arxiv": "https://arxiv.org/abs/",
+    "pmid": "https://pubmed.ncbi.nlm.nih.gov/",
+}
 
 
 class MarkdownSafe(str):
@@ -25,21 +34,34 @@ class MarkdownSafe(str):
 
 
 def md_escape(value: object) -> object:
-    """Finalize hook of the Markdown environment: backslash-escape every `\\` and `<` printed.
+    """Finalize hook of the Markdown environment: every string printed is made inert.
 
-    Many Markdown viewers pass raw HTML through; escaped, a `<script>` a model
-    wrote shows as text and never becomes a tag. Numbers and MarkdownSafe
-    values pass unchanged.
+    Model and scientist text shows as written but cannot become raw HTML, a link,
+    an image or a terminal escape (safe_text.markdown_text). Numbers and
+    MarkdownSafe values (built by the template's own filters) pass unchanged.
     """
     if isinstance(value, MarkdownSafe) or not isinstance(value, str):
         return value
-    return value.replace("\\", "\\\\").replace("<", "\\<")
+    return markdown_text(value)
 
 
 def md_cell(value: object) -> MarkdownSafe:
-    """Model text made safe for one Markdown table cell: no `|`, no raw HTML, no line breaks."""
-    text = str(value).strip().replace("\\", "\\\\").replace("|", "\\|").replace("<", "\\<")
-    return MarkdownSafe(_NEWLINES.sub("<br>", text))
+    """Model text made safe for one Markdown table cell: inert, no `|`, no line breaks."""
+    text = markdown_text(_NEWLINES.sub("\n", str(value).strip())).replace("|", "\\|")
+    return MarkdownSafe(text.replace("\n", "<br>"))
+
+
+def md_citation(citation: Citation) -> MarkdownSafe:
+    """A citation's identifier; a link only when the literature tools verified it, and then
+    to the resolver of its kind (doi.org, arxiv.org, PubMed), never to a URL a model wrote."""
+    label = markdown_text(" ".join(citation.identifier.split()))
+    parsed = parse_identifier(citation.identifier) if citation.verified else None
+    if parsed is None:
+        return MarkdownSafe(label)
+    url = _RESOLVERS[parsed.kind] + quote(parsed.value, safe="/.")
+    if parsed.kind == "pmid":
+        url += "/"
+    return MarkdownSafe(f"[{label}]({url})")
 
 
 def one_line(value: object) -> str:
@@ -97,6 +119,7 @@ def markdown_environment() -> jinja2.Environment:
     """No HTML autoescape (it would litter the text with entities): `md_escape` instead."""
     env = _environment(autoescape=False, finalize=md_escape)
     env.filters["cell"] = md_cell
+    env.filters["citation"] = md_citation
     return env
 
 

@@ -15,6 +15,7 @@ from typing import Any
 from agents.context import LiteratureSearch
 from coscientist.config import Limits
 from coscientist.events import EventBus
+from coscientist.llm.base import Gate
 from coscientist.llm.client import ModelClient
 from coscientist.scheduler import effects, leases
 from coscientist.scheduler.budget import Budget, CallLog
@@ -31,9 +32,7 @@ from coscientist.store import Store
 
 log = logging.getLogger("coscientist.scheduler")
 
-ClientFactory = Callable[
-    [Callable[[], Awaitable[None]], Callable[[CallRecord], Awaitable[None]]], ModelClient
-]
+ClientFactory = Callable[[Gate, Callable[[CallRecord], Awaitable[None]]], ModelClient]
 
 
 class SchedulerBase:

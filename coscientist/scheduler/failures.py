@@ -24,6 +24,7 @@ from coscientist.errors import (
     ModelError,
     ModelTransportError,
     StoreError,
+    endpoint_is_dead,
 )
 
 MAX_BUGS = 3  # tasks that hit a bug before the run stops
@@ -42,7 +43,7 @@ class FailureKind(enum.StrEnum):
 def classify(exc: BaseException) -> FailureKind:
     if isinstance(exc, LeaseLostError):
         return FailureKind.LEASE
-    if isinstance(exc, ModelTransportError):
+    if isinstance(exc, ModelTransportError) or endpoint_is_dead(exc):  # 401/403/404 too
         return FailureKind.UNREACHABLE
     if isinstance(exc, ModelError):
         return FailureKind.MODEL

@@ -111,8 +111,5 @@ class Following(SchedulerBase):
         await self._count_stored_calls()
 
     async def _count_stored_calls(self) -> None:
-        stats = await self.db(self.store.call_stats, self.info.id)
-        stored = int(stats.get("tokens_in", 0)) + int(stats.get("tokens_out", 0))
-        self.budget.calls = max(self.budget.calls, int(stats.get("calls", 0)))
-        self.budget.tokens = max(self.budget.tokens, stored)
+        self.budget.catch_up(await self.db(self.store.call_stats, self.info.id))
         self.wake.set()

@@ -143,9 +143,7 @@ class Scheduler(TaskExecution, Following):
             graph=store.graph(sid),
             vectors=store.vectors(sid),
         )
-        stats = store.call_stats(sid)
-        self.budget.calls = int(stats.get("calls", 0))
-        self.budget.tokens = int(stats.get("tokens_in", 0)) + int(stats.get("tokens_out", 0))
+        self.budget.load(store.call_stats(sid))  # answered calls only: refusals cost nothing
         self._last_top = self.state.top_ids()
         self._match_seq = max((m.seq for m in self.state.recent_matches), default=0)
 

@@ -18,9 +18,12 @@ from typing import Any, Protocol
 
 import anyio
 
-from coscientist.config import Limits, Settings
+from coscientist.config import Limits, ModelPrice, Settings
 from coscientist.events import EventBus
+from coscientist.llm.base import Gate
 from coscientist.llm.client import ModelClient
+from coscientist.llm.pricing import price_for
+from coscientist.llm.spec import parse_spec
 from coscientist.scheduler.loop import Scheduler  # the agents load with the worker, not per task
 from coscientist.schemas import CallRecord, SessionInfo, SessionStatus, TaskState
 from coscientist.store import Store
@@ -39,8 +42,9 @@ class Workspace(Protocol):
         self,
         info: SessionInfo,
         *,
-        gate: Callable[[], Awaitable[None]] | None = None,
+        gate: Gate | None = None,
         recorder: Callable[[CallRecord], Awaitable[None]] | None = None,
+        price: ModelPrice | None = None,
     ) -> ModelClient: ...
 
 
@@ -128,10 +132,16 @@ async def work_on(
     """Claim and run one session's tasks until it stops, its budget is spent or it goes idle."""
     stored = Limits(**info.limits) if info.limits else Limits()
     # Only the budgets every process shares through the store; time and convergence are the planner's.
-    limits = Limits(max_calls=stored.max_calls, max_tokens=stored.max_tokens)
+    limits = Limits(
+        max_calls=stored.max_calls, max_tokens=stored.max_tokens, max_cost=stored.max_cost
+    )
+    spec = parse_spec(info.model_spec)  # priced by name; an unnamed served model goes unpriced
+    price = price_for(cs.settings, spec.kind, spec.target)
     scheduler = Scheduler(
         store=cs.store,
-        make_client=lambda gate, recorder: cs.make_client(info, gate=gate, recorder=recorder),
+        make_client=lambda gate, recorder: cs.make_client(
+            info, gate=gate, recorder=recorder, price=price
+        ),
         info=info,
         bus=EventBus(),
         concurrency=concurrency or cs.settings.concurrency,

@@ -6,7 +6,6 @@ with its password masked, so the CLI can print it as is.
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +15,7 @@ from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 from sqlalchemy.pool import StaticPool
 
 from coscientist.errors import StoreError
+from coscientist.redact import mask_secrets
 
 # Synchronous drivers only: the store runs its short transactions in worker threads.
 SUPPORTED = {"sqlite": ("pysqlite",), "postgresql": ("psycopg", "psycopg2")}
@@ -28,12 +28,11 @@ _SQLITE_PRAGMAS = (
     "PRAGMA busy_timeout=30000",
     "PRAGMA foreign_keys=ON",
 )
-_USERINFO = re.compile(r"(?P<head>://[^:/@\s]*):[^@/\s]*@")
 
 
 def mask_text(url: str) -> str:
-    """Mask the password of a URL that may not even parse."""
-    return _USERINFO.sub(r"\g<head>:***@", url)
+    """Mask the password of a URL that may not even parse (and secret query values)."""
+    return mask_secrets(url)
 
 
 def mask(url: URL) -> str:

@@ -10,7 +10,7 @@ from sqlalchemy import Connection, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from coscientist.errors import NotFoundError
-from coscientist.schemas import CallRecord, utcnow
+from coscientist.schemas import ANSWERED_OUTCOMES, CallRecord, utcnow
 from coscientist.store.tables import literature_cache, llm_calls, owners
 
 
@@ -61,7 +61,8 @@ def record_calls(conn: Connection, recs: list[CallRecord]) -> None:
 
 
 def call_stats(conn: Connection, session_id: str) -> dict[str, Any]:
-    """Totals, per role (calls and tokens) and per outcome (calls)."""
+    """Totals (calls, tokens, latency, cost in USD), per role (calls and tokens) and per
+    outcome (calls). `answered` counts the calls a budget counts (schemas.ANSWERED_OUTCOMES)."""
     c = llm_calls.c
     stmt = (
         select(
@@ -71,6 +72,7 @@ def call_stats(conn: Connection, session_id: str) -> dict[str, Any]:
             func.coalesce(func.sum(c.tokens_in), 0),
             func.coalesce(func.sum(c.tokens_out), 0),
             func.coalesce(func.sum(c.latency_ms), 0.0),
+            func.coalesce(func.sum(c.cost_usd), 0.0),
         )
         .where(c.session_id == session_id)
         .group_by(c.role, c.outcome)
@@ -80,11 +82,16 @@ def call_stats(conn: Connection, session_id: str) -> dict[str, Any]:
         "tokens_in": 0,
         "tokens_out": 0,
         "latency_ms": 0.0,
+        "cost_usd": 0.0,
+        "answered": 0,
         "by_role": {},
         "by_outcome": {},
     }
-    for role, outcome, calls, tokens_in, tokens_out, latency in conn.execute(stmt):
+    for role, outcome, calls, tokens_in, tokens_out, latency, spent in conn.execute(stmt):
         stats["calls"] += int(calls)
+        stats["cost_usd"] += float(spent)
+        if outcome in ANSWERED_OUTCOMES:
+            stats["answered"] += int(calls)
         stats["tokens_in"] += int(tokens_in)
         stats["tokens_out"] += int(tokens_out)
         stats["latency_ms"] += float(latency)

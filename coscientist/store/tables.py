@@ -262,6 +262,7 @@ class CallRow(StoreTable, table=True):
     error: str | None = Field(default=None, sa_type=Text)
     attempt: int = Field(sa_type=Integer)
     created_at: datetime = Field(sa_type=UTCDateTime)
+    cost_usd: float | None = Field(default=None, sa_type=Float)  # migration 0002
 
 
 class GraphNodeRow(StoreTable, table=True):

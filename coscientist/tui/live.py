@@ -18,6 +18,7 @@ from textual.worker import Worker, WorkerState
 
 from coscientist.errors import CoscientistError
 from coscientist.run_status import RunProgress
+from coscientist.safe_text import printable
 from coscientist.schemas import Event, SessionStatus
 from coscientist.tui.add_dialog import AddHypothesisScreen
 from coscientist.tui.data import Snapshot
@@ -135,7 +136,7 @@ class LiveSessionScreen(SessionScreen):
             else:
                 self.session.pause()
         except CoscientistError as exc:
-            self.notify(str(exc), severity="error")
+            self.notify(printable(str(exc)), severity="error", markup=False)
             return
         self.info = self.session.info
         self.show_header()
@@ -169,7 +170,7 @@ class LiveSessionScreen(SessionScreen):
         try:
             h = self.session.add_hypothesis(text)
         except CoscientistError as exc:
-            self.notify(str(exc), severity="error")
+            self.notify(printable(str(exc)), severity="error", markup=False)
             return
         event = Event(
             kind="hypothesis",

@@ -2,7 +2,8 @@
 
 Model-written text is never parsed as markup: a title like "[bold]x[/]" is
 appended to a `Text` as plain characters, so it shows literally and cannot
-break rendering with an unbalanced tag.
+break rendering with an unbalanced tag. Control characters (an ESC that would
+start a terminal sequence) are shown as visible symbols (safe_text.printable).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from collections.abc import Mapping
 from rich.text import Text
 
 from coscientist.run_status import ProgressView, duration
+from coscientist.safe_text import printable
 from coscientist.schemas import Event, LeaderboardEntry, Review, SessionInfo, SessionStatus
 from coscientist.tui.data import Detail, Stats
 
@@ -28,8 +30,8 @@ STATUS_STYLES = {
 
 
 def clip(text: str, width: int = TITLE_WIDTH) -> str:
-    """One line, at most `width` characters."""
-    flat = " ".join(text.split())
+    """One line, at most `width` characters, control characters made visible."""
+    flat = printable(" ".join(text.split()))
     return flat if len(flat) <= width else flat[: width - 1] + "…"
 
 
@@ -49,7 +51,7 @@ def board_row(entry: LeaderboardEntry) -> tuple[Text, Text, Text, Text, Text]:
         rank,
         Text(elo(entry), justify="right"),
         Text(record(entry), justify="right"),
-        Text(entry.origin, style="dim"),
+        Text(clip(entry.origin), style="dim"),
         Text(clip(entry.title)),
     )
 
@@ -58,7 +60,7 @@ def status_line(info: SessionInfo, note: str = "") -> Text:
     """`running`, `stopped: call budget`, or a transient note such as `stopping…`."""
     text = Text(note or info.status.value, style=STATUS_STYLES.get(info.status, ""))
     if not note and info.status in (SessionStatus.STOPPED, SessionStatus.DONE) and info.stop_reason:
-        text.append(f": {info.stop_reason}")
+        text.append(f": {clip(info.stop_reason, 200)}")
     return text
 
 
@@ -69,7 +71,7 @@ def header(info: SessionInfo, note: str = "") -> Text:
     text.append("\nsession ", style="dim")
     text.append(info.id)
     text.append("  model ", style="dim")
-    text.append(info.model_spec)
+    text.append(clip(info.model_spec))
     text.append("  status ", style="dim")
     text.append_text(status_line(info, note))
     return text
@@ -140,13 +142,13 @@ def event_line(event: Event, titles: Mapping[str, str]) -> Text | None:
         return None
     if kind == "hypothesis":
         line = Text("+ ", style="bold green")
-        line.append(f"[{data.get('origin', '?')}] ", style="dim")
+        line.append(f"[{clip(str(data.get('origin', '?')), 40)}] ", style="dim")
         line.append(clip(event.message))
         return line
     if kind == "review":
         passed = bool(data.get("passed", True))
         line = Text("✓ " if passed else "✗ ", style="green" if passed else "red")
-        line.append(f"{event.message} of ")
+        line.append(f"{clip(event.message, 40)} of ")
         line.append(_name(titles, data.get("id")))
         return line
     if kind == "match":
@@ -179,7 +181,7 @@ def _section(text: Text, heading: str) -> None:
 
 def _bullets(text: Text, items: list[str]) -> None:
     for item in items:
-        text.append(f"  • {item}\n")
+        text.append(f"  • {printable(item)}\n")
 
 
 def _review(text: Text, review: Review) -> None:
@@ -187,12 +189,13 @@ def _review(text: Text, review: Review) -> None:
     text.append(
         " passed" if review.passed else " failed", style="green" if review.passed else "red"
     )
-    text.append(f" ({review.author})", style="dim")
+    text.append(f" ({clip(review.author, 60)})", style="dim")
     if review.scores:
-        text.append("  " + ", ".join(f"{k} {v:g}" for k, v in sorted(review.scores.items())))
+        scores = ", ".join(f"{clip(k, 40)} {v:g}" for k, v in sorted(review.scores.items()))
+        text.append(f"  {scores}")
     text.append("\n")
     if review.summary:
-        text.append(f"{review.summary}\n")
+        text.append(f"{printable(review.summary)}\n")
     if review.strengths:
         text.append("strengths\n", style="green")
         _bullets(text, review.strengths)
@@ -205,19 +208,19 @@ def _review(text: Text, review: Review) -> None:
 def detail(d: Detail) -> Text:
     """The whole hypothesis page as one Text: title, ratings, content, reviews, parents."""
     h = d.hypothesis
-    text = Text(h.title, style="bold")
-    meta = f"\n{h.id}  {h.origin}  {h.status.value}"
+    text = Text(printable(h.title), style="bold")
+    meta = f"\n{h.id}  {clip(h.origin, 60)}  {h.status.value}"
     if h.pinned:
         meta += "  pinned"
     if d.entry is not None:
         meta += f"  rank {d.entry.rank}  Elo {elo(d.entry)}  W-L {record(d.entry)}"
     text.append(meta, style="dim")
     _section(text, "Statement")
-    text.append(h.statement)
+    text.append(printable(h.statement))
     for heading, body in (("Rationale", h.rationale), ("Experiment", h.experiment)):
         if body:
             _section(text, heading)
-            text.append(body)
+            text.append(printable(body))
     for heading, items in (("Predictions", h.predictions), ("Assumptions", h.assumptions)):
         if items:
             _section(text, heading)

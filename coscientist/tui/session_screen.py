@@ -17,6 +17,7 @@ from textual.widgets import Footer
 
 from coscientist.errors import CoscientistError
 from coscientist.run_status import ProgressMeter, RunProgress
+from coscientist.safe_text import printable
 from coscientist.schemas import Event, SessionInfo, SessionStatus
 from coscientist.store.repository import Store
 from coscientist.tui import render
@@ -127,7 +128,9 @@ class SessionScreen(Screen[None]):
 
     def on_load_failed(self, message: LoadFailed) -> None:
         self._loading = False
-        self.notify(message.error, title="cannot read the store", severity="error")
+        self.notify(
+            printable(message.error), title="cannot read the store", severity="error", markup=False
+        )
 
     def show_header(self) -> None:
         if self.info is not None:

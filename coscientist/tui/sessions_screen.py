@@ -9,6 +9,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Static
 
 from coscientist.errors import CoscientistError
+from coscientist.safe_text import printable
 from coscientist.store.repository import Store
 from coscientist.tui.data import load_sessions
 from coscientist.tui.messages import LoadFailed, SessionChosen, SessionsLoaded
@@ -60,7 +61,9 @@ class SessionsScreen(Screen[None]):
 
     def on_load_failed(self, message: LoadFailed) -> None:
         self._loading = False
-        self.notify(message.error, title="cannot read the store", severity="error")
+        self.notify(
+            printable(message.error), title="cannot read the store", severity="error", markup=False
+        )
 
     def on_session_chosen(self, message: SessionChosen) -> None:
         self.app.push_screen(

@@ -3,11 +3,15 @@
 It speaks plain HTTP/1.1 (keep-alive) on its own asyncio loop in a daemon
 thread, so the code under test talks to it through a real socket with the real
 `openai` SDK. A test pushes scripted `Reply`s (valid, malformed, cut off, an
-HTTP error, a delay past the client's timeout); when the queue is empty a
-responder answers, by default with schema-valid JSON from the scripted
-backend's generator. `reject_json_schema=True` imitates llama.cpp's server
-(HTTP 500 on `json_schema`, `json_object` accepted); `capacity` serves at most
-that many requests at once and queues the rest, like a single-slot server.
+HTTP error, with headers such as Retry-After, a delay past the client's timeout);
+when the queue is empty a responder answers, by default with schema-valid JSON
+from the scripted backend's generator. `reject_json_schema=True` imitates
+llama.cpp's server (HTTP 500 on `json_schema`, `json_object` accepted);
+`capacity` serves at most that many requests at once and queues the rest, like a
+single-slot server. Like a real endpoint it answers only under /v1 (404
+elsewhere), with `api_key` set it answers 401 to any other bearer token, with
+`models_status` set `GET /models` fails with that status, and with
+`strict_models=True` a completion for a model it does not serve is a 404.
 
 Run it alone for benchmarks:
     python tests/fakes/openai_server.py --port 8000 --latency 0.5 --capacity 64
@@ -33,7 +37,16 @@ from pydantic import BaseModel
 
 from coscientist.llm.synthetic import content_words, phrase, synthesize
 
-_REASONS = {200: "OK", 400: "Bad Request", 404: "Not Found", 429: "Too Many Requests"}
+_REASONS = {
+    200: "OK",
+    400: "Bad Request",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "Not Found",
+    429: "Too Many Requests",
+    500: "Internal Server Error",
+    503: "Service Unavailable",
+}
 _EMBEDDING_DIM = 64
 
 
@@ -46,6 +59,8 @@ class Reply:
     status: int = 200
     delay: float = 0.0
     error: str = "scripted failure"
+    headers: dict[str, str] | None = None  # extra response headers, e.g. Retry-After
+    raw_body: str | None = None  # sent verbatim instead of a completion (a proxy's error page)
 
     @classmethod
     def json(cls, value: dict[str, Any] | BaseModel, **kwargs: Any) -> Reply:
@@ -61,8 +76,15 @@ class Reply:
         return cls(content=text, finish_reason="length")
 
     @classmethod
-    def http_error(cls, status: int, error: str = "scripted failure") -> Reply:
-        return cls(status=status, error=error)
+    def http_error(
+        cls, status: int, error: str = "scripted failure", *, retry_after: float | None = None
+    ) -> Reply:
+        headers = {"Retry-After": f"{retry_after:g}"} if retry_after is not None else None
+        return cls(status=status, error=error, headers=headers)
+
+    @classmethod
+    def not_a_completion(cls, body: str = "<html><body>502 Bad Gateway</body></html>") -> Reply:
+        return cls(raw_body=body)
 
     @classmethod
     def slow(cls, delay: float, content: str | None = None) -> Reply:
@@ -111,6 +133,9 @@ class FakeOpenAIServer:
         host: str = "127.0.0.1",
         port: int = 0,
         record_bodies: bool = True,
+        api_key: str | None = None,
+        models_status: int | None = None,
+        strict_models: bool = False,
     ) -> None:
         self.responder = responder
         self.reject_json_schema = reject_json_schema
@@ -122,6 +147,10 @@ class FakeOpenAIServer:
         self.host = host
         self.port = port
         self.record_bodies = record_bodies  # off for long benchmark runs
+        self.api_key = api_key
+        self.models_status = models_status
+        self.strict_models = strict_models
+        self.request_times: list[float] = []  # monotonic arrival time of each chat request
         # Counters, written on the server thread and read by tests.
         self.requests_received = 0
         self.chat_requests = 0
@@ -234,12 +263,17 @@ class FakeOpenAIServer:
                     headers[key.strip().lower()] = value.strip()
                 length = int(headers.get("content-length", "0"))
                 body = await reader.readexactly(length) if length else b""
-                status, payload = await self._dispatch(method, path.split("?")[0], headers, body)
-                data = json.dumps(payload).encode("utf-8")
+                answer = await self._dispatch(method, path.split("?")[0], headers, body)
+                status, payload = answer[0], answer[1]
+                extra = answer[2] if len(answer) > 2 else None
+                raw_text = isinstance(payload, _Verbatim)
+                data = payload.encode("utf-8") if raw_text else json.dumps(payload).encode("utf-8")
                 reason = _REASONS.get(status, "Error")
+                extra_lines = "".join(f"{k}: {v}\r\n" for k, v in (extra or {}).items())
                 head = (
-                    f"HTTP/1.1 {status} {reason}\r\nContent-Type: application/json\r\n"
-                    f"Content-Length: {len(data)}\r\n\r\n"
+                    f"HTTP/1.1 {status} {reason}\r\n"
+                    f"Content-Type: {'text/html' if raw_text else 'application/json'}\r\n"
+                    f"{extra_lines}Content-Length: {len(data)}\r\n\r\n"
                 ).encode("latin-1")
                 writer.write(head + data)
                 await writer.drain()
@@ -252,10 +286,16 @@ class FakeOpenAIServer:
 
     async def _dispatch(
         self, method: str, path: str, headers: dict[str, str], raw: bytes
-    ) -> tuple[int, Any]:
+    ) -> tuple[Any, ...]:
         self.requests_received += 1
         if self.record_bodies:
             self.auth_headers.append(headers.get("authorization", ""))
+        if not path.startswith("/v1/"):
+            return 404, _error(f"no route {method} {path}", "not_found")
+        if self.api_key is not None and headers.get("authorization") != f"Bearer {self.api_key}":
+            return 401, _error("Incorrect API key provided", "invalid_api_key")
+        if method == "GET" and path.endswith("/models") and self.models_status is not None:
+            return self.models_status, _error("models are not listed here", "server_error")
         if method == "GET" and path.endswith("/models"):
             return 200, {
                 "object": "list",
@@ -272,6 +312,9 @@ class FakeOpenAIServer:
         if path.endswith("/embeddings"):
             return 200, self._embeddings(body)
         self.chat_requests += 1
+        self.request_times.append(time.monotonic())
+        if self.strict_models and body.get("model") != self.model:
+            return 404, _error(f"The model {body.get('model')!r} does not exist", "not_found")
         self._pending += 1
         self.max_pending = max(self.max_pending, self._pending)
         try:
@@ -282,7 +325,7 @@ class FakeOpenAIServer:
         finally:
             self._pending -= 1
 
-    async def _chat(self, body: dict[str, Any]) -> tuple[int, Any]:
+    async def _chat(self, body: dict[str, Any]) -> tuple[Any, ...]:
         self._active += 1
         self.max_concurrent = max(self.max_concurrent, self._active)
         try:
@@ -296,13 +339,15 @@ class FakeOpenAIServer:
             delay += reply.delay if reply else 0.0
             if delay > 0:
                 await asyncio.sleep(delay)
+            if reply is not None and reply.raw_body is not None:
+                return reply.status, _Verbatim(reply.raw_body), reply.headers
             if reply is None or (reply.content is None and reply.status == 200):
                 answered = self._respond(body)
                 if reply is not None:
                     answered.finish_reason = reply.finish_reason
                 reply = answered
             if reply.status != 200:
-                return reply.status, _error(reply.error, "server_error")
+                return reply.status, _error(reply.error, "server_error"), reply.headers
             return 200, self._completion(body, reply)
         finally:
             self._active -= 1
@@ -369,6 +414,10 @@ class FakeOpenAIServer:
         }
 
 
+class _Verbatim(str):
+    """A response body sent as is, not as JSON."""
+
+
 def _error(message: str, kind: str) -> dict[str, Any]:
     return {"error": {"message": message, "type": kind, "code": None, "param": None}}
 
@@ -381,6 +430,8 @@ def main() -> None:
     parser.add_argument("--capacity", type=int, default=None)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--reject-json-schema", action="store_true")
+    parser.add_argument("--api-key", default=None, help="answer 401 to any other bearer token")
+    parser.add_argument("--strict-models", action="store_true", help="404 for unknown models")
     args = parser.parse_args()
     server = FakeOpenAIServer(
         port=args.port,
@@ -390,6 +441,8 @@ def main() -> None:
         seed=args.seed,
         reject_json_schema=args.reject_json_schema,
         record_bodies=False,
+        api_key=args.api_key,
+        strict_models=args.strict_models,
     )
     with server:
         print(server.url, flush=True)

@@ -1,0 +1,414 @@
+"""Bad input at the command line, row by row: exit 2, one line on stderr, the store unchanged.
+
+Every command, every option, every kind of store URL and model URL. The rows run
+`coscientist.cli.main` in this process (the real entry point, argv and all) so the
+table stays fast; tests/test_cli.py and the subprocess tests below cover what only a
+real process shows (argument bytes, the crash log). Endpoints are real HTTP servers on
+127.0.0.1: the fake OpenAI-compatible server, one that wants a key, and a closed port.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import sqlite3
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from coscientist import cli
+from coscientist.config import Settings
+from coscientist.session import CoScientist
+from tests.fakes.openai_server import FakeOpenAIServer
+
+PASSWORD = "hunter2-url-password"
+
+
+@dataclass(frozen=True)
+class Row:
+    name: str
+    argv: list[str]
+    expect: str  # a piece of the one error line
+    env: dict[str, str] = field(default_factory=dict)
+    config: str | None = None  # the TOML config file's text, if the row needs one
+
+
+def _r(name: str, argv: list[str], expect: str, **kw: object) -> Row:
+    return Row(name, argv, expect, **kw)  # type: ignore[arg-type]
+
+
+RUN = ["run", "a goal", "--db", "{db}"]
+OPENAI = [*RUN, "--model", "openai-compatible", "--base-url"]
+
+ROWS = [
+    # run: the goal and every option
+    _r("run-empty-goal", ["run", "", "--db", "{db}", "--model", "scripted"], "goal is empty"),
+    _r("run-blank-goal", ["run", "  \t ", "--db", "{db}", "--model", "scripted"], "goal is empty"),
+    _r("run-missing-goal", ["run", "--db", "{db}"], "Missing argument 'GOAL'"),
+    _r("run-unknown-option", [*RUN, "--frobnicate"], "No such option: --frobnicate"),
+    _r("run-extra-argument", [*RUN, "--literature", "yes"], "unexpected extra argument"),
+    _r("run-concurrency-zero", [*RUN, "--concurrency", "0"], "--concurrency"),
+    _r("run-concurrency-word", [*RUN, "--concurrency", "many"], "--concurrency"),
+    _r("run-concurrency-huge", [*RUN, "--concurrency", "100000"], "concurrency"),
+    _r("run-queue-depth-negative", [*RUN, "--queue-depth", "-1"], "--queue-depth"),
+    _r("run-max-calls-negative", [*RUN, "--max-calls", "-3"], "--max-calls"),
+    _r("run-max-calls-fraction", [*RUN, "--max-calls", "1.5"], "--max-calls"),
+    _r("run-max-hypotheses-zero", [*RUN, "--max-hypotheses", "0"], "--max-hypotheses"),
+    _r("run-time-limit-zero", [*RUN, "--time-limit", "0"], "--time-limit"),
+    _r("run-time-limit-word", [*RUN, "--time-limit", "soon"], "--time-limit"),
+    _r("run-time-limit-infinite", [*RUN, "--model", "scripted", "--time-limit", "inf"], "finite"),
+    _r("run-max-cost-negative", [*RUN, "--max-cost", "-1"], "--max-cost"),
+    _r("run-max-cost-nan", [*RUN, "--max-cost", "nan"], "--max-cost"),
+    _r("run-seed-word", [*RUN, "--seed", "x"], "--seed"),
+    _r("run-seed-past-int64", [*RUN, "--model", "scripted", "--seed", "9" * 20], "seed"),
+    _r("run-threads-zero", [*RUN, "--threads", "0"], "--threads"),
+    # model specs
+    _r("model-unknown", [*RUN, "--model", "gpt-banana"], "unknown model spec"),
+    _r("model-gguf-no-path", [*RUN, "--model", "gguf:"], "needs the path"),
+    _r("model-gguf-missing-file", [*RUN, "--model", "gguf:{tmp}/none.gguf"], "does not exist"),
+    _r("model-vllm-no-name", [*RUN, "--model", "vllm:"], "needs a model name"),
+    _r("model-vllm-no-gpu", [*RUN, "--model", "vllm:org/model"], "CUDA GPU"),
+    _r("model-scripted-bad-option", [*RUN, "--model", "scripted:speed=3"], "scripted option"),
+    _r("model-scripted-negative", [*RUN, "--model", "scripted:latency=-1"], "scripted option"),
+    _r("model-from-env", RUN, "unknown model spec", env={"COSCIENTIST_MODEL": "gpt-banana"}),
+    # model URLs
+    _r("url-missing", [*RUN, "--model", "openai-compatible"], "needs --base-url"),
+    _r("url-words", [*OPENAI, "not a url"], "contains spaces"),
+    _r("url-ftp", [*OPENAI, "ftp://127.0.0.1/v1"], "not an http(s) URL"),
+    _r("url-no-host", [*OPENAI, "http:///v1"], "not an http(s) URL"),
+    _r("url-bad-port", [*OPENAI, "http://127.0.0.1:99999/v1"], "not a valid URL"),
+    _r("url-nothing-listens", [*OPENAI, "http://127.0.0.1:{dead}/v1"], "cannot reach"),
+    _r(
+        "url-password-nothing-listens",
+        [*OPENAI, f"http://bob:{PASSWORD}@127.0.0.1:{{dead}}/v1"],
+        "bob:***@",
+    ),
+    _r("url-wrong-path-404", [*OPENAI, "{fake_root}"], "HTTP 404"),
+    _r("url-no-key-401", [*OPENAI, "{keyed}"], "HTTP 401"),
+    _r("url-wrong-key-401", [*OPENAI, "{keyed}"], "HTTP 401", env={"COSCIENTIST_API_KEY": "no"}),
+    _r(
+        "url-unknown-model",
+        [*RUN, "--model", "openai-compatible:no-such-model", "--base-url", "{fake}"],
+        "does not serve model 'no-such-model'",
+    ),
+    _r(
+        "url-max-cost-without-price",
+        [*RUN, "--model", "openai-compatible", "--base-url", "{fake}", "--max-cost", "1"],
+        "--max-cost needs the price of 'fake-model'",
+    ),
+    # resume
+    _r("resume-unknown-session", ["resume", "nosuch", "--db", "{db}"], "no session 'nosuch'"),
+    _r(
+        "resume-max-calls-negative",
+        ["resume", "{sid}", "--db", "{db}", "--max-calls", "-1"],
+        "--max-calls",
+    ),
+    _r(
+        "resume-concurrency-zero",
+        ["resume", "{sid}", "--db", "{db}", "--concurrency", "0"],
+        "--concurrency",
+    ),
+    _r(
+        "resume-bad-base-url",
+        ["resume", "{sid}", "--db", "{db}", "--base-url", "not a url"],
+        "contains spaces",
+    ),
+    _r(
+        "resume-dead-base-url",
+        ["resume", "{osid}", "--db", "{db}", "--base-url", "http://127.0.0.1:{dead}/v1"],
+        "cannot reach",
+    ),
+    _r(
+        "resume-no-model-option",
+        ["resume", "{sid}", "--db", "{db}", "--model", "scripted"],
+        "No such option: --model",
+    ),
+    # reading commands
+    _r("show-unknown-session", ["show", "nosuch", "--db", "{db}"], "no session 'nosuch'"),
+    _r("show-top-zero", ["show", "{sid}", "--db", "{db}", "--top", "0"], "--top"),
+    _r("show-top-word", ["show", "{sid}", "--db", "{db}", "--top", "all"], "--top"),
+    _r("show-top-past-int64", ["show", "{sid}", "--db", "{db}", "--top", "9" * 20], "--top"),
+    _r("show-missing-session", ["show", "--db", "{db}"], "Missing argument 'SESSION'"),
+    _r(
+        "sessions-extra-argument", ["sessions", "--db", "{db}", "more"], "unexpected extra argument"
+    ),
+    _r("graph-unknown-session", ["graph", "nosuch", "--db", "{db}"], "no session"),
+    _r("graph-top-zero", ["graph", "{sid}", "--db", "{db}", "--top", "0"], "--top"),
+    _r("tui-unknown-session", ["tui", "nosuch", "--db", "{db}"], "no session 'nosuch'"),
+    # writing commands
+    _r("add-empty-text", ["add", "{sid}", "", "--db", "{db}"], "text is empty"),
+    _r("add-blank-text", ["add", "{sid}", "  \n ", "--db", "{db}"], "text is empty"),
+    _r("add-unknown-session", ["add", "nosuch", "an idea", "--db", "{db}"], "no session"),
+    _r("add-missing-text", ["add", "{sid}", "--db", "{db}"], "Missing argument"),
+    _r(
+        "export-unknown-format",
+        ["export", "{sid}", "--format", "pdf", "--output", "{tmp}/r.pdf", "--db", "{db}"],
+        "unknown format 'pdf'",
+    ),
+    _r(
+        "export-missing-output",
+        ["export", "{sid}", "--format", "md", "--db", "{db}"],
+        "Missing option '--output'",
+    ),
+    _r(
+        "export-to-a-directory",
+        ["export", "{sid}", "--format", "md", "--output", "{tmp}", "--db", "{db}"],
+        "is a directory",
+    ),
+    _r(
+        "export-unknown-session",
+        ["export", "nosuch", "--format", "md", "--output", "{tmp}/r.md", "--db", "{db}"],
+        "no session",
+    ),
+    # worker and doctor
+    _r(
+        "worker-concurrency-zero", ["worker", "--db", "{db}", "--concurrency", "0"], "--concurrency"
+    ),
+    _r("worker-idle-exit-negative", ["worker", "--db", "{db}", "--idle-exit", "-1"], "--idle-exit"),
+    _r(
+        "doctor-unknown-model",
+        ["doctor", "--db", "{db}", "--model", "gpt-banana"],
+        "unknown model spec",
+    ),
+    _r("doctor-threads-zero", ["doctor", "--db", "{db}", "--threads", "0"], "--threads"),
+    # store URLs
+    _r("store-unknown-scheme", ["sessions", "--db", "nosuch://nowhere"], "nosuch://nowhere"),
+    _r(
+        "store-unsupported",
+        ["sessions", "--db", "mysql://u@localhost/db"],
+        "unsupported database 'mysql'",
+    ),
+    _r("store-empty-url", ["sessions", "--db", ""], "not a database URL"),
+    _r("store-is-a-directory", ["sessions", "--db", "sqlite:///{tmp}"], "cannot open store"),
+    _r(
+        "store-postgres-nothing-listens",
+        ["sessions", "--db", f"postgresql://u:{PASSWORD}@127.0.0.1:{{dead}}/db"],
+        "u:***@127.0.0.1",
+    ),
+    _r(
+        "store-from-env",
+        ["sessions"],
+        "unsupported database",
+        env={"COSCIENTIST_DB": "mysql://x/y"},
+    ),
+    # the command itself, environment and config file
+    _r("unknown-command", ["frobnicate"], "No such command 'frobnicate'"),
+    _r("global-unknown-option", ["--version"], "No such option: --version"),
+    _r(
+        "env-concurrency-word",
+        ["sessions", "--db", "{db}"],
+        "COSCIENTIST_CONCURRENCY",
+        env={"COSCIENTIST_CONCURRENCY": "lots"},
+    ),
+    _r(
+        "config-broken-toml",
+        ["sessions", "--db", "{db}"],
+        "line 2",
+        config='model = "scripted"\nconcurrency = = 4\n',
+    ),
+    _r(
+        "config-bad-value",
+        ["sessions", "--db", "{db}"],
+        "concurrency",
+        config='concurrency = "lots"\n',
+    ),
+    _r(
+        "config-bad-price",
+        ["sessions", "--db", "{db}"],
+        "prices",
+        config='[prices."m"]\ninput = -1\noutput = 1\n',
+    ),
+]
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
+    """A store holding one scripted session and one openai-compatible session, and the servers."""
+    tmp = tmp_path_factory.mktemp("bad-inputs")
+    db = f"sqlite:///{tmp / 'store.db'}"
+    with (
+        pytest.MonkeyPatch.context() as mp,
+        FakeOpenAIServer(strict_models=True) as fake,
+        FakeOpenAIServer(api_key="right-key") as keyed,
+    ):
+        mp.setenv("COSCIENTIST_CONFIG", str(tmp / "absent.toml"))
+        with CoScientist(Settings(db=db, model="scripted", seed=1)) as cs:
+            import anyio
+
+            from coscientist.config import Limits
+
+            session = cs.start("Why do tardigrades survive drying out?")
+            anyio.run(session.run, Limits(max_calls=12))
+        settings = Settings(db=db, model="openai-compatible", base_url=fake.url)
+        with CoScientist(settings) as cs:
+            other = cs.start("Why do cells age?")
+        yield {
+            "db": db,
+            "path": str(tmp / "store.db"),
+            "tmp": str(tmp),
+            "sid": session.id,
+            "osid": other.id,
+            "fake": fake.url,
+            "fake_root": fake.url.removesuffix("/v1"),
+            "keyed": keyed.url,
+            "dead": str(_free_port()),
+        }
+
+
+def _dump(path: str) -> str:
+    with sqlite3.connect(path) as con:
+        return "\n".join(con.iterdump())
+
+
+def invoke(
+    argv: list[str], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> tuple[int, str, str]:
+    monkeypatch.setattr(sys, "argv", ["coscientist", *argv])
+    with pytest.raises(SystemExit) as caught:
+        cli.main()
+    out, err = capsys.readouterr()
+    code = caught.value.code
+    return (code if isinstance(code, int) else 1), out, err
+
+
+@pytest.mark.parametrize("row", ROWS, ids=[r.name for r in ROWS])
+def test_bad_input_is_one_line_exit_2_and_changes_nothing(
+    row: Row,
+    world: dict[str, str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    for key, value in row.env.items():
+        monkeypatch.setenv(key, value)
+    if row.config is not None:
+        config = tmp_path / "config.toml"
+        config.write_text(row.config, encoding="utf-8")
+        monkeypatch.setenv("COSCIENTIST_CONFIG", str(config))
+    argv = [arg.format(**world) for arg in row.argv]
+    before = _dump(world["path"])
+    code, out, err = invoke(argv, monkeypatch, capsys)
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert code == 2, f"exit {code}: {err}{out}"
+    assert len(lines) == 1, err
+    assert lines[0].startswith("error: ") and row.expect in lines[0], lines[0]
+    assert "Traceback" not in err + out
+    assert PASSWORD not in err + out
+    assert _dump(world["path"]) == before, "the store changed"
+    if row.config is not None and "line" in row.expect:
+        assert str(tmp_path / "config.toml") in lines[0]
+
+
+def test_the_table_covers_every_command() -> None:
+    commands = {name for name in (c.name for c in cli.app.registered_commands) if name}
+    commands |= {c.callback.__name__ for c in cli.app.registered_commands if c.callback}
+    covered = {row.argv[0] for row in ROWS}
+    assert {
+        "run",
+        "resume",
+        "sessions",
+        "show",
+        "add",
+        "export",
+        "graph",
+        "tui",
+        "worker",
+        "doctor",
+    } <= covered
+    assert commands <= covered | {"frobnicate"}, commands - covered
+    assert len(ROWS) >= 30
+
+
+def test_a_dead_endpoint_leaves_no_session_and_resume_leaves_it_stopped(
+    world: dict[str, str], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The two rows above, read back through the store: no new session row, status unchanged."""
+    with sqlite3.connect(world["path"]) as con:
+        before = con.execute("SELECT id, status, base_url FROM sessions ORDER BY id").fetchall()
+    dead = f"http://127.0.0.1:{world['dead']}/v1"
+    code, _, _ = invoke(
+        ["run", "g", "--db", world["db"], "--model", "openai-compatible", "--base-url", dead],
+        monkeypatch,
+        capsys,
+    )
+    assert code == 2
+    code, _, _ = invoke(
+        ["resume", world["osid"], "--db", world["db"], "--base-url", dead], monkeypatch, capsys
+    )
+    assert code == 2
+    with sqlite3.connect(world["path"]) as con:
+        after = con.execute("SELECT id, status, base_url FROM sessions ORDER BY id").fetchall()
+    assert after == before
+    assert all(status != "running" for _, status, _ in after)
+
+
+# --- what only a real process shows ----------------------------------------------------
+
+
+def _cli_bytes(
+    *args: bytes | str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[bytes]:
+    return subprocess.run(
+        [sys.executable, "-m", "coscientist.cli", *args],
+        capture_output=True,
+        timeout=120,
+        env={**os.environ, "PYTHONIOENCODING": "utf-8", **(env or {})},
+    )
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        [b"run", b"a goal \xff\xfe", b"--model", b"scripted"],
+        [b"add", b"abc", b"caf\xe9"],
+        [b"sessions", b"--db", b"sqlite:////tmp/\xff.db"],
+    ],
+    ids=["goal", "hypothesis-text", "store-url"],
+)
+def test_arguments_that_are_not_utf8_are_refused_cleanly(
+    args: list[bytes], world: dict[str, str]
+) -> None:
+    before = _dump(world["path"])
+    proc = _cli_bytes(*args, env={"COSCIENTIST_DB": world["db"]})
+    err = proc.stderr.decode("utf-8")
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert proc.returncode == 2, err
+    assert len(lines) == 1 and "not valid UTF-8" in lines[0], err
+    assert _dump(world["path"]) == before
+
+
+def test_an_unexpected_error_is_one_line_exit_1_with_a_log_file(
+    world: dict[str, str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Any bug (here: the store's listing raising a plain RuntimeError) ends as one line naming a
+    log file that holds the traceback, with the API key masked."""
+    monkeypatch.setenv("COSCIENTIST_LOG_DIR", str(tmp_path / "logs"))
+    monkeypatch.setenv("COSCIENTIST_API_KEY", "sk-secret-key-123")
+
+    def boom(self: object) -> None:
+        raise RuntimeError("the listing broke (key sk-secret-key-123)")
+
+    monkeypatch.setattr("coscientist.store.repository.Store.list_sessions", boom)
+    code, _, err = invoke(["sessions", "--db", world["db"]], monkeypatch, capsys)
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert code == 1
+    assert len(lines) == 1 and "unexpected RuntimeError: the listing broke" in lines[0], err
+    assert "sk-secret-key-123" not in err
+    logs = list((tmp_path / "logs").glob("crash-*.log"))
+    assert len(logs) == 1 and str(logs[0]) in lines[0]
+    text = logs[0].read_text(encoding="utf-8")
+    assert "Traceback" in text and "in boom" in text
+    assert "sk-secret-key-123" not in text
