@@ -76,7 +76,8 @@ def status(console: Console, what: str, *, quiet_below: float | None = None) -> 
             yield
     except BaseException:
         took = time.perf_counter() - started
-        console.print(f"{what}: failed after {took:.1f} s", highlight=False, markup=False)
+        if quiet_below is None or took >= quiet_below:  # a quick failure: its error says it all
+            console.print(f"{what}: failed after {took:.1f} s", highlight=False, markup=False)
         raise
     took = time.perf_counter() - started
     if quiet_below is None or took >= quiet_below:

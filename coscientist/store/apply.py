@@ -31,10 +31,16 @@ def complete(
     conn: Connection, task_id: str, owner: str, result: TaskResult, new: Task | None = None
 ) -> Applied:
     """`new`: a task this owner started without writing its row (see queue.running_task)."""
+    postgres = conn.dialect.name == "postgresql"
     if new is not None:
+        # The session is locked before the row goes in: the row's foreign key takes a share
+        # lock on the session, and two results each holding one while waiting for the
+        # exclusive lock would deadlock. Nobody else can see the new row, so no cycle.
+        if postgres:
+            content.lock_session(conn, new.session_id)
         queue.insert_row(conn, new)
     session_id: str = queue.leased(conn, task_id, owner)["session_id"]
-    if conn.dialect.name == "postgresql":
+    if postgres and new is None:
         # One result of a session at a time, always locked task -> session: matches must
         # apply in seq order, and hypothesis rows are then never locked in two orders.
         content.lock_session(conn, session_id)
