@@ -73,7 +73,7 @@ def test_a_task_started_in_memory_is_written_with_its_result(store: Store, sid: 
     failed = store.fail_task(other.id, "w1", "model timed out", new=other)
     assert (failed.state, failed.attempts, failed.error) == (TaskState.FAILED, 1, "model timed out")
     assert [t.id for t in store.claim(sid, "w2")] == [other.id]
-    with pytest.raises(StoreError):
+    with pytest.raises((StoreError, NotFoundError)):  # no such session: refused either way
         store.complete_task(
             "t-x", "w1", TaskResult(), new=store.running_task("nope", spec, "w1", 1)
         )
