@@ -172,18 +172,23 @@ class Rating(BaseModel):
 
 
 class LeaderboardEntry(BaseModel):
+    """One row of the leaderboard, ranked by `elo` (tournament.ratings explains the rule)."""
+
     id: str
     rank: int
     title: str
     statement: str
     mu: float
     sigma: float
-    elo: float
+    elo: float  # conservative: the lower end of the ~95 % interval, what the rank follows
     matches: int
     wins: int
     origin: str
     status: HypothesisStatus = HypothesisStatus.ACTIVE
     pinned: bool = False
+    elo_mean: float = 0.0  # mu on the Elo scale
+    elo_high: float = 0.0  # the upper end of the ~95 % interval
+    in_top: float | None = None  # P(truly among the top k); set where confidence is computed
 
 
 # --- meta-review and knowledge graph -----------------------------------------

@@ -243,7 +243,7 @@ class Store:
     def leaderboard(
         self, session_id: str, top: int | None = None, include_inactive: bool = False
     ) -> list[LeaderboardEntry]:
-        """Best first (mu descending, then id); active hypotheses unless include_inactive."""
+        """Best first (mu - 2 sigma descending, then id); active hypotheses unless include_inactive."""
         with self._read() as conn:
             return tournament.leaderboard(conn, session_id, top, include_inactive)
 
