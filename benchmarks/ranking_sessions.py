@@ -78,7 +78,7 @@ async def one_session(
         )
         summary = await session.run(limits)
         board = session.leaderboard()
-        confidence = _stated(cs, session.id)
+        confidence = _stated(session)
     return {
         "seed": seed,
         "stop_reason": summary.stop_reason,
@@ -91,14 +91,11 @@ async def one_session(
     }
 
 
-def _stated(cs: Any, session_id: str) -> dict[str, Any]:
-    """What the session says about its own top ten, if it says anything."""
-    try:
-        from coscientist.tournament.confidence import session_confidence
-    except ImportError:  # the commit before the confidence existed
+def _stated(session: Any) -> dict[str, Any]:
+    """What the session says about its own top ten (nothing before it could say)."""
+    if not hasattr(session, "confidence"):
         return {}
-    found = session_confidence(cs.store, session_id, k=TOP)
-    return {"stated_expected_recall": round(found.expected_recall, 4)} if found else {}
+    return {"stated_expected_recall": round(session.confidence(TOP).expected_recall, 3)}
 
 
 def score(run: dict[str, Any], table: dict[str, Any]) -> dict[str, Any]:

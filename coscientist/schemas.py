@@ -51,6 +51,10 @@ class SessionInfo(BaseModel):
     stop_reason: str | None = None
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
+    # The judge's learned preference for the hypothesis it reads first, on the mu scale
+    # (tournament.ratings.update_positioned); the store updates it with every match.
+    position_mu: float = 0.0
+    position_sigma: float = 2.0
 
 
 # --- hypotheses ---------------------------------------------------------------

@@ -163,6 +163,7 @@ class SessionState:
         self.matches_done += 1
         self.recent_matches.append(match)
         self.match_ids.add(match.id)
+        self.policy.settle(match.first_id, match.second_id)
         for r in (winner, loser):
             current = self.ratings.get(r.hypothesis_id)
             if current is not None and current.matches > r.matches:

@@ -30,7 +30,7 @@ def session_row(info: SessionInfo) -> dict[str, Any]:
     data["status"] = info.status.value
     data["limits"] = info.model_dump(mode="json")["limits"]
     data["match_seq"] = 0
-    data["position_mu"], data["position_sigma"] = POSITION_PRIOR
+    data["position_mu"], data["position_sigma"] = POSITION_PRIOR  # a new session's judge
     return data
 
 

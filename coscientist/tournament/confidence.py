@@ -27,8 +27,10 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from coscientist.errors import CoscientistError
+from coscientist.schemas import LeaderboardEntry
 
 DEFAULT_SAMPLES = 400
+DEFAULT_K = 10  # the top the leaderboard, the stop rule and the benchmark speak of
 _REACH = 4.0  # standard deviations within which a hypothesis may still reach the top
 
 
@@ -77,3 +79,16 @@ def top_k_confidence(
     in_top = {ids[i]: float(p) for i, p in zip(reach.tolist(), counts.tolist(), strict=True)}
     recall = float(sum(in_top.get(hid, 0.0) for hid in ids[:k]) / k)
     return TopConfidence(k=k, expected_recall=recall, in_top=in_top, samples=samples)
+
+
+def annotate(
+    board: Sequence[LeaderboardEntry], k: int = DEFAULT_K, *, seed: int = 0
+) -> tuple[list[LeaderboardEntry], TopConfidence]:
+    """The whole leaderboard (best first) with each entry's `in_top`, and the confidence."""
+    found = (
+        top_k_confidence([(e.id, e.mu, e.sigma) for e in board], k, seed=seed)
+        if board
+        else (TopConfidence(k=0, expected_recall=1.0))
+    )
+    marked = [e.model_copy(update={"in_top": found.in_top.get(e.id, 0.0)}) for e in board]
+    return marked, found

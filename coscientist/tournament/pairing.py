@@ -15,8 +15,13 @@ alternating); a runner-up candidate steps in when the best pair has already
 been shown both ways, and a new pair puts first the item shown first less
 often, so the judge's first-position bias cancels instead of favouring anyone.
 
-The final ranking is TrueSkill mu, as on the leaderboard: the policy only picks
-pairs. Speed: nothing scans all items per choice. Candidates are the top region
+Matches run concurrently, so a pair is chosen before the verdicts of the
+pairs handed out just before it are known. A hypothesis with matches still
+running counts as if those had been played (its sigma shrunk by the expected
+gain of each, `_pending`), so 32 slots do not all go to the one hypothesis that
+was most uncertain a moment ago. `settle` ends a pending match.
+
+The policy only picks pairs; the leaderboard ranks by its own rule. Speed: nothing scans all items per choice. Candidates are the top region
 of a list kept sorted by mu, the oldest new hypotheses, a few random draws, the
 sorted-order window around the first item and its proximity neighbours, so a
 choice costs about the same at 100 or 10,000 hypotheses. The one scan is a
@@ -58,6 +63,7 @@ class _Entry:
     matches: int
     shown_first: int = 0
     shown_second: int = 0
+    pending: int = 0  # handed out, verdict not yet in
 
 
 class PairingPolicy:
@@ -141,6 +147,7 @@ class PairingPolicy:
 
     def release(self, first: str, second: str) -> None:
         """A pair whose match failed, handed out or already recorded: it counts as never shown."""
+        self.settle(first, second)
         pair = (first, second)
         if self._handed.get(pair, 0) > 0:
             self._handed[pair] -= 1
@@ -198,7 +205,16 @@ class PairingPolicy:
         pair = self._balanced_order(first, best)
         self._handed[pair] = self._handed.get(pair, 0) + 1
         self._count(pair, 1)
+        for hid in pair:
+            self._entries[hid].pending += 1
         return pair
+
+    def settle(self, first: str, second: str) -> None:
+        """The verdict of a handed-out pair is in (its ratings come through `update`)."""
+        for hid in (first, second):
+            entry = self._entries.get(hid)
+            if entry is not None and entry.pending > 0:
+                entry.pending -= 1
 
     def choose_order(self, a: str, b: str) -> tuple[str, str]:
         """The order to show a pair: as handed out if choose() just returned it; else the
@@ -231,8 +247,13 @@ class PairingPolicy:
 
     def _relevance(self, hid: str, boundary: float) -> float:
         entry = self._entries[hid]
-        spread = entry.sigma / INITIAL_SIGMA
-        wrong_side = 0.5 * math.erfc(abs(entry.mu - boundary) / (entry.sigma * math.sqrt(2.0)))
+        sigma = entry.sigma
+        if entry.pending:  # as if its running matches were played: each adds about this precision
+            variance = sigma * sigma
+            gain = 0.5 / (_TWO_BETA_SQUARED + 2.0 * variance)
+            sigma = 1.0 / math.sqrt(1.0 / variance + entry.pending * gain)
+        spread = sigma / INITIAL_SIGMA
+        wrong_side = 0.5 * math.erfc(abs(entry.mu - boundary) / (sigma * math.sqrt(2.0)))
         score = spread * wrong_side + _EXPLORE * spread * spread
         if hid in self._fresh:  # unplayed first, then those with one match
             score += _FRESH_BONUS * (_FRESH_MATCHES - entry.matches) / _FRESH_MATCHES
