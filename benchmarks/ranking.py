@@ -95,6 +95,7 @@ def rank_ours(judge: Judge, checkpoints: Sequence[int], rng: random.Random) -> l
         policy.record(*pair)
         policy.update(winner, *rating[winner])
         policy.update(loser, *rating[loser])
+        policy.settle(*pair)
         if played in checkpoints:
             found.append(sorted(judge.ids, key=lambda h: rating[h][0], reverse=True))
     return found
@@ -280,6 +281,7 @@ def time_choose(
         policy.record(*pair)
         policy.update(winner, *rating[winner])
         policy.update(loser, *rating[loser])
+        policy.settle(*pair)
     walls.sort()
     cpus.sort()
     p99 = int(0.99 * len(walls))

@@ -42,6 +42,7 @@ def play_once(
     policy.record(*pair)
     policy.update(winner, *rating[winner])
     policy.update(loser, *rating[loser])
+    policy.settle(*pair)
     return pair
 
 
@@ -187,6 +188,7 @@ def test_choose_is_fast_with_10000_hypotheses() -> None:
         policy.record(*pair)
         policy.update(pair[0], rng.gauss(MU, 4.0), 2.0)
         policy.update(pair[1], rng.gauss(MU, 4.0), 2.0)
+        policy.settle(*pair)
     assert time.perf_counter() - start < 2.0  # sanity bound; the benchmark measures ~0.2 ms
 
 
