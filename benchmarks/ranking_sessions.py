@@ -25,7 +25,9 @@ from pathlib import Path
 from typing import Any
 
 import anyio
+import hidden_quality
 from hidden_quality import title_tag
+from ranking_baseline import Baseline
 from simulator import SimulatorProcess
 
 GOAL = "Find mechanisms by which gut microbes modulate tumour immunity"
@@ -56,8 +58,9 @@ async def one_session(
     concurrency: int,
     max_hypotheses: int,
     max_calls: int | None,
+    confidence: float | None = None,
 ) -> dict[str, Any]:
-    """Run one session to its own stop; return its leaderboard as (tag, rank fields)."""
+    """Run one session to its own stop; return its leaderboard as (tag, mu, sigma)."""
     from coscientist.config import Limits, Settings
     from coscientist.session import CoScientist
 
@@ -74,7 +77,10 @@ async def one_session(
     with CoScientist(settings) as cs:
         session = cs.start(GOAL, seed=seed)
         limits = Limits(
-            max_hypotheses=max_hypotheses, max_calls=max_calls or 20_000, time_limit=900.0
+            max_hypotheses=max_hypotheses,
+            max_calls=max_calls or 20_000,
+            time_limit=900.0,
+            stop_confidence=confidence,
         )
         summary = await session.run(limits)
         board = session.leaderboard()
@@ -151,12 +157,24 @@ def session_targets(summary: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def simulator_settings() -> dict[str, float]:
+    return {
+        "latency_s": LATENCY,
+        "jitter_s": JITTER,
+        "first_bias_log_odds": hidden_quality.FIRST_BIAS,
+        "lapse": hidden_quality.LAPSE,
+        "evolve_gain": hidden_quality.EVOLVE_GAIN,
+        "evolve_noise": hidden_quality.EVOLVE_NOISE,
+    }
+
+
 def run_sessions(
     seeds: Sequence[int],
     *,
     concurrency: int = 32,
     max_hypotheses: int = 64,
     max_calls: int | None = None,
+    confidence: float | None = None,
     log: Any = None,
 ) -> list[dict[str, Any]]:
     """One simulator process for all seeds; its table is reset before each session."""
@@ -177,6 +195,7 @@ def run_sessions(
                     concurrency=concurrency,
                     max_hypotheses=max_hypotheses,
                     max_calls=max_calls,
+                    confidence=confidence,
                 )
             )
             scored = score(run, sim.qualities())
@@ -184,3 +203,72 @@ def run_sessions(
             if log is not None:
                 log(scored)
     return runs
+
+
+def budget_comparison(
+    seeds: Sequence[int],
+    *,
+    calls: int = 500,
+    concurrency: int = 32,
+    max_hypotheses: int = 64,
+    log: Any = None,
+) -> dict[str, Any]:
+    """Sessions held to `calls` model calls beside the plain loop with the same budget, on the
+    same simulator: the true quality of what each reports (its top 8, its rank 1)."""
+    rows = []
+    with (
+        tempfile.TemporaryDirectory(prefix="coscientist-budget-") as tmp,
+        SimulatorProcess(
+            capacity=concurrency, latency=LATENCY, jitter=JITTER, hidden_quality=True
+        ) as sim,
+    ):
+        for seed in seeds:
+            sim.reset_qualities(seed)
+            run = anyio.run(
+                lambda s=seed: one_session(
+                    sim.url,
+                    s,
+                    Path(tmp),
+                    concurrency=concurrency,
+                    max_hypotheses=max_hypotheses,
+                    max_calls=calls,
+                )
+            )
+            ours = score(run, sim.qualities())
+            sim.reset_qualities(seed)
+            baseline = Baseline(sim.url, seed, budget=calls)
+            tags = anyio.run(baseline.run)
+            quality = sim.qualities()["quality"]
+            values = [quality[t] for t in tags if t is not None and t in quality]
+            row = {
+                "seed": seed,
+                "session_calls": ours["calls"],
+                "session_stop": ours["stop_reason"],
+                "session_top8": ours["top8_true_quality"],
+                "session_rank1": ours["rank1_true_quality"],
+                "baseline_calls": baseline.calls,
+                "baseline_top8": round(statistics.fmean(values), 3),
+                "baseline_rank1": round(values[0], 3),
+            }
+            rows.append(row)
+            if log is not None:
+                log(row)
+
+    def mean(key: str) -> float:
+        return round(statistics.fmean(r[key] for r in rows), 3)
+
+    found = {
+        k: mean(k) for k in ("session_top8", "session_rank1", "baseline_top8", "baseline_rank1")
+    }
+    return {
+        "calls": calls,
+        "seeds": len(rows),
+        "unit": "true quality, in standard deviations of generated hypotheses",
+        **found,
+        "targets": {
+            "top8_at_least_0.3_above_baseline": found["session_top8"]
+            >= found["baseline_top8"] + 0.3,
+            "rank1_at_least_level": found["session_rank1"] >= found["baseline_rank1"],
+        },
+        "runs": rows,
+    }
