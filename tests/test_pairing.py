@@ -242,3 +242,20 @@ def test_counts_matches_for_new_hypotheses() -> None:
     for _ in range(6):
         played.update(play_once(policy, rating, max))
     assert len(played) == 12  # six matches: every new hypothesis played once first
+
+
+def test_running_matches_count_as_played_until_settled() -> None:
+    """Thirty-two slots must not all go to the one hypothesis that was most uncertain a
+    moment ago: its matches still running count as played, until their verdicts are in."""
+    policy = PairingPolicy(random.Random(3), top_k=5)
+    for i in range(20):
+        policy.add(f"h{i:02d}", MU + 0.2 * i, 2.8, matches=10, new=False)
+    policy.add("unsure", MU + 2.5, 3.2, matches=10, new=False)  # at the top-5 boundary
+    handed = [policy.choose() for _ in range(10)]
+    uses = sum("unsure" in pair for pair in handed if pair is not None)
+    assert 1 <= uses <= 4, handed
+    for pair in handed:
+        assert pair is not None
+        policy.record(*pair)
+        policy.settle(*pair)
+    assert "unsure" in (policy.choose() or ())  # nothing running: the most uncertain again

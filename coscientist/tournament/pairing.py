@@ -54,6 +54,8 @@ _SIMILAR_BONUS = 0.5
 _JITTER = 0.1  # random tie-breaking among nearly equally relevant first items
 _FIRSTS = 3  # most relevant items tried, in order, to avoid repeating a shown order
 _TWO_BETA_SQUARED = 2.0 * BETA * BETA
+_TYPICAL_VARIANCE = 2.0**2  # an opponent's, in _effective_sigma
+_MAX_PENDING = 16  # running matches of one hypothesis counted (a bound on the loop)
 
 
 @dataclass(slots=True)
@@ -247,11 +249,7 @@ class PairingPolicy:
 
     def _relevance(self, hid: str, boundary: float) -> float:
         entry = self._entries[hid]
-        sigma = entry.sigma
-        if entry.pending:  # as if its running matches were played: each adds about this precision
-            variance = sigma * sigma
-            gain = 0.5 / (_TWO_BETA_SQUARED + 2.0 * variance)
-            sigma = 1.0 / math.sqrt(1.0 / variance + entry.pending * gain)
+        sigma = _effective_sigma(entry)
         spread = sigma / INITIAL_SIGMA
         wrong_side = 0.5 * math.erfc(abs(entry.mu - boundary) / (sigma * math.sqrt(2.0)))
         score = spread * wrong_side + _EXPLORE * spread * spread
@@ -274,14 +272,16 @@ class PairingPolicy:
         """
         entries, met, exp = self._entries, self._met, math.exp
         entry = entries[first]
-        mu, variance, own = entry.mu, entry.sigma * entry.sigma, relevance[first]
+        mu, own = entry.mu, relevance[first]
+        variance = _effective_sigma(entry) ** 2
         best, best_score = "", -1.0
         for other in others:
             rival = entries[other]
             rel = relevance.get(other)
             if rel is None:
                 rel = relevance[other] = self._relevance(other, boundary)
-            uncertain = variance + rival.sigma * rival.sigma
+            rival_sigma = _effective_sigma(rival) if rival.pending else rival.sigma
+            uncertain = variance + rival_sigma * rival_sigma
             spread = _TWO_BETA_SQUARED + uncertain
             gap = mu - rival.mu
             score = exp(-gap * gap / (2.0 * spread)) * uncertain / spread * (own + rel)
@@ -364,6 +364,16 @@ class PairingPolicy:
 
     def _unsort(self, hid: str, mu: float) -> None:
         del self._order[bisect.bisect_left(self._order, (-mu, hid))]
+
+
+def _effective_sigma(entry: _Entry) -> float:
+    """Sigma as if the entry's running matches had been played: each shrinks the variance as a
+    TrueSkill update against a well-known opponent (sigma _TYPICAL_SIGMA) with an even outcome
+    would (w = 1/2)."""
+    variance = entry.sigma * entry.sigma
+    for _ in range(min(entry.pending, _MAX_PENDING)):
+        variance *= 1.0 - 0.5 * variance / (_TWO_BETA_SQUARED + variance + _TYPICAL_VARIANCE)
+    return math.sqrt(variance)
 
 
 def _key(a: str, b: str) -> tuple[str, str]:
