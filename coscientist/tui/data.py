@@ -6,7 +6,7 @@ threads, never from a message handler. Nothing here imports textual.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from coscientist.config import Limits
 from coscientist.errors import NotFoundError
@@ -20,6 +20,7 @@ from coscientist.schemas import (
     SessionStatus,
 )
 from coscientist.store.repository import Store
+from coscientist.tournament.confidence import annotate
 
 BOARD_ROWS = 200  # a terminal shows far fewer; the rest is reachable by scrolling
 REVIEW_WINDOW = 200  # newest reviews looked at per poll
@@ -32,6 +33,8 @@ class Stats:
     hypotheses: int
     matches: int
     in_flight: int
+    top_k: int = 0  # what the confidence speaks of
+    expected_recall: float | None = None  # tournament/confidence.py; None before any match
 
 
 @dataclass(frozen=True)
@@ -70,11 +73,12 @@ def load_stats(store: Store, session_id: str) -> Stats:
 
 
 def load_snapshot(store: Store, session_id: str, top: int = BOARD_ROWS) -> Snapshot:
-    return Snapshot(
-        info=store.get_session(session_id),
-        board=store.leaderboard(session_id, top=top),
-        stats=load_stats(store, session_id),
-    )
+    info = store.get_session(session_id)
+    board, found = annotate(store.leaderboard(session_id), seed=info.seed)
+    stats = load_stats(store, session_id)
+    if stats.matches:
+        stats = replace(stats, top_k=found.k, expected_recall=found.expected_recall)
+    return Snapshot(info=info, board=board[:top], stats=stats)
 
 
 def stored_progress(snapshot: Snapshot) -> RunProgress:
@@ -92,8 +96,11 @@ def stored_progress(snapshot: Snapshot) -> RunProgress:
 
 def load_detail(store: Store, session_id: str, hypothesis_id: str) -> Detail:
     h = store.get_hypothesis(hypothesis_id, session_id=session_id)
-    board = store.leaderboard(session_id, include_inactive=True)
-    entry = next((e for e in board if e.id == h.id), None)
+    active, _ = annotate(store.leaderboard(session_id))  # P(top 10) is among active ones
+    entry = next((e for e in active if e.id == h.id), None)
+    if entry is None:
+        everyone = store.leaderboard(session_id, include_inactive=True)
+        entry = next((e for e in everyone if e.id == h.id), None)
     parents: list[Hypothesis] = []
     for pid in h.parent_ids:
         try:
