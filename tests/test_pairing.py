@@ -259,3 +259,22 @@ def test_running_matches_count_as_played_until_settled() -> None:
         policy.record(*pair)
         policy.settle(*pair)
     assert "unsure" in (policy.choose() or ())  # nothing running: the most uncertain again
+
+
+def test_an_audit_reshows_a_top_pair_in_the_reverse_order() -> None:
+    policy = PairingPolicy(random.Random(4), top_k=5)
+    for i in range(30):
+        policy.add(f"h{i:02d}", MU + 0.3 * i, 2.0, matches=8, new=False)
+    earlier: list[tuple[str, str]] = []
+    reversals = []
+    for _ in range(48):
+        pair = policy.choose()
+        assert pair is not None
+        reversals.append((pair[1], pair[0]) in earlier and (pair[0], pair[1]) not in earlier)
+        earlier.append(pair)
+        policy.record(*pair)
+        policy.settle(*pair)
+    # Every twelfth choice re-shows an earlier top pair the other way round.
+    assert all(reversals[i] for i in (11, 23, 35, 47)), reversals
+    top = {f"h{i:02d}" for i in range(15, 30)}  # top 5 plus the window, well above the rest
+    assert all(set(earlier[i]) <= top for i in (11, 23, 35, 47))

@@ -21,6 +21,11 @@ running counts as if those had been played (its sigma shrunk by the expected
 gain of each, `_pending`), so 32 slots do not all go to the one hypothesis that
 was most uncertain a moment ago. `settle` ends a pending match.
 
+Every `_AUDIT_EVERY`-th choice audits the judge: a pair of the top region
+that was judged once is shown again in the reverse order. The verdicts count
+like any other; the report reads the pairs seen both ways to tell how
+consistent the judge is and which top ranks rest on verdicts that flipped.
+
 The policy only picks pairs; the leaderboard ranks by its own rule. Speed: nothing scans all items per choice. Candidates are the top region
 of a list kept sorted by mu, the oldest new hypotheses, a few random draws, the
 sorted-order window around the first item and its proximity neighbours, so a
@@ -35,6 +40,7 @@ import bisect
 import heapq
 import math
 import random
+from collections import deque
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from itertools import islice
@@ -56,6 +62,7 @@ _FIRSTS = 3  # most relevant items tried, in order, to avoid repeating a shown o
 _TWO_BETA_SQUARED = 2.0 * BETA * BETA
 _TYPICAL_VARIANCE = 2.0**2  # an opponent's, in _effective_sigma
 _MAX_PENDING = 16  # running matches of one hypothesis counted (a bound on the loop)
+_AUDIT_EVERY = 12  # one choice in this many re-shows a top pair reversed, when one waits
 
 
 @dataclass(slots=True)
@@ -97,6 +104,9 @@ class PairingPolicy:
         self._last_first: dict[tuple[str, str], str] = {}  # sorted pair -> shown first last time
         self._handed: dict[tuple[str, str], int] = {}  # handed out, not yet recorded or released
         self._similar_cache: dict[str, tuple[int, list[str]]] = {}  # id -> (field size, neighbours)
+        # Top-region pairs shown in one order so far, oldest first: what an audit re-shows.
+        self._auditable: deque[tuple[str, str]] = deque(maxlen=8 * top_k)
+        self._choices = 0
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -183,8 +193,12 @@ class PairingPolicy:
         blocked = set(exclude)
         if sum(1 for hid in blocked if hid in self._entries) > len(self._entries) - 2:
             return None
-        boundary = self._boundary()
         top = dict.fromkeys(self._top(blocked))
+        self._choices += 1
+        audit = self._audit(top) if self._choices % _AUDIT_EVERY == 0 else None
+        if audit is not None:
+            return self._hand_out(audit)
+        boundary = self._boundary()
         relevance = {
             hid: self._relevance(hid, boundary) for hid in self._first_candidates(top, blocked)
         }
@@ -205,11 +219,24 @@ class PairingPolicy:
         if not best:  # only with a tiny window and sample: take any eligible opponent
             best = next(h for _, h in self._order if h != first and h not in blocked)
         pair = self._balanced_order(first, best)
+        if first in top and best in top and not self._both_orders_shown(*pair):
+            self._auditable.append(pair)
+        return self._hand_out(pair)
+
+    def _hand_out(self, pair: tuple[str, str]) -> tuple[str, str]:
         self._handed[pair] = self._handed.get(pair, 0) + 1
         self._count(pair, 1)
         for hid in pair:
             self._entries[hid].pending += 1
         return pair
+
+    def _audit(self, top: dict[str, None]) -> tuple[str, str] | None:
+        """The oldest top-region pair judged in one order only, reversed; stale ones dropped."""
+        while self._auditable:
+            first, second = self._auditable.popleft()
+            if first in top and second in top and self.shown(second, first) == 0:
+                return second, first
+        return None
 
     def settle(self, first: str, second: str) -> None:
         """The verdict of a handed-out pair is in (its ratings come through `update`)."""

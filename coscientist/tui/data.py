@@ -20,10 +20,12 @@ from coscientist.schemas import (
     SessionStatus,
 )
 from coscientist.store.repository import Store
+from coscientist.reports.curve import compute_curve
 from coscientist.tournament.confidence import annotate
 
 BOARD_ROWS = 200  # a terminal shows far fewer; the rest is reachable by scrolling
 REVIEW_WINDOW = 200  # newest reviews looked at per poll
+CURVE_MAX_MATCHES = 20_000  # above this the sparkline of the best Elo is left out
 
 
 @dataclass(frozen=True)
@@ -35,6 +37,7 @@ class Stats:
     in_flight: int
     top_k: int = 0  # what the confidence speaks of
     expected_recall: float | None = None  # tournament/confidence.py; None before any match
+    best_elo: tuple[float, ...] = ()  # the best hypothesis' Elo along the session (a sparkline)
 
 
 @dataclass(frozen=True)
@@ -77,7 +80,11 @@ def load_snapshot(store: Store, session_id: str, top: int = BOARD_ROWS) -> Snaps
     board, found = annotate(store.leaderboard(session_id), seed=info.seed)
     stats = load_stats(store, session_id)
     if stats.matches:
-        stats = replace(stats, top_k=found.k, expected_recall=found.expected_recall)
+        curve: tuple[float, ...] = ()
+        if stats.matches <= CURVE_MAX_MATCHES:  # the history is read whole: only while small
+            points = compute_curve(store.rating_history(session_id), [], found.k).points
+            curve = tuple(p.best_elo for p in points)
+        stats = replace(stats, top_k=found.k, expected_recall=found.expected_recall, best_elo=curve)
     return Snapshot(info=info, board=board[:top], stats=stats)
 
 

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 
 from rich.text import Text
 
+from coscientist.reports.curve import sparkline
 from coscientist.run_status import ProgressView, duration
 from coscientist.safe_text import printable
 from coscientist.schemas import Event, LeaderboardEntry, Review, SessionInfo, SessionStatus
@@ -141,6 +142,10 @@ def stats_line(stats: Stats, skip: str | None = None) -> Text:
         # tournament/confidence.py: the expected share of the top k that truly belongs there
         text.append(f"  top-{stats.top_k} sure ", style="dim")
         text.append(f"{stats.expected_recall:.2f}", style="bold")
+    if len(stats.best_elo) >= 2:
+        text.append("  best Elo ", style="dim")
+        text.append(sparkline(stats.best_elo), style="bold")
+        text.append(f" {stats.best_elo[-1]:.0f}", style="bold")
     return text
 
 
