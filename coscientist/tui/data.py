@@ -10,6 +10,7 @@ from dataclasses import dataclass, replace
 
 from coscientist.config import Limits
 from coscientist.errors import NotFoundError
+from coscientist.reports.curve import compute_curve
 from coscientist.run_status import RunProgress
 from coscientist.schemas import (
     Event,
@@ -20,7 +21,6 @@ from coscientist.schemas import (
     SessionStatus,
 )
 from coscientist.store.repository import Store
-from coscientist.reports.curve import compute_curve
 from coscientist.tournament.confidence import annotate
 
 BOARD_ROWS = 200  # a terminal shows far fewer; the rest is reachable by scrolling
