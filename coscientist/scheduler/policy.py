@@ -185,7 +185,7 @@ class Policy:
             weights[TaskKind.GENERATE] = 0.08 + 0.15 * generated_share
             if s.n_rankable >= 2:
                 weights[TaskKind.EVOLVE] = 0.08 + 0.15 * evolved_share + 0.15 * stale
-            if s.expected_hypotheses() >= self.seed_pool(s):
+            if s.n_rankable >= 2 and s.expected_hypotheses() >= self.seed_pool(s):
                 # The first pool is in: new hypotheses come mostly from the best ones
                 # (benchmarks/README.md, "budget"), generation keeps a share while it holds the top.
                 weights[TaskKind.GENERATE] = 0.02 + 0.06 * generated_share
