@@ -5,8 +5,8 @@ reads first out of the verdict (coscientist.tournament.ratings.update_positioned
 the offset's current estimate lives on the session row, next to the match
 sequence it is updated with.
 
-Revision ID: 0003
-Revises: 0002
+Revision ID: 0004
+Revises: 0003
 Create Date: 2026-11-30
 """
 
@@ -15,8 +15,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0003"
-down_revision = "0002"
+revision = "0004"
+down_revision = "0003"
 branch_labels = None
 depends_on = None
 
