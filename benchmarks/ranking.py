@@ -1,6 +1,15 @@
-"""Ranking benchmark: how well does each pairing scheme find the best hypotheses?
+"""Ranking benchmark: does the tournament name the truly best hypotheses, and at what cost?
 
-Setup (the same for every method and seed):
+Three modes (`--mode`, default all):
+- policy: the pairing policy alone against a hidden order (below);
+- session: whole sessions against the simulator with hidden qualities
+  (ranking_sessions.py: concurrency 32, the pool growing through generation and
+  evolution to --max-hypotheses, the real planner and stop rule), 10 seeds:
+  top-10 recall, Spearman, matches per hypothesis, mean and worst;
+- budget: sessions at a fixed budget of 500 calls beside a plain loop
+  (ranking_baseline.py), 8 seeds: the true quality of the reported top 8 and rank 1.
+
+Policy mode. Setup (the same for every method and seed):
 - N = 64 hypotheses with hidden qualities q ~ Normal(0, s) on the Bradley-Terry
   log-odds scale, reported for s = 1 and s = 2. With s = 1, neighbours around
   the top-10 boundary differ by about 0.07 (one comparison between them is a
@@ -16,8 +25,10 @@ Setup (the same for every method and seed):
   methods never see the budget, so one run per seed is read at every budget.
 
 Methods:
-- ours: PairingPolicy with TrueSkill updates (coscientist.tournament), ranked by
-  TrueSkill mu, exactly what the leaderboard shows.
+- ours: PairingPolicy with TrueSkill updates that learn and remove the judge's
+  first-position offset (coscientist.tournament), ranked by mu - 2 sigma, exactly
+  what the store and the leaderboard do; ours_concurrent32 the same with 32 pairs
+  in flight, verdicts arriving in random order (as in a session).
 - random_elo: uniformly random pairs, online Elo with K = 32.
 - trueskill_uncertainty: the hypothesis with the largest sigma against the
   opponent of best TrueSkill match quality; ranked by mu.
@@ -29,7 +40,9 @@ Metrics: Spearman correlation with the hidden order and top-10 recall, means ove
 seeds; the targets of the issue checked for each spread; the time of
 PairingPolicy.choose() with 10,000 hypotheses.
 
-Run: python benchmarks/ranking.py [--quick] [--seeds N]. The last line is one JSON object.
+Run: python benchmarks/ranking.py [--quick] [--mode M] [--seeds N] [--session-seeds N]
+[--budget-seeds N] [--max-hypotheses N] [--confidence C]. The last line is one JSON object;
+each session's figures go to stderr as it ends.
 """
 
 from __future__ import annotations
@@ -41,10 +54,15 @@ import math
 import random
 import statistics
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
 
 import numpy as np
+import ranking_sessions as sessions
+from machine import emit, isolate_environment, machine
 
 from coscientist.proximity import ProximityIndex
 from coscientist.tournament import bradley_terry, ratings
@@ -58,6 +76,7 @@ BUDGETS = (4.0, 8.0, 10.5, 16.0, 32.0)
 ELO_K = 32.0
 ORACLE_CORE = 14
 NEW_EVERY = 10  # timing: one new hypothesis per this many matches
+CONCURRENCY = 32  # pairs in flight for ours_concurrent, as a session's slots
 
 Ranker = Callable[["Judge", Sequence[int], random.Random], list[list[str]]]
 
@@ -81,23 +100,50 @@ def shown(a: str, b: str, rng: random.Random) -> tuple[str, str]:
     return (a, b) if rng.random() < 0.5 else (b, a)
 
 
-def rank_ours(judge: Judge, checkpoints: Sequence[int], rng: random.Random) -> list[list[str]]:
+def rank_ours(
+    judge: Judge, checkpoints: Sequence[int], rng: random.Random, *, concurrency: int = 1
+) -> list[list[str]]:
+    """As a session does it: the first-position offset learned and taken out of every update,
+    ranked by the conservative rating; with `concurrency` pairs in flight, verdicts arrive in
+    random order while new pairs are chosen."""
     policy = PairingPolicy(rng, top_k=TOP)
     rating = {hid: (ratings.INITIAL_MU, ratings.INITIAL_SIGMA) for hid in judge.ids}
+    position = ratings.POSITION_PRIOR
     for hid, (mu, sigma) in rating.items():
         policy.add(hid, mu, sigma)
-    found = []
+    found: list[list[str]] = []
+    flight: list[tuple[str, str]] = []
+    busy: dict[str, int] = {}
     for played in range(1, max(checkpoints) + 1):
-        pair = policy.choose()
-        assert pair is not None
-        winner, loser = play(judge, *pair, rng)
-        rating[winner], rating[loser] = ratings.update(rating[winner], rating[loser])
-        policy.record(*pair)
-        policy.update(winner, *rating[winner])
-        policy.update(loser, *rating[loser])
+        while len(flight) < concurrency:
+            crowded = len(judge.ids) < 4 * (len(flight) + 1)  # as the scheduler's policy
+            pair = policy.choose(() if crowded else [h for h, c in busy.items() if c])
+            assert pair is not None
+            policy.record(*pair)
+            flight.append(pair)
+            for hid in pair:
+                busy[hid] = busy.get(hid, 0) + 1
+        first, second = flight.pop(rng.randrange(len(flight)))
+        for hid in (first, second):
+            busy[hid] -= 1
+        first_won = judge(first, second, rng) == first
+        rating[first], rating[second], position = ratings.update_positioned(
+            rating[first], rating[second], position, first_won=first_won
+        )
+        policy.update(first, *rating[first])
+        policy.update(second, *rating[second])
+        policy.settle(first, second)
         if played in checkpoints:
-            found.append(sorted(judge.ids, key=lambda h: rating[h][0], reverse=True))
+            found.append(
+                sorted(judge.ids, key=lambda h: ratings.conservative(*rating[h]), reverse=True)
+            )
     return found
+
+
+def rank_ours_concurrent(
+    judge: Judge, checkpoints: Sequence[int], rng: random.Random
+) -> list[list[str]]:
+    return rank_ours(judge, checkpoints, rng, concurrency=CONCURRENCY)
 
 
 def rank_random_elo(
@@ -184,9 +230,12 @@ def recall(ranking: Sequence[str], truth: Sequence[str], k: int = TOP) -> float:
     return len(set(ranking[:k]) & set(truth[:k])) / k
 
 
-def evaluate(seeds: int, spread: float) -> dict[str, dict[str, dict[str, float]]]:
+def evaluate(
+    seeds: int, spread: float, *, concurrent: bool = True
+) -> dict[str, dict[str, dict[str, float]]]:
     methods: dict[str, Ranker] = {
         "ours": rank_ours,
+        **({"ours_concurrent32": rank_ours_concurrent} if concurrent else {}),
         "random_elo": rank_random_elo,
         "trueskill_uncertainty": rank_trueskill_uncertainty,
         "oracle_top14": rank_oracle,
@@ -280,6 +329,7 @@ def time_choose(
         policy.record(*pair)
         policy.update(winner, *rating[winner])
         policy.update(loser, *rating[loser])
+        policy.settle(*pair)
     walls.sort()
     cpus.sort()
     p99 = int(0.99 * len(walls))
@@ -291,15 +341,10 @@ def time_choose(
     }
 
 
-def main(argv: Sequence[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="5 seeds, for a smoke run")
-    parser.add_argument("--seeds", type=int, default=None, help="seeds to average (default 20)")
-    args = parser.parse_args(argv)
-    seeds = args.seeds or (5 if args.quick else 20)
-    started = time.perf_counter()
-    results = {f"{spread:g}": evaluate(seeds, spread) for spread in SPREADS}
-    choices = 500 if args.quick else 2_000
+def policy_mode(seeds: int, quick: bool) -> dict[str, Any]:
+    """The pairing policy alone, one match at a time (and 32 at a time), against a hidden order."""
+    results = {f"{spread:g}": evaluate(seeds, spread, concurrent=not quick) for spread in SPREADS}
+    choices = 500 if quick else 2_000
     timing = {
         "plain": time_choose(choices=choices),
         "with_proximity_neighbours": time_choose(choices=choices, similar=True),
@@ -309,8 +354,7 @@ def main(argv: Sequence[str] | None = None) -> None:
             for budget, metrics in by_budget.items():
                 cells = "  ".join(f"{key}={value:.3f}" for key, value in metrics.items())
                 print(f"spread={spread} {name:22s} B={budget:>5s}  {cells}", file=sys.stderr)
-    summary = {
-        "benchmark": "ranking",
+    return {
         "n": N,
         "top_k": TOP,
         "first_position_bias": FIRST_BIAS,
@@ -320,9 +364,64 @@ def main(argv: Sequence[str] | None = None) -> None:
         "targets_by_spread": {spread: targets(by_method) for spread, by_method in results.items()},
         "choose_us_at_10000": timing["plain"]["mean_us"],
         "choose_timing_at_10000": timing,
-        "seconds": round(time.perf_counter() - started, 1),
     }
-    print(json.dumps(summary))
+
+
+def _log_run(run: dict[str, Any]) -> None:
+    print(json.dumps(run), file=sys.stderr, flush=True)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="a smoke run for CI, under a minute")
+    parser.add_argument(
+        "--mode", choices=("policy", "session", "budget", "all"), default="all", help="what to run"
+    )
+    parser.add_argument("--seeds", type=int, default=None, help="policy seeds (default 20)")
+    parser.add_argument("--session-seeds", type=int, default=None, help="sessions (default 10)")
+    parser.add_argument("--budget-seeds", type=int, default=None, help="budget runs (default 8)")
+    parser.add_argument("--max-hypotheses", type=int, default=None, help="session pool (64)")
+    parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--confidence", type=float, default=None, help="the stop rule's target")
+    args = parser.parse_args(argv)
+    started = time.perf_counter()
+    summary: dict[str, Any] = {"benchmark": "ranking", "machine": machine()}
+    modes = ("policy", "session", "budget") if args.mode == "all" else (args.mode,)
+    with tempfile.TemporaryDirectory(prefix="coscientist-ranking-") as tmp:
+        isolate_environment(Path(tmp))
+        if "policy" in modes:
+            seeds = args.seeds or (5 if args.quick else 20)
+            summary["policy"] = policy_mode(seeds, args.quick)
+        if "session" in modes:
+            seeds = args.session_seeds or (1 if args.quick else 10)
+            pool = args.max_hypotheses or (24 if args.quick else 64)
+            runs = sessions.run_sessions(
+                range(seeds),
+                concurrency=args.concurrency,
+                max_hypotheses=pool,
+                confidence=args.confidence,
+                log=_log_run,
+            )
+            found = sessions.summarise(runs)
+            summary["session"] = {
+                "max_hypotheses": pool,
+                "concurrency": args.concurrency,
+                "simulator": sessions.simulator_settings(),
+                **found,
+                "targets": sessions.session_targets(found),
+                "runs": runs,
+            }
+        if "budget" in modes:
+            seeds = args.budget_seeds or (1 if args.quick else 8)
+            summary["budget"] = sessions.budget_comparison(
+                range(100, 100 + seeds),
+                calls=200 if args.quick else 500,
+                concurrency=args.concurrency,
+                max_hypotheses=args.max_hypotheses or 64,
+                log=_log_run,
+            )
+    summary["seconds"] = round(time.perf_counter() - started, 1)
+    emit(summary)
 
 
 if __name__ == "__main__":

@@ -15,6 +15,10 @@ Its own process keeps its CPU off the client's event loop:
 
 or stand-alone: python benchmarks/simulator.py --capacity 64 --latency 2 --jitter 0.5
 Only 127.0.0.1 is ever bound or contacted.
+
+With `hidden_quality=True` the hypotheses it writes carry hidden qualities and
+its judge answers from them (hidden_quality.py); `qualities()` reads the table
+after a session, `reset(seed)` starts a new one.
 """
 
 from __future__ import annotations
@@ -40,8 +44,17 @@ class Simulator:
     """The server itself: HTTP/1.1 keep-alive on asyncio streams, a semaphore for the slots."""
 
     def __init__(
-        self, *, capacity: int, latency: float, jitter: float, seed: int, model: str
+        self,
+        *,
+        capacity: int,
+        latency: float,
+        jitter: float,
+        seed: int,
+        model: str,
+        hidden_quality: bool = False,
     ) -> None:
+        from hidden_quality import HiddenQuality
+
         from coscientist.llm.synthetic import content_words, phrase, synthesize
 
         self._content_words = content_words
@@ -56,6 +69,7 @@ class Simulator:
         self._slots = asyncio.Semaphore(capacity)
         self._active = 0
         self._waiting = 0
+        self.quality = HiddenQuality(seed) if hidden_quality else None
         self._reset()
 
     # --- accounting -----------------------------------------------------------
@@ -150,6 +164,13 @@ class Simulator:
                 "object": "list",
                 "data": [{"id": self.model, "object": "model", "created": 0, "owned_by": "sim"}],
             }
+        if path == "/qualities" and self.quality is not None:
+            if method == "POST":
+                seed = json.loads(body or b"{}").get("seed", self._seed)
+                self.quality.reset(int(seed))
+                self._rng = random.Random(seed)
+                self._seed = int(seed)
+            return 200, self.quality.table()
         if path == "/stats":
             if method == "POST":
                 self._advance()
@@ -195,7 +216,10 @@ class Simulator:
         if schema is None:
             content = self._phrase(rng, words)
         else:
-            content = json.dumps(self._synthesize(schema, rng, words))
+            value = self._synthesize(schema, rng, words)
+            if self.quality is not None:
+                value = self.quality.rewrite(messages, value)
+            content = json.dumps(value)
         prompt = sum(max(1, len(t) // 4) for t in texts)
         completion = max(1, len(content) // 4)
         return {
@@ -241,6 +265,7 @@ class SimulatorProcess:
         jitter: float = 0.0,
         seed: int = 0,
         model: str = "sim-model",
+        hidden_quality: bool = False,
         start_timeout: float = 60.0,
     ) -> None:
         self.args = [
@@ -256,6 +281,7 @@ class SimulatorProcess:
             str(seed),
             "--model",
             model,
+            *(["--hidden-quality"] if hidden_quality else []),
         ]
         self.start_timeout = start_timeout
         self.url = ""
@@ -295,10 +321,10 @@ class SimulatorProcess:
         if proc.stdout is not None:
             proc.stdout.close()
 
-    def _call(self, method: str) -> dict[str, Any]:
+    def _call(self, method: str, path: str = "/stats", data: bytes = b"") -> dict[str, Any]:
         root = self.url.removesuffix("/v1")
         request = urllib.request.Request(
-            f"{root}/stats", method=method, data=b"" if method == "POST" else None
+            f"{root}{path}", method=method, data=data if method == "POST" else None
         )
         with self._opener.open(request, timeout=30) as response:
             result: dict[str, Any] = json.loads(response.read())
@@ -311,6 +337,14 @@ class SimulatorProcess:
     def stats(self) -> dict[str, Any]:
         """Counters since the last reset (the window ends now)."""
         return self._call("GET")
+
+    def qualities(self) -> dict[str, Any]:
+        """The hidden-quality table: {"quality": {tag: q}, "origin": {tag: ...}, "verdicts": n}."""
+        return self._call("GET", "/qualities")
+
+    def reset_qualities(self, seed: int) -> dict[str, Any]:
+        """Forget every hypothesis; draw from `seed` from now on."""
+        return self._call("POST", "/qualities", json.dumps({"seed": seed}).encode())
 
     def __enter__(self) -> SimulatorProcess:
         return self.start()
@@ -332,6 +366,7 @@ def main() -> None:
     parser.add_argument("--jitter", type=float, default=0.0)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--model", default="sim-model")
+    parser.add_argument("--hidden-quality", action="store_true")
     args = parser.parse_args()
     sim = Simulator(
         capacity=args.capacity,
@@ -339,6 +374,7 @@ def main() -> None:
         jitter=args.jitter,
         seed=args.seed,
         model=args.model,
+        hidden_quality=args.hidden_quality,
     )
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(sim.serve(args.port))

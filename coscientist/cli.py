@@ -27,6 +27,7 @@ from coscientist.cli_errors import one_line, run_app, say_error
 from coscientist.config import Limits, Settings, config_file
 from coscientist.errors import ConfigError
 from coscientist.safe_text import console_markup, json_text, printable
+from coscientist.tournament.display import RANK_RULE, confidence_line, confidence_summary
 
 app = typer.Typer(
     name="coscientist",
@@ -66,6 +67,13 @@ TimeOpt = Annotated[
     float | None, typer.Option("--time-limit", min=0.001, help="seconds of wall time")
 ]
 SeedOpt = Annotated[int | None, typer.Option("--seed", help="seed of every random choice")]
+ConfOpt = Annotated[
+    float | None,
+    typer.Option(
+        "--confidence",
+        help="stop ranking once the top 10 is this sure (expected recall, default 0.8)",
+    ),
+]
 TuiOpt = Annotated[bool, typer.Option("--tui/--no-tui", help="watch the run in the terminal UI")]
 VerboseOpt = Annotated[
     bool,
@@ -122,6 +130,7 @@ def run(
     max_hypotheses: HypOpt = None,
     time_limit: TimeOpt = None,
     max_cost: CostOpt = None,
+    confidence: ConfOpt = None,
     seed: SeedOpt = None,
     threads: ThreadsOpt = None,
     literature: Annotated[
@@ -153,6 +162,7 @@ def run(
         max_hypotheses=max_hypotheses,
         time_limit=time_limit,
         max_cost=max_cost,
+        stop_confidence=confidence,
     )
     session = cs.start(goal, limits=limits)  # the model preflight: fails before a session exists
     out.print(
@@ -172,6 +182,7 @@ def resume(
     max_hypotheses: HypOpt = None,
     time_limit: TimeOpt = None,
     max_cost: CostOpt = None,
+    confidence: ConfOpt = None,
     threads: ThreadsOpt = None,
     tui: TuiOpt = False,
     verbose: VerboseOpt = False,
@@ -188,6 +199,7 @@ def resume(
         max_hypotheses=max_hypotheses,
         time_limit=time_limit,
         max_cost=max_cost,
+        stop_confidence=confidence,
     )
     if base_url:
         session.use_base_url(base_url)
@@ -298,6 +310,7 @@ def show(
     cs = _open(db)
     session = cs.session(session_id)
     board = session.leaderboard(top=top)
+    confidence = session.confidence()
     if as_json:
         fields = (
             "id",
@@ -310,9 +323,13 @@ def show(
             "matches",
             "wins",
             "origin",
+            "elo_mean",
+            "elo_high",
+            "in_top",
         )
         payload = {
             "session": session.info.model_dump(mode="json"),
+            "confidence": confidence_summary(session.info, confidence),
             "leaderboard": [e.model_dump(mode="json", include=set(fields)) for e in board],
         }
         print(json_text(json.dumps(payload, indent=2, ensure_ascii=False)))
@@ -322,16 +339,20 @@ def show(
         f"[bold]{info.id}[/] ({info.status.value}) {console_markup(info.goal)}", highlight=False
     )
     _print_leaderboard(board, title="Leaderboard")
+    if board:
+        out.print(confidence_line(info, confidence), highlight=False)
 
 
 def _print_leaderboard(board: list[Any], *, title: str) -> None:
-    table = Table(title=title, show_lines=False)
-    for col in ("rank", "elo", "W-L", "id", "origin", "title"):
+    table = Table(title=title, show_lines=False, caption=RANK_RULE)
+    for col in ("rank", "elo", "95% interval", "P(top 10)", "W-L", "id", "origin", "title"):
         table.add_column(col, overflow="fold")
     for e in board:  # Text cells: a title is never parsed as markup
         table.add_row(
             str(e.rank),
             f"{e.elo:.0f}",
+            f"{e.elo:.0f}-{e.elo_high:.0f}",
+            "" if e.in_top is None else f"{e.in_top:.2f}",
             f"{e.wins}-{e.matches - e.wins}",
             e.id,
             Text(printable(e.origin)),

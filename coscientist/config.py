@@ -72,6 +72,8 @@ class Limits(BaseSettings):
     time_limit: float | None = Field(default=None, gt=0, allow_inf_nan=False)
     max_cost: float | None = Field(default=None, ge=0, allow_inf_nan=False)
     convergence_window: int | None = Field(default=None, ge=1)
+    # Stop ranking once the expected top-10 recall reaches this (tournament/convergence.py).
+    stop_confidence: float | None = Field(default=None, gt=0, lt=1)
 
 
 class Settings(BaseSettings):

@@ -51,6 +51,10 @@ class SessionInfo(BaseModel):
     stop_reason: str | None = None
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
+    # The judge's learned preference for the hypothesis it reads first, on the mu scale
+    # (tournament.ratings.update_positioned); the store updates it with every match.
+    position_mu: float = 0.0
+    position_sigma: float = 2.0
 
 
 # --- hypotheses ---------------------------------------------------------------
@@ -172,18 +176,23 @@ class Rating(BaseModel):
 
 
 class LeaderboardEntry(BaseModel):
+    """One row of the leaderboard, ranked by `elo` (tournament.ratings explains the rule)."""
+
     id: str
     rank: int
     title: str
     statement: str
     mu: float
     sigma: float
-    elo: float
+    elo: float  # conservative: the lower end of the ~95 % interval, what the rank follows
     matches: int
     wins: int
     origin: str
     status: HypothesisStatus = HypothesisStatus.ACTIVE
     pinned: bool = False
+    elo_mean: float = 0.0  # mu on the Elo scale
+    elo_high: float = 0.0  # the upper end of the ~95 % interval
+    in_top: float | None = None  # P(truly among the top k); set where confidence is computed
 
 
 # --- meta-review and knowledge graph -----------------------------------------

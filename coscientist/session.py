@@ -48,6 +48,7 @@ from coscientist.schemas import (
     new_id,
 )
 from coscientist.store.repository import Store
+from coscientist.tournament.confidence import DEFAULT_K, TopConfidence, annotate
 from coscientist.tournament.ratings import to_elo
 
 if TYPE_CHECKING:
@@ -351,7 +352,15 @@ class Session:
     # --- reading --------------------------------------------------------------------
 
     def leaderboard(self, top: int | None = None) -> list[LeaderboardEntry]:
-        return self.store.leaderboard(self.id, top=top)
+        """Best first by the conservative rating; `in_top` is each one's chance of truly
+        belonging among the top 10 (tournament/confidence.py)."""
+        board, _ = annotate(self.store.leaderboard(self.id), seed=self.info.seed)
+        return board if top is None else board[: max(top, 0)]
+
+    def confidence(self, k: int = DEFAULT_K) -> TopConfidence:
+        """How sure the tournament is of its top k, from the current ratings."""
+        _, found = annotate(self.store.leaderboard(self.id), k, seed=self.info.seed)
+        return found
 
     def hypothesis(self, hypothesis_id: str) -> Hypothesis:
         return self.store.get_hypothesis(hypothesis_id, session_id=self.id)

@@ -20,7 +20,7 @@ def test_run_objective_runs_a_goal_synchronously(tmp_path: Path) -> None:
     info, board = run_objective("How do fireflies synchronise?", settings=settings, max_calls=60)
     assert info.stop_reason == "call budget"
     assert board and board[0].rank == 1
-    assert [e.mu for e in board] == sorted((e.mu for e in board), reverse=True)
+    assert [e.elo for e in board] == sorted((e.elo for e in board), reverse=True)
 
 
 def _closed_port() -> int:

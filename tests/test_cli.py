@@ -81,7 +81,7 @@ def test_run_show_add_sessions_with_scripted_model(tmp_path: Path) -> None:
     shown = json.loads(cli("show", session_id, "--db", db, "--json", "--top", "3").stdout)
     board = shown["leaderboard"]
     assert shown["session"]["id"] == session_id and 1 <= len(board) <= 3
-    assert set(board[0]) == {
+    contract = {
         "id",
         "rank",
         "title",
@@ -93,7 +93,14 @@ def test_run_show_add_sessions_with_scripted_model(tmp_path: Path) -> None:
         "wins",
         "origin",
     }
+    assert set(board[0]) == contract | {"elo_mean", "elo_high", "in_top"}
     assert [e["rank"] for e in board] == list(range(1, len(board) + 1))
+    # Ranked by the conservative Elo, the lower end of the interval each entry states.
+    assert [e["elo"] for e in board] == sorted((e["elo"] for e in board), reverse=True)
+    assert all(e["elo"] <= e["elo_mean"] <= e["elo_high"] and 0 <= e["in_top"] <= 1 for e in board)
+    confidence = shown["confidence"]
+    assert 0 <= confidence["expected_recall"] <= 1 and confidence["k"] >= 1
+    assert 0 < confidence["first_position_win_rate"] < 1
     added = cli("add", session_id, "Trehalose glass formation protects proteins.", "--db", db)
     assert added.returncode == 0, added.stderr
     with sqlite3.connect(tmp_path / "s.db") as con:

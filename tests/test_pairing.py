@@ -42,6 +42,7 @@ def play_once(
     policy.record(*pair)
     policy.update(winner, *rating[winner])
     policy.update(loser, *rating[loser])
+    policy.settle(*pair)
     return pair
 
 
@@ -187,6 +188,7 @@ def test_choose_is_fast_with_10000_hypotheses() -> None:
         policy.record(*pair)
         policy.update(pair[0], rng.gauss(MU, 4.0), 2.0)
         policy.update(pair[1], rng.gauss(MU, 4.0), 2.0)
+        policy.settle(*pair)
     assert time.perf_counter() - start < 2.0  # sanity bound; the benchmark measures ~0.2 ms
 
 
@@ -240,3 +242,39 @@ def test_counts_matches_for_new_hypotheses() -> None:
     for _ in range(6):
         played.update(play_once(policy, rating, max))
     assert len(played) == 12  # six matches: every new hypothesis played once first
+
+
+def test_running_matches_count_as_played_until_settled() -> None:
+    """Thirty-two slots must not all go to the one hypothesis that was most uncertain a
+    moment ago: its matches still running count as played, until their verdicts are in."""
+    policy = PairingPolicy(random.Random(3), top_k=5)
+    for i in range(20):
+        policy.add(f"h{i:02d}", MU + 0.2 * i, 2.8, matches=10, new=False)
+    policy.add("unsure", MU + 2.5, 3.2, matches=10, new=False)  # at the top-5 boundary
+    handed = [policy.choose() for _ in range(10)]
+    uses = sum("unsure" in pair for pair in handed if pair is not None)
+    assert 1 <= uses <= 4, handed
+    for pair in handed:
+        assert pair is not None
+        policy.record(*pair)
+        policy.settle(*pair)
+    assert "unsure" in (policy.choose() or ())  # nothing running: the most uncertain again
+
+
+def test_an_audit_reshows_a_top_pair_in_the_reverse_order() -> None:
+    policy = PairingPolicy(random.Random(4), top_k=5)
+    for i in range(30):
+        policy.add(f"h{i:02d}", MU + 0.3 * i, 2.0, matches=8, new=False)
+    earlier: list[tuple[str, str]] = []
+    reversals = []
+    for _ in range(48):
+        pair = policy.choose()
+        assert pair is not None
+        reversals.append((pair[1], pair[0]) in earlier and (pair[0], pair[1]) not in earlier)
+        earlier.append(pair)
+        policy.record(*pair)
+        policy.settle(*pair)
+    # Every twelfth choice re-shows an earlier top pair the other way round.
+    assert all(reversals[i] for i in (11, 23, 35, 47)), reversals
+    top = {f"h{i:02d}" for i in range(15, 30)}  # top 5 plus the window, well above the rest
+    assert all(set(earlier[i]) <= top for i in (11, 23, 35, 47))

@@ -147,3 +147,23 @@ def test_an_evolution_spec_carries_its_parents() -> None:
         expected = 2 if spec.payload["strategy"] == "combination" else None
         if expected is not None:
             assert len(parents) == expected
+
+
+def test_once_the_seed_pool_is_in_evolution_creates_most() -> None:
+    """A third of the cap generated, new hypotheses come mostly from evolution; before, from
+    generation; and never an evolution with fewer than two rankable hypotheses."""
+    base = dict(max_hypotheses=60, matches_done=60, has_meta_review=True, tasks_since_graph=0)
+
+    def created(counts: Counter[str], kind: str) -> int:
+        return sum(v for k, v in counts.items() if k.startswith(kind))
+
+    early = plan_many(Snapshot(n_hypotheses=12, n_rankable=12, **base))  # type: ignore[arg-type]
+    late = plan_many(Snapshot(n_hypotheses=24, n_rankable=24, **base))  # type: ignore[arg-type]
+    assert created(early, "generate") > created(early, "evolve")
+    assert created(late, "evolve") > 3 * created(late, "generate")
+    reviewing = Counter({TaskKind.REVIEW: 8})  # the pool is there, its reviews are not done
+    lone = plan_many(
+        Snapshot(n_hypotheses=30, n_rankable=1, in_flight=reviewing, **base),  # type: ignore[arg-type]
+        n=300,
+    )
+    assert created(lone, "evolve") == 0 and created(lone, "generate") > 0

@@ -257,7 +257,7 @@ def test_markdown_report(exported: Exported) -> None:
     assert "Sound & \\<b>bold\\</b> idea" in text
     rows = [line for line in board.splitlines() if line.startswith("| ") and "`" in line]
     assert len(rows) == 5
-    assert {len(re.findall(r"(?<!\\)\|", row)) for row in rows} == {11}
+    assert {len(re.findall(r"(?<!\\)\|", row)) for row in rows} == {13}
     top = _section(text, "## Top hypotheses", "## Meta-review")
     assert top.index(XSS_STATEMENT) < top.index("Statement of")
     for expected in (
@@ -441,6 +441,31 @@ def test_failed_write_keeps_the_previous_file(
         export_session(store, sample.session_id, "graphml", target)
     assert target.read_text() == "previous export"
     assert [p.name for p in target.parent.iterdir()] == ["g.graphml"]
+
+
+def test_confidence_audit_and_compute_curve(exported: Exported) -> None:
+    """The fixture shows xss-pipe both ways (xss won twice: consistent) and xss-child both ways
+    (each won when shown first: flipped), every other pair once."""
+    sample = exported.sample
+    data = json.loads(exported.text("json"))
+    audit = data["judge_audit"]
+    assert (audit["pairs_checked"], audit["consistent"]) == (2, 1)
+    assert audit["consistency"] == pytest.approx(0.5)
+    flagged = {f["id"]: (f["checked"], f["flipped"]) for f in audit["flagged"]}
+    assert flagged == {sample.ids["xss"]: (2, 1), sample.ids["child"]: (1, 1)}
+    confidence = data["confidence"]
+    board = data["leaderboard"]
+    assert confidence["k"] == len(board)  # five active hypotheses: all of them are the top
+    assert confidence["expected_recall"] == 1.0 and all(r["in_top"] == 1.0 for r in board)
+    assert 0.0 < confidence["first_position_win_rate"] < 1.0
+    assert [r["elo"] for r in board] == sorted((r["elo"] for r in board), reverse=True)
+    curve = data["compute_curve"]["points"]
+    assert [p["matches"] for p in curve] == list(range(1, len(MATCHES) + 1))
+    assert all(p["best_elo"] >= p["top_mean_elo"] for p in curve)
+    html = exported.text("html")
+    assert html.count("<svg") == 1 and html.count("<polyline") == 2
+    md = exported.text("md")
+    assert "self-consistency 50.0 %" in md and "### Rating against compute" in md
 
 
 def test_html_escapes_text_rendered_directly(exported: Exported) -> None:

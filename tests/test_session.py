@@ -45,13 +45,17 @@ async def test_full_session_runs_every_role_and_ratings_follow_matches(tmp_path:
         nodes, edges = store.graph(session.id)
         assert nodes and edges
 
-        # Replaying every stored match in order reproduces the stored ratings exactly.
+        # Replaying every stored match in order (with the judge's first-position offset, as the
+        # store learns it) reproduces the stored ratings exactly.
         replay = {h.id: (ratings.INITIAL_MU, ratings.INITIAL_SIGMA) for h in hypotheses}
         wins = dict.fromkeys(replay, 0)
         played = dict.fromkeys(replay, 0)
-        for m in sorted(matches, key=lambda m: m.seq):
+        ordered = sorted(matches, key=lambda m: m.seq)
+        replay, _ = ratings.replay(
+            ((m.first_id, m.second_id, m.winner_id == m.first_id) for m in ordered), replay
+        )
+        for m in ordered:
             loser = m.second_id if m.winner_id == m.first_id else m.first_id
-            replay[m.winner_id], replay[loser] = ratings.update(replay[m.winner_id], replay[loser])
             wins[m.winner_id] += 1
             played[m.winner_id] += 1
             played[loser] += 1
@@ -62,7 +66,7 @@ async def test_full_session_runs_every_role_and_ratings_follow_matches(tmp_path:
             assert stored[hid].wins == wins[hid]
             assert stored[hid].matches == played[hid]
         board = session.leaderboard()
-        assert [e.mu for e in board] == sorted((e.mu for e in board), reverse=True)
+        assert [e.elo for e in board] == sorted((e.elo for e in board), reverse=True)
         assert all(e.status == HypothesisStatus.ACTIVE for e in board)
         # Never a pair of a hypothesis with itself; no task left running.
         assert all(m.first_id != m.second_id for m in matches)
@@ -209,9 +213,9 @@ async def test_a_session_runs_on_postgresql_with_concurrent_writers() -> None:
     assert summary.stop_reason == "call budget" and matches
     assert [m.seq for m in matches] == list(range(1, len(matches) + 1))
     replay = {h.id: (ratings.INITIAL_MU, ratings.INITIAL_SIGMA) for h in hypotheses}
-    for m in matches:
-        loser = m.second_id if m.winner_id == m.first_id else m.first_id
-        replay[m.winner_id], replay[loser] = ratings.update(replay[m.winner_id], replay[loser])
+    replay, _ = ratings.replay(
+        ((m.first_id, m.second_id, m.winner_id == m.first_id) for m in matches), replay
+    )
     for hid, (mu, sigma) in replay.items():
         assert stored[hid].mu == pytest.approx(mu) and stored[hid].sigma == pytest.approx(sigma)
     assert not running

@@ -16,12 +16,15 @@ from coscientist.schemas import (
     Review,
     ReviewKind,
 )
+from coscientist.tournament.ratings import conservative
 
 
 def _scan_top(state: SessionState) -> list[str]:
-    return heapq.nlargest(
-        state.top_k, state.policy_members, key=lambda hid: (state.ratings[hid].mu, hid)
-    )
+    def score(hid: str) -> tuple[float, str]:  # the leaderboard's rule
+        r = state.ratings[hid]
+        return conservative(r.mu, r.sigma), hid
+
+    return heapq.nlargest(state.top_k, state.policy_members, key=score)
 
 
 def _scan_unreviewed(state: SessionState) -> list[str]:
@@ -63,15 +66,15 @@ def test_indexes_match_a_full_scan_through_random_changes(seed: int) -> None:
             state.set_pinned(rng.choice(ids), rng.random() < 0.5)
         else:
             a, b = rng.sample(ids, 2)
-            # Equal mus now and then: ties must break by id, as a scan does.
+            # Equal scores now and then: ties must break by id, as a scan does.
             mu_a = rng.choice([25.0, rng.uniform(15, 35)])
             mu_b = rng.choice([25.0, rng.uniform(15, 35)])
             state.add_match(
                 Match(
                     id=f"m{step}", session_id="s", seq=step, first_id=a, second_id=b, winner_id=a
                 ),
-                Rating(hypothesis_id=a, mu=mu_a, sigma=rng.uniform(1, 8)),
-                Rating(hypothesis_id=b, mu=mu_b, sigma=rng.uniform(1, 8)),
+                Rating(hypothesis_id=a, mu=mu_a, sigma=rng.choice([2.0, rng.uniform(1, 8)])),
+                Rating(hypothesis_id=b, mu=mu_b, sigma=rng.choice([2.0, rng.uniform(1, 8)])),
             )
         assert state.top_ids() == _scan_top(state), step
         assert state.unreviewed() == _scan_unreviewed(state), step

@@ -242,7 +242,10 @@ def test_ratings_follow_matches_and_order_the_leaderboard(store: Store, sid: str
     ]
     board = store.leaderboard(sid)
     assert [(e.id, e.rank) for e in board] == [(a.id, 1), (b.id, 2), (c.id, 3)]
-    assert board[0].elo > 1200 > board[2].elo
+    # Ranked by the conservative rating, the lower end of the interval the entry shows.
+    assert board[0].elo > board[1].elo > board[2].elo
+    assert all(e.elo < e.elo_mean < e.elo_high for e in board)
+    assert board[0].elo_mean > 1200 > board[2].elo_mean
     assert [m.seq for m in store.list_matches(sid)] == [1, 2, 3]
     assert [m.seq for m in store.list_matches(sid, since_seq=1)] == [2, 3]
     history = store.rating_history(sid, hypothesis_id=c.id)

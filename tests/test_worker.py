@@ -85,9 +85,9 @@ def _assert_consistent(store: Store, session_id: str) -> None:
     replay = {
         h.id: (ratings.INITIAL_MU, ratings.INITIAL_SIGMA) for h in store.list_hypotheses(session_id)
     }
-    for m in matches:
-        loser = m.second_id if m.winner_id == m.first_id else m.first_id
-        replay[m.winner_id], replay[loser] = ratings.update(replay[m.winner_id], replay[loser])
+    replay, _ = ratings.replay(
+        ((m.first_id, m.second_id, m.winner_id == m.first_id) for m in matches), replay
+    )
     stored = store.ratings(session_id)
     for hid, (mu, sigma) in replay.items():
         assert stored[hid].mu == pytest.approx(mu)

@@ -16,19 +16,26 @@ from coscientist.reports.analysis import (
     parent_refs,
     tournament_stats,
 )
+from coscientist.reports.curve import compute_curve
+from coscientist.reports.judging import judge_audit
 from coscientist.reports.model import (
     BradleyTerrySummary,
     Bridge,
     CallStats,
     Hub,
+    Interval,
     KnowledgePart,
     LeaderboardRow,
+    RankingConfidence,
     Report,
     SessionPart,
     TopHypothesis,
 )
 from coscientist.schemas import Review, SessionInfo, utcnow
 from coscientist.store import Store
+from coscientist.tournament.confidence import TopConfidence, annotate
+from coscientist.tournament.convergence import DEFAULT_CONFIDENCE
+from coscientist.tournament.display import RANK_RULE, position_bias
 
 DEFAULT_TOP = 10
 GRAPH_TOP = 10
@@ -62,6 +69,20 @@ def knowledge_part(store: Store, session_id: str, seed: int, k: int = GRAPH_TOP)
     )
 
 
+def ranking_confidence(info: SessionInfo, found: TopConfidence) -> RankingConfidence:
+    rate, low, high = position_bias(info)
+    target = info.limits.get("stop_confidence") or DEFAULT_CONFIDENCE
+    return RankingConfidence(
+        k=found.k,
+        expected_recall=found.expected_recall,
+        expected_outsiders=found.expected_outsiders,
+        stop_confidence=float(target),
+        rank_rule=RANK_RULE,
+        first_position_win_rate=rate,
+        first_position_interval=Interval(low=low, high=high),
+    )
+
+
 def call_stats(raw: dict[str, Any]) -> CallStats:
     """The store's call statistics with their keys sorted, so exports compare line by line."""
     stats = CallStats.model_validate(raw)
@@ -83,7 +104,7 @@ def gather(
     sid = info.id
     # Leaderboard first, then hypotheses, then matches: a session still running may add
     # rows meanwhile, and in this order every id read earlier is known to what is read later.
-    entries = store.leaderboard(sid)
+    entries, found = annotate(store.leaderboard(sid), seed=info.seed)
     hypotheses = store.list_hypotheses(sid)
     by_id = {h.id: h for h in hypotheses}
     matches = store.list_matches(sid)
@@ -130,6 +151,9 @@ def gather(
         meta_review=meta_reviews[0] if meta_reviews else None,
         meta_reviews=len(meta_reviews),
         tournament=tournament_stats(hypotheses, matches, store.ratings(sid)),
+        confidence=ranking_confidence(info, found),
+        judge_audit=judge_audit(matches, board, found.k),
+        compute_curve=compute_curve(store.rating_history(sid), store.call_times(sid), found.k),
         lineage=lineage(hypotheses, {row.id: row.rank for row in board}),
         calls=call_stats(store.call_stats(sid)),
         knowledge=knowledge_part(store, sid, info.seed),

@@ -61,7 +61,10 @@ class LeaderboardRow(BaseModel):
     pinned: bool
     mu: float
     sigma: float
-    elo: float
+    elo: float  # the lower end of the ~95 % interval: what the rank follows
+    elo_mean: float = 0.0
+    elo_high: float = 0.0
+    in_top: float | None = None  # P(truly among the top k of RankingConfidence)
     matches: int
     wins: int
     bradley_terry: BradleyTerryEstimate
@@ -150,6 +153,52 @@ class Bridge(BaseModel):
     betweenness: float  # share of shortest paths through this concept
 
 
+class RankingConfidence(BaseModel):
+    """How sure the tournament is of its top k (tournament/confidence.py)."""
+
+    k: int
+    expected_recall: float  # expected share of the reported top k that truly belongs there
+    expected_outsiders: float  # k x (1 - expected_recall)
+    stop_confidence: float  # what the stop rule waits for (tournament/convergence.py)
+    rank_rule: str
+    # The judge's learned preference for the first-shown of two equals, taken out of ratings.
+    first_position_win_rate: float
+    first_position_interval: Interval
+
+
+class AuditFlag(BaseModel):
+    """A top hypothesis with a verdict that flipped when its pair was shown the other way."""
+
+    id: str
+    rank: int
+    title: str
+    checked: int  # its pairs judged in both orders
+    flipped: int  # of those, pairs whose winner changed with the order
+
+
+class JudgeAudit(BaseModel):
+    pairs_checked: int  # pairs judged in both orders (first verdict of each order)
+    consistent: int  # of those, the same winner both ways
+    consistency: float | None = None
+    interval: Interval | None = None  # Wilson 95 %
+    top_k: int
+    flagged: list[AuditFlag] = Field(default_factory=list)
+
+
+class CurvePoint(BaseModel):
+    calls: int  # model calls made by the time of this match
+    matches: int
+    best_elo: float  # the leaderboard's (conservative) Elo of the best at that point
+    top_mean_elo: float  # mean of the top k's
+
+
+class ComputeCurve(BaseModel):
+    """Rating against compute, as the co-scientist paper plots test-time scaling."""
+
+    top_k: int
+    points: list[CurvePoint] = Field(default_factory=list)
+
+
 class KnowledgePart(BaseModel):
     metrics: GraphMetrics
     hubs: list[Hub]
@@ -167,6 +216,9 @@ class Report(BaseModel):
     meta_review: MetaReview | None = None
     meta_reviews: int = 0
     tournament: TournamentStats
+    confidence: RankingConfidence
+    judge_audit: JudgeAudit
+    compute_curve: ComputeCurve
     lineage: list[LineageEntry]
     calls: CallStats
     knowledge: KnowledgePart

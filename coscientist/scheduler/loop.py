@@ -33,11 +33,10 @@ from coscientist.scheduler.following import Following
 from coscientist.scheduler.policy import Snapshot
 from coscientist.scheduler.runner import TaskRunner
 from coscientist.schemas import TaskSpec
+from coscientist.tournament.convergence import DEFAULT_CONFIDENCE, StopRule, StopWatch
 
 __all__ = ["ClientFactory", "RunSummary", "Scheduler", "one_blas_thread"]
 
-DEFAULT_CONVERGENCE_WINDOW = 60
-MIN_MATCHES_FOR_CONVERGENCE = 3
 CALL_FLUSH_SECONDS = 0.25
 SYNC_SECONDS = 2.0  # how often a plain run looks for hypotheses other processes added
 QUEUE_SYNC_SECONDS = 0.5  # how often a planner with a queue, or a worker, follows the store
@@ -71,6 +70,8 @@ class Scheduler(TaskExecution, Following):
     async def run(self, limits: Limits) -> RunSummary:
         self._limits = limits
         self.budget.restart(limits)
+        rule = StopRule(confidence=limits.stop_confidence or DEFAULT_CONFIDENCE)
+        self.stopwatch = StopWatch(rule, seed=self.info.seed)
         self.inbox.attach(self.wake)
         try:
             await self._run()
@@ -262,17 +263,20 @@ class Scheduler(TaskExecution, Following):
             self.stop_reason = self.budget.spent() or ("converged" if converged else None)
 
     def _converged(self) -> bool:
-        window = self._limits.convergence_window or DEFAULT_CONVERGENCE_WINDOW
-        if self._matches_since_top_change < window:
+        """The stop rule of tournament/convergence.py; convergence_window, when set, also asks
+        for that many matches without a change in the top."""
+        window = self._limits.convergence_window
+        if window is not None and self._matches_since_top_change < window:
             return False
-        state = self.state
-        return (
-            all(
-                state.ratings[hid].matches >= MIN_MATCHES_FOR_CONVERGENCE
-                for hid in state.policy_members
-            )
-            and not self._snapshot().can_create()
+        decision = self.stopwatch.check(
+            self.state.ranked_ratings,
+            ranked=len(self.state.policy_members),
+            matches_done=self.state.matches_done,
+            pool_complete=not self._snapshot().can_create(),
         )
+        if decision.stop:
+            self.bus.emit("converged", self.info.id, decision.reason)
+        return decision.stop
 
     # --- choosing work -----------------------------------------------------------------
 

@@ -24,6 +24,7 @@ from coscientist.schemas import (
     TaskSpec,
 )
 
+SEED_POOL = 24  # see Policy.seed_pool
 DEBATE_MIN_POOL = 10  # ranked hypotheses (twice the top-k) before top pairs are debated
 DEEP_REVIEW_KINDS = (
     ReviewKind.FULL,
@@ -184,9 +185,20 @@ class Policy:
             weights[TaskKind.GENERATE] = 0.08 + 0.15 * generated_share
             if s.n_rankable >= 2:
                 weights[TaskKind.EVOLVE] = 0.08 + 0.15 * evolved_share + 0.15 * stale
+            if s.n_rankable >= 2 and s.expected_hypotheses() >= self.seed_pool(s):
+                # The first pool is in: new hypotheses come mostly from the best ones
+                # (benchmarks/README.md, "budget"), generation keeps a share while it holds the top.
+                weights[TaskKind.GENERATE] = 0.02 + 0.06 * generated_share
+                weights[TaskKind.EVOLVE] = 0.2 + 0.1 * evolved_share + 0.1 * stale
         if s.needs_deep_review and s.in_flight[TaskKind.REVIEW] < 2:
             weights[TaskKind.REVIEW] = 0.06
         return weights
+
+    def seed_pool(self, s: Snapshot) -> int:
+        """Generated hypotheses to have before evolution takes over most of the creating:
+        a third of the cap, or SEED_POOL without one."""
+        cap = s.max_hypotheses
+        return max(self.min_pool, cap // 3 if cap is not None else SEED_POOL)
 
     def _generation(self, s: Snapshot) -> TaskSpec:
         strategies = list(GENERATION_STRATEGIES)

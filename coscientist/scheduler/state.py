@@ -27,7 +27,7 @@ from coscientist.schemas import (
     ReviewKind,
 )
 from coscientist.tournament.pairing import PairingPolicy
-from coscientist.tournament.ratings import INITIAL_MU, INITIAL_SIGMA
+from coscientist.tournament.ratings import INITIAL_MU, INITIAL_SIGMA, conservative
 
 RECENT_LIMIT = 60  # reviews and matches kept for meta-review prompts
 
@@ -59,7 +59,8 @@ class SessionState:
     policy_members: set[str] = field(default_factory=set)
     policy: PairingPolicy = field(init=False)
     # Kept in step with every change, so no query scans all hypotheses (10,000 in a long run):
-    _by_mu: list[tuple[float, str]] = field(default_factory=list)  # members, ascending (mu, id)
+    # members, ascending (leaderboard score, id): the score is ratings.conservative
+    _by_mu: list[tuple[float, str]] = field(default_factory=list)
     _unreviewed: dict[str, None] = field(default_factory=dict)  # in creation order
 
     def __post_init__(self) -> None:
@@ -162,6 +163,7 @@ class SessionState:
         self.matches_done += 1
         self.recent_matches.append(match)
         self.match_ids.add(match.id)
+        self.policy.settle(match.first_id, match.second_id)
         for r in (winner, loser):
             current = self.ratings.get(r.hypothesis_id)
             if current is not None and current.matches > r.matches:
@@ -189,13 +191,17 @@ class SessionState:
             self._unrank(h.id)
 
     def _rank(self, hid: str) -> None:
-        bisect.insort(self._by_mu, (self.ratings[hid].mu, hid))
+        bisect.insort(self._by_mu, self._score(hid))
 
     def _unrank(self, hid: str) -> None:
-        key = (self.ratings[hid].mu, hid)
+        key = self._score(hid)
         at = bisect.bisect_left(self._by_mu, key)
         if at < len(self._by_mu) and self._by_mu[at] == key:
             del self._by_mu[at]
+
+    def _score(self, hid: str) -> tuple[float, str]:
+        r = self.ratings[hid]
+        return conservative(r.mu, r.sigma), hid
 
     def _track_unreviewed(self, h: Hypothesis) -> None:
         if h.status != HypothesisStatus.ACTIVE or h.reviewed:
@@ -211,8 +217,16 @@ class SessionState:
         return list(self.policy_members)
 
     def top_ids(self) -> list[str]:
-        """Ids of the top-k rankable hypotheses, highest (mu, id) first."""
+        """Ids of the top-k rankable hypotheses in the leaderboard's order (score, then id)."""
         return [hid for _, hid in reversed(self._by_mu[-self.top_k :])] if self.top_k > 0 else []
+
+    def ranked_ratings(self) -> list[tuple[str, float, float, int]]:
+        """(id, mu, sigma, matches) of every rankable hypothesis, in the leaderboard's order."""
+        return [
+            (h, r.mu, r.sigma, r.matches)
+            for _, h in reversed(self._by_mu)
+            for r in [self.ratings[h]]
+        ]
 
     def top(self) -> list[Hypothesis]:
         return [self.hypotheses[hid] for hid in self.top_ids()]

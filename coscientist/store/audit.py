@@ -42,10 +42,11 @@ def audit(store: Store, session_id: str) -> Audit:
     tasks = store.list_tasks(session_id)
     matches = sorted(store.list_matches(session_id), key=lambda m: m.seq)
     stored = store.ratings(session_id)
-    replay = {hid: (ratings.INITIAL_MU, ratings.INITIAL_SIGMA) for hid in stored}
-    for m in matches:
-        loser = m.second_id if m.winner_id == m.first_id else m.first_id
-        replay[m.winner_id], replay[loser] = ratings.update(replay[m.winner_id], replay[loser])
+    start = {hid: (ratings.INITIAL_MU, ratings.INITIAL_SIGMA) for hid in stored}
+    # As the store applies them: with the judge's first-position offset learned along the way.
+    replay, _ = ratings.replay(
+        ((m.first_id, m.second_id, m.winner_id == m.first_id) for m in matches), start
+    )
     off = sorted(
         hid
         for hid, (mu, sigma) in replay.items()

@@ -103,6 +103,13 @@ def call_stats(conn: Connection, session_id: str) -> dict[str, Any]:
     return stats
 
 
+def call_times(conn: Connection, session_id: str) -> list[datetime]:
+    """When each model call of the session was made, in order (for the compute curve)."""
+    c = llm_calls.c
+    stmt = select(c.created_at).where(c.session_id == session_id).order_by(c.created_at)
+    return list(conn.execute(stmt).scalars())
+
+
 def cache_get(conn: Connection, key: str, max_age: float | None) -> str | None:
     stmt = select(literature_cache.c.value).where(literature_cache.c.key == key)
     if max_age is not None:

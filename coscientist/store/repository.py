@@ -11,6 +11,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, Engine
@@ -243,7 +244,7 @@ class Store:
     def leaderboard(
         self, session_id: str, top: int | None = None, include_inactive: bool = False
     ) -> list[LeaderboardEntry]:
-        """Best first (mu descending, then id); active hypotheses unless include_inactive."""
+        """Best first (mu - 2 sigma descending, then id); active hypotheses unless include_inactive."""
         with self._read() as conn:
             return tournament.leaderboard(conn, session_id, top, include_inactive)
 
@@ -392,6 +393,10 @@ class Store:
             return
         with self._write() as conn:
             ledger.record_calls(conn, recs)
+
+    def call_times(self, session_id: str) -> list[datetime]:
+        with self._read() as conn:
+            return ledger.call_times(conn, session_id)
 
     def call_stats(self, session_id: str) -> dict[str, Any]:
         """{"calls", "tokens_in", "tokens_out", "latency_ms", "by_role": {role: {...}}, "by_outcome": {outcome: n}}."""

@@ -20,6 +20,7 @@ from coscientist.schemas import (
     SessionInfo,
     Task,
 )
+from coscientist.tournament.ratings import POSITION_PRIOR
 
 Row = Mapping[Any, Any]  # RowMapping keys may also be columns
 
@@ -29,6 +30,7 @@ def session_row(info: SessionInfo) -> dict[str, Any]:
     data["status"] = info.status.value
     data["limits"] = info.model_dump(mode="json")["limits"]
     data["match_seq"] = 0
+    data["position_mu"], data["position_sigma"] = POSITION_PRIOR  # a new session's judge
     return data
 
 

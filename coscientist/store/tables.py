@@ -3,7 +3,7 @@
 Column names equal the field names of the pydantic objects in
 coscientist.schemas, so a row maps onto its model directly. Enums are stored as
 plain strings (no database enum types to migrate). The migration in
-migrations/versions/0001_initial.py creates exactly this schema; a test compares
+migrations in migrations/versions create exactly this schema; a test compares
 the two.
 """
 
@@ -97,6 +97,13 @@ class SessionRow(StoreTable, table=True):
     preferences: str = Field(sa_type=Text)
     stop_reason: str | None = Field(default=None, sa_type=Text)
     match_seq: int = Field(default=0, sa_type=Integer)  # last match seq handed out
+    # The judge's first-position offset (tournament.ratings.update_positioned), as of match_seq.
+    position_mu: float = Field(
+        default=0.0, sa_type=Float, sa_column_kwargs={"server_default": "0.0"}
+    )
+    position_sigma: float = Field(
+        default=2.0, sa_type=Float, sa_column_kwargs={"server_default": "2.0"}
+    )
     created_at: datetime = Field(sa_type=UTCDateTime, index=True)
     updated_at: datetime = Field(sa_type=UTCDateTime)
 

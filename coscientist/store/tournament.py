@@ -3,7 +3,9 @@
 A verdict is applied inside the caller's transaction: the session row is
 locked first (it hands out the match sequence numbers), so concurrent writers
 apply matches of one session strictly one after another, in seq order, each
-from the ratings the previous one left.
+from the ratings the previous one left. The session row also holds the judge's
+first-position offset, which every verdict updates along with the two ratings
+(tournament.ratings.update_positioned).
 """
 
 from __future__ import annotations
@@ -44,7 +46,12 @@ _BUMP_SEQ = (
     update(sessions)
     .where(sessions.c.id == bindparam("p_session"))
     .values(match_seq=sessions.c.match_seq + bindparam("p_count"))
-    .returning(sessions.c.match_seq)
+    .returning(sessions.c.match_seq, sessions.c.position_mu, sessions.c.position_sigma)
+)
+_SET_POSITION = (
+    update(sessions)
+    .where(sessions.c.id == bindparam("p_session"))
+    .values(position_mu=bindparam("p_mu"), position_sigma=bindparam("p_sigma"))
 )
 _RATINGS_FOR_UPDATE = (
     select(ratings)
@@ -68,12 +75,14 @@ _INSERT_MATCH = matches.insert()
 _INSERT_HISTORY = rating_history.insert()
 
 
-def _next_seqs(conn: Connection, session_id: str, count: int) -> int:
-    """Reserve `count` sequence numbers; returns the first. Locks the session row."""
-    last = conn.execute(_BUMP_SEQ, {"p_session": session_id, "p_count": count}).scalar_one_or_none()
-    if last is None:
+def _next_seqs(conn: Connection, session_id: str, count: int) -> tuple[int, tuple[float, float]]:
+    """Reserve `count` sequence numbers; returns the first and the first-position offset.
+    Locks the session row."""
+    row = conn.execute(_BUMP_SEQ, {"p_session": session_id, "p_count": count}).one_or_none()
+    if row is None:
         raise NotFoundError(f"no session {session_id!r}")
-    return int(last) - count + 1
+    last, position_mu, position_sigma = row
+    return int(last) - count + 1, (float(position_mu), float(position_sigma))
 
 
 def _load_ratings(conn: Connection, session_id: str, ids: set[str]) -> dict[str, Rating]:
@@ -104,7 +113,7 @@ def apply_matches(
     if not verdicts:
         return []
     losers = [_check(v) for v in verdicts]
-    seq = _next_seqs(conn, session_id, len(verdicts))
+    seq, position = _next_seqs(conn, session_id, len(verdicts))
     current = _load_ratings(
         conn, session_id, {h for v in verdicts for h in (v.first_id, v.second_id)}
     )
@@ -114,8 +123,13 @@ def apply_matches(
     applied: list[AppliedMatch] = []
     for verdict, loser_id in zip(verdicts, losers, strict=True):
         before_w, before_l = current[verdict.winner_id], current[loser_id]
-        (wmu, wsig), (lmu, lsig) = rating_math.update(
-            (before_w.mu, before_w.sigma), (before_l.mu, before_l.sigma)
+        first, second = current[verdict.first_id], current[verdict.second_id]
+        first_won = verdict.winner_id == verdict.first_id
+        after_first, after_second, position = rating_math.update_positioned(
+            (first.mu, first.sigma), (second.mu, second.sigma), position, first_won=first_won
+        )
+        (wmu, wsig), (lmu, lsig) = (
+            (after_first, after_second) if first_won else (after_second, after_first)
         )
         after_w = before_w.model_copy(
             update={
@@ -157,6 +171,9 @@ def apply_matches(
             )
         applied.append(AppliedMatch(id=match_id, seq=seq, winner=after_w, loser=after_l))
         seq += 1
+    conn.execute(
+        _SET_POSITION, {"p_session": session_id, "p_mu": position[0], "p_sigma": position[1]}
+    )
     conn.execute(_INSERT_MATCH, match_rows)
     conn.execute(_INSERT_HISTORY, history)
     touched = {a.winner.hypothesis_id for a in applied} | {a.loser.hypothesis_id for a in applied}
@@ -206,7 +223,7 @@ def count_matches(conn: Connection, session_id: str) -> int:
 def leaderboard(
     conn: Connection, session_id: str, top: int | None, include_inactive: bool
 ) -> list[LeaderboardEntry]:
-    """Best first: mu descending, then id for a stable order among equals."""
+    """Best first: the conservative rating (mu - 2 sigma) descending, then id among equals."""
     h, r = hypotheses, ratings
     stmt = (
         select(
@@ -223,7 +240,7 @@ def leaderboard(
         )
         .join(r, r.c.hypothesis_id == h.c.id)
         .where(h.c.session_id == session_id)
-        .order_by(r.c.mu.desc(), h.c.id)
+        .order_by((r.c.mu - rating_math.CONSERVATIVE_SIGMAS * r.c.sigma).desc(), h.c.id)
     )
     if not include_inactive:
         stmt = stmt.where(h.c.status == HypothesisStatus.ACTIVE.value)
@@ -245,6 +262,8 @@ def leaderboard(
                 mu=mu,
                 sigma=sigma,
                 elo=rating_math.to_elo(mu, sigma),
+                elo_mean=rating_math.mean_elo(mu),
+                elo_high=rating_math.elo_interval(mu, sigma)[1],
                 matches=played,
                 wins=wins,
             )

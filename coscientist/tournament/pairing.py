@@ -15,8 +15,18 @@ alternating); a runner-up candidate steps in when the best pair has already
 been shown both ways, and a new pair puts first the item shown first less
 often, so the judge's first-position bias cancels instead of favouring anyone.
 
-The final ranking is TrueSkill mu, as on the leaderboard: the policy only picks
-pairs. Speed: nothing scans all items per choice. Candidates are the top region
+Matches run concurrently, so a pair is chosen before the verdicts of the
+pairs handed out just before it are known. A hypothesis with matches still
+running counts as if those had been played (its sigma shrunk by the expected
+gain of each, `_pending`), so 32 slots do not all go to the one hypothesis that
+was most uncertain a moment ago. `settle` ends a pending match.
+
+Every `_AUDIT_EVERY`-th choice audits the judge: a pair of the top region
+that was judged once is shown again in the reverse order. The verdicts count
+like any other; the report reads the pairs seen both ways to tell how
+consistent the judge is and which top ranks rest on verdicts that flipped.
+
+The policy only picks pairs; the leaderboard ranks by its own rule. Speed: nothing scans all items per choice. Candidates are the top region
 of a list kept sorted by mu, the oldest new hypotheses, a few random draws, the
 sorted-order window around the first item and its proximity neighbours, so a
 choice costs about the same at 100 or 10,000 hypotheses. The one scan is a
@@ -30,6 +40,7 @@ import bisect
 import heapq
 import math
 import random
+from collections import deque
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from itertools import islice
@@ -49,6 +60,9 @@ _SIMILAR_BONUS = 0.5
 _JITTER = 0.1  # random tie-breaking among nearly equally relevant first items
 _FIRSTS = 3  # most relevant items tried, in order, to avoid repeating a shown order
 _TWO_BETA_SQUARED = 2.0 * BETA * BETA
+_TYPICAL_VARIANCE = 2.0**2  # an opponent's, in _effective_sigma
+_MAX_PENDING = 16  # running matches of one hypothesis counted (a bound on the loop)
+_AUDIT_EVERY = 12  # one choice in this many re-shows a top pair reversed, when one waits
 
 
 @dataclass(slots=True)
@@ -58,6 +72,7 @@ class _Entry:
     matches: int
     shown_first: int = 0
     shown_second: int = 0
+    pending: int = 0  # handed out, verdict not yet in
 
 
 class PairingPolicy:
@@ -89,6 +104,9 @@ class PairingPolicy:
         self._last_first: dict[tuple[str, str], str] = {}  # sorted pair -> shown first last time
         self._handed: dict[tuple[str, str], int] = {}  # handed out, not yet recorded or released
         self._similar_cache: dict[str, tuple[int, list[str]]] = {}  # id -> (field size, neighbours)
+        # Top-region pairs shown in one order so far, oldest first: what an audit re-shows.
+        self._auditable: deque[tuple[str, str]] = deque(maxlen=8 * top_k)
+        self._choices = 0
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -141,6 +159,7 @@ class PairingPolicy:
 
     def release(self, first: str, second: str) -> None:
         """A pair whose match failed, handed out or already recorded: it counts as never shown."""
+        self.settle(first, second)
         pair = (first, second)
         if self._handed.get(pair, 0) > 0:
             self._handed[pair] -= 1
@@ -174,8 +193,12 @@ class PairingPolicy:
         blocked = set(exclude)
         if sum(1 for hid in blocked if hid in self._entries) > len(self._entries) - 2:
             return None
-        boundary = self._boundary()
         top = dict.fromkeys(self._top(blocked))
+        self._choices += 1
+        audit = self._audit(top) if self._choices % _AUDIT_EVERY == 0 else None
+        if audit is not None:
+            return self._hand_out(audit)
+        boundary = self._boundary()
         relevance = {
             hid: self._relevance(hid, boundary) for hid in self._first_candidates(top, blocked)
         }
@@ -196,9 +219,31 @@ class PairingPolicy:
         if not best:  # only with a tiny window and sample: take any eligible opponent
             best = next(h for _, h in self._order if h != first and h not in blocked)
         pair = self._balanced_order(first, best)
+        if first in top and best in top and not self._both_orders_shown(*pair):
+            self._auditable.append(pair)
+        return self._hand_out(pair)
+
+    def _hand_out(self, pair: tuple[str, str]) -> tuple[str, str]:
         self._handed[pair] = self._handed.get(pair, 0) + 1
         self._count(pair, 1)
+        for hid in pair:
+            self._entries[hid].pending += 1
         return pair
+
+    def _audit(self, top: dict[str, None]) -> tuple[str, str] | None:
+        """The oldest top-region pair judged in one order only, reversed; stale ones dropped."""
+        while self._auditable:
+            first, second = self._auditable.popleft()
+            if first in top and second in top and self.shown(second, first) == 0:
+                return second, first
+        return None
+
+    def settle(self, first: str, second: str) -> None:
+        """The verdict of a handed-out pair is in (its ratings come through `update`)."""
+        for hid in (first, second):
+            entry = self._entries.get(hid)
+            if entry is not None and entry.pending > 0:
+                entry.pending -= 1
 
     def choose_order(self, a: str, b: str) -> tuple[str, str]:
         """The order to show a pair: as handed out if choose() just returned it; else the
@@ -231,8 +276,9 @@ class PairingPolicy:
 
     def _relevance(self, hid: str, boundary: float) -> float:
         entry = self._entries[hid]
-        spread = entry.sigma / INITIAL_SIGMA
-        wrong_side = 0.5 * math.erfc(abs(entry.mu - boundary) / (entry.sigma * math.sqrt(2.0)))
+        sigma = _effective_sigma(entry)
+        spread = sigma / INITIAL_SIGMA
+        wrong_side = 0.5 * math.erfc(abs(entry.mu - boundary) / (sigma * math.sqrt(2.0)))
         score = spread * wrong_side + _EXPLORE * spread * spread
         if hid in self._fresh:  # unplayed first, then those with one match
             score += _FRESH_BONUS * (_FRESH_MATCHES - entry.matches) / _FRESH_MATCHES
@@ -253,14 +299,16 @@ class PairingPolicy:
         """
         entries, met, exp = self._entries, self._met, math.exp
         entry = entries[first]
-        mu, variance, own = entry.mu, entry.sigma * entry.sigma, relevance[first]
+        mu, own = entry.mu, relevance[first]
+        variance = _effective_sigma(entry) ** 2
         best, best_score = "", -1.0
         for other in others:
             rival = entries[other]
             rel = relevance.get(other)
             if rel is None:
                 rel = relevance[other] = self._relevance(other, boundary)
-            uncertain = variance + rival.sigma * rival.sigma
+            rival_sigma = _effective_sigma(rival) if rival.pending else rival.sigma
+            uncertain = variance + rival_sigma * rival_sigma
             spread = _TWO_BETA_SQUARED + uncertain
             gap = mu - rival.mu
             score = exp(-gap * gap / (2.0 * spread)) * uncertain / spread * (own + rel)
@@ -343,6 +391,16 @@ class PairingPolicy:
 
     def _unsort(self, hid: str, mu: float) -> None:
         del self._order[bisect.bisect_left(self._order, (-mu, hid))]
+
+
+def _effective_sigma(entry: _Entry) -> float:
+    """Sigma as if the entry's running matches had been played: each shrinks the variance as a
+    TrueSkill update against a well-known opponent (sigma _TYPICAL_SIGMA) with an even outcome
+    would (w = 1/2)."""
+    variance = entry.sigma * entry.sigma
+    for _ in range(min(entry.pending, _MAX_PENDING)):
+        variance *= 1.0 - 0.5 * variance / (_TWO_BETA_SQUARED + variance + _TYPICAL_VARIANCE)
+    return math.sqrt(variance)
 
 
 def _key(a: str, b: str) -> tuple[str, str]:

@@ -6,10 +6,11 @@ threads, never from a message handler. Nothing here imports textual.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from coscientist.config import Limits
 from coscientist.errors import NotFoundError
+from coscientist.reports.curve import compute_curve
 from coscientist.run_status import RunProgress
 from coscientist.schemas import (
     Event,
@@ -20,9 +21,11 @@ from coscientist.schemas import (
     SessionStatus,
 )
 from coscientist.store.repository import Store
+from coscientist.tournament.confidence import annotate
 
 BOARD_ROWS = 200  # a terminal shows far fewer; the rest is reachable by scrolling
 REVIEW_WINDOW = 200  # newest reviews looked at per poll
+CURVE_MAX_MATCHES = 20_000  # above this the sparkline of the best Elo is left out
 
 
 @dataclass(frozen=True)
@@ -32,6 +35,9 @@ class Stats:
     hypotheses: int
     matches: int
     in_flight: int
+    top_k: int = 0  # what the confidence speaks of
+    expected_recall: float | None = None  # tournament/confidence.py; None before any match
+    best_elo: tuple[float, ...] = ()  # the best hypothesis' Elo along the session (a sparkline)
 
 
 @dataclass(frozen=True)
@@ -70,11 +76,16 @@ def load_stats(store: Store, session_id: str) -> Stats:
 
 
 def load_snapshot(store: Store, session_id: str, top: int = BOARD_ROWS) -> Snapshot:
-    return Snapshot(
-        info=store.get_session(session_id),
-        board=store.leaderboard(session_id, top=top),
-        stats=load_stats(store, session_id),
-    )
+    info = store.get_session(session_id)
+    board, found = annotate(store.leaderboard(session_id), seed=info.seed)
+    stats = load_stats(store, session_id)
+    if stats.matches:
+        curve: tuple[float, ...] = ()
+        if stats.matches <= CURVE_MAX_MATCHES:  # the history is read whole: only while small
+            points = compute_curve(store.rating_history(session_id), [], found.k).points
+            curve = tuple(p.best_elo for p in points)
+        stats = replace(stats, top_k=found.k, expected_recall=found.expected_recall, best_elo=curve)
+    return Snapshot(info=info, board=board[:top], stats=stats)
 
 
 def stored_progress(snapshot: Snapshot) -> RunProgress:
@@ -92,8 +103,11 @@ def stored_progress(snapshot: Snapshot) -> RunProgress:
 
 def load_detail(store: Store, session_id: str, hypothesis_id: str) -> Detail:
     h = store.get_hypothesis(hypothesis_id, session_id=session_id)
-    board = store.leaderboard(session_id, include_inactive=True)
-    entry = next((e for e in board if e.id == h.id), None)
+    active, _ = annotate(store.leaderboard(session_id))  # P(top 10) is among active ones
+    entry = next((e for e in active if e.id == h.id), None)
+    if entry is None:
+        everyone = store.leaderboard(session_id, include_inactive=True)
+        entry = next((e for e in everyone if e.id == h.id), None)
     parents: list[Hypothesis] = []
     for pid in h.parent_ids:
         try:

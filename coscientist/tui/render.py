@@ -12,6 +12,7 @@ from collections.abc import Mapping
 
 from rich.text import Text
 
+from coscientist.reports.curve import sparkline
 from coscientist.run_status import ProgressView, duration
 from coscientist.safe_text import printable
 from coscientist.schemas import Event, LeaderboardEntry, Review, SessionInfo, SessionStatus
@@ -43,13 +44,24 @@ def record(entry: LeaderboardEntry) -> str:
     return f"{entry.wins}-{entry.matches - entry.wins}"
 
 
-def board_row(entry: LeaderboardEntry) -> tuple[Text, Text, Text, Text, Text]:
+def interval(entry: LeaderboardEntry) -> str:
+    """The ~95 % interval of the rating; the Elo shown (and ranked by) is its lower end."""
+    return f"{entry.elo:.0f}-{entry.elo_high:.0f}"
+
+
+def in_top(entry: LeaderboardEntry) -> str:
+    return "" if entry.in_top is None else f"{entry.in_top:.2f}"
+
+
+def board_row(entry: LeaderboardEntry) -> tuple[Text, ...]:
     rank = Text(f"{entry.rank}", justify="right")
     if entry.pinned:
         rank.append(" *", style="bold yellow")
     return (
         rank,
         Text(elo(entry), justify="right"),
+        Text(interval(entry), style="dim", justify="right"),
+        Text(in_top(entry), justify="right"),
         Text(record(entry), justify="right"),
         Text(clip(entry.origin), style="dim"),
         Text(clip(entry.title)),
@@ -126,6 +138,14 @@ def stats_line(stats: Stats, skip: str | None = None) -> Text:
             text.append("  ")
         text.append(f"{label} ", style="dim")
         text.append(f"{value:,}", style="bold")
+    if stats.expected_recall is not None:
+        # tournament/confidence.py: the expected share of the top k that truly belongs there
+        text.append(f"  top-{stats.top_k} sure ", style="dim")
+        text.append(f"{stats.expected_recall:.2f}", style="bold")
+    if len(stats.best_elo) >= 2:
+        text.append("  best Elo ", style="dim")
+        text.append(sparkline(stats.best_elo), style="bold")
+        text.append(f" {stats.best_elo[-1]:.0f}", style="bold")
     return text
 
 
@@ -213,7 +233,10 @@ def detail(d: Detail) -> Text:
     if h.pinned:
         meta += "  pinned"
     if d.entry is not None:
-        meta += f"  rank {d.entry.rank}  Elo {elo(d.entry)}  W-L {record(d.entry)}"
+        meta += f"  rank {d.entry.rank}  Elo {elo(d.entry)} ({interval(d.entry)})"
+        if d.entry.in_top is not None:
+            meta += f"  P(top 10) {in_top(d.entry)}"
+        meta += f"  W-L {record(d.entry)}"
     text.append(meta, style="dim")
     _section(text, "Statement")
     text.append(printable(h.statement))

@@ -1,0 +1,94 @@
+"""How sure the tournament is of its top k, from the ratings' posteriors.
+
+Every rating is a normal posterior (TrueSkill's mu and sigma). Drawing one
+value per hypothesis from its posterior gives one plausible true order; over a
+few hundred draws, the share in which a hypothesis lands among the k best is
+the probability that it truly belongs there. From those probabilities:
+
+- `in_top[id]`: P(the hypothesis is truly among the best k);
+- `expected_recall`: the expected share of the reported top k that truly belongs
+  there (the mean of `in_top` over the reported top k): what the benchmark's
+  top-k recall measures, so stated and realised confidence can be compared;
+- `expected_outsiders`: the expected number of hypotheses outside the reported
+  top k that truly belong in it (k x (1 - expected_recall)).
+
+The posteriors are taken as independent (TrueSkill keeps no correlations). A
+hypothesis whose rating cannot plausibly reach the top (its mu + 4 sigma below
+the k-th best mu - 4 sigma) is left out of the draws: its probability is under
+1e-8. Draws come from a generator seeded by the caller, so one state gives one
+answer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from coscientist.errors import CoscientistError
+from coscientist.schemas import LeaderboardEntry
+
+DEFAULT_SAMPLES = 400
+DEFAULT_K = 10  # the top the leaderboard, the stop rule and the benchmark speak of
+_REACH = 4.0  # standard deviations within which a hypothesis may still reach the top
+
+
+@dataclass(frozen=True)
+class TopConfidence:
+    """What the tournament knows about its top k (see the module docstring)."""
+
+    k: int
+    expected_recall: float
+    in_top: dict[str, float] = field(default_factory=dict)
+    samples: int = 0
+
+    @property
+    def expected_outsiders(self) -> float:
+        return self.k * (1.0 - self.expected_recall)
+
+
+def top_k_confidence(
+    ranked: Sequence[tuple[str, float, float]],
+    k: int,
+    *,
+    samples: int = DEFAULT_SAMPLES,
+    seed: int = 0,
+) -> TopConfidence:
+    """Confidence in the first k of `ranked`: (id, mu, sigma) in the order the user reads them."""
+    if k < 1 or samples < 1:
+        raise CoscientistError(f"need k >= 1 and samples >= 1, got k={k}, samples={samples}")
+    n = len(ranked)
+    if n <= k:  # everyone is in the top k
+        return TopConfidence(k=n, expected_recall=1.0, in_top={h: 1.0 for h, _, _ in ranked})
+    ids = [hid for hid, _, _ in ranked]
+    mu = np.fromiter((m for _, m, _ in ranked), dtype=np.float64, count=n)
+    sigma = np.fromiter((s for _, _, s in ranked), dtype=np.float64, count=n)
+    floor = np.partition(mu - _REACH * sigma, n - k)[n - k]  # k-th largest lower bound
+    reach = np.flatnonzero(mu + _REACH * sigma >= floor)
+    reach = np.union1d(reach, np.arange(k))  # the reported top k always counts
+    draws = np.random.default_rng(seed).standard_normal((samples, len(reach)))
+    values = mu[reach] + draws * sigma[reach]
+    width = len(reach)
+    best = (
+        np.argpartition(-values, k - 1, axis=1)[:, :k]
+        if width > k
+        else np.tile(np.arange(width), (samples, 1))
+    )
+    counts = np.bincount(best.ravel(), minlength=width) / samples
+    in_top = {ids[i]: float(p) for i, p in zip(reach.tolist(), counts.tolist(), strict=True)}
+    recall = float(sum(in_top.get(hid, 0.0) for hid in ids[:k]) / k)
+    return TopConfidence(k=k, expected_recall=recall, in_top=in_top, samples=samples)
+
+
+def annotate(
+    board: Sequence[LeaderboardEntry], k: int = DEFAULT_K, *, seed: int = 0
+) -> tuple[list[LeaderboardEntry], TopConfidence]:
+    """The whole leaderboard (best first) with each entry's `in_top`, and the confidence."""
+    found = (
+        top_k_confidence([(e.id, e.mu, e.sigma) for e in board], k, seed=seed)
+        if board
+        else (TopConfidence(k=0, expected_recall=1.0))
+    )
+    marked = [e.model_copy(update={"in_top": found.in_top.get(e.id, 0.0)}) for e in board]
+    return marked, found

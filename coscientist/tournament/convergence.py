@@ -1,0 +1,119 @@
+"""When to stop ranking: once the top k is known with the stated confidence.
+
+A session stops on its own when three things hold:
+
+- the pool is complete (no more hypotheses may be created) and every ranked
+  hypothesis has played at least `min_matches`;
+- either the expected top-k recall (tournament.confidence: the expected share
+  of the reported top k that truly belongs there, from the rating posteriors)
+  has reached `confidence`,
+- or it has stopped rising: no gain of `min_gain` over the last `patience`
+  matches per ranked hypothesis. A judge that cannot tell the hypotheses apart
+  (a small model answering near chance) never resolves the top; more matches
+  then only spend the budget, and the stop says how sure the ranking is.
+
+Pure: the caller hands in plain ratings and counts. `StopWatch` remembers the
+best confidence seen and recomputes it only every few matches, since a check
+samples every rating a few hundred times.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from coscientist.errors import CoscientistError
+from coscientist.tournament.confidence import TopConfidence, top_k_confidence
+
+DEFAULT_CONFIDENCE = 0.8
+CHECKS_PER_ROUND = 32  # confidence recomputed about this often per n matches
+
+
+@dataclass(frozen=True)
+class StopRule:
+    """The rule's settings; the defaults are what a session uses."""
+
+    k: int = 10
+    confidence: float = DEFAULT_CONFIDENCE  # expected top-k recall to reach
+    min_matches: int = 3  # every ranked hypothesis, before any stop
+    patience: float = 6.0  # matches per ranked hypothesis without a gain, then give up
+    min_gain: float = 0.01
+
+    def __post_init__(self) -> None:
+        if self.k < 1 or not 0.0 < self.confidence < 1.0 or self.patience <= 0:
+            raise CoscientistError(
+                f"a stop rule needs k >= 1, 0 < confidence < 1 and patience > 0; got k={self.k},"
+                f" confidence={self.confidence}, patience={self.patience}"
+            )
+
+
+@dataclass(frozen=True)
+class Decision:
+    stop: bool
+    reason: str  # why it stops, or what it waits for
+    confidence: TopConfidence | None = None
+
+
+class StopWatch:
+    """Applies a StopRule as matches come in."""
+
+    def __init__(self, rule: StopRule | None = None, *, seed: int = 0) -> None:
+        self.rule = rule or StopRule()
+        self._seed = seed
+        self._checked_at = -1  # matches_done of the last confidence computed
+        self._best = -1.0
+        self._best_at = 0
+        self.last: Decision = Decision(False, "not checked yet")
+
+    def check(
+        self,
+        ratings: Callable[[], Sequence[tuple[str, float, float, int]]],
+        *,
+        ranked: int,
+        matches_done: int,
+        pool_complete: bool,
+    ) -> Decision:
+        """Decide from `ratings()`: (id, mu, sigma, matches) of every ranked hypothesis, in the
+        leaderboard's order. It is called only when a check is due (`ranked` of them, the
+        count), so the caller's O(n) listing is not paid on every look."""
+        rule = self.rule
+        if not pool_complete:
+            self.last = Decision(False, "the pool is still growing", self.last.confidence)
+            return self.last
+        every = max(1, ranked // CHECKS_PER_ROUND)
+        if self._checked_at >= 0 and matches_done - self._checked_at < every:
+            return self.last
+        self._checked_at = matches_done
+        rows = ratings()
+        if len(rows) < 2 or min(r[3] for r in rows) < rule.min_matches:
+            self.last = Decision(False, f"every hypothesis plays {rule.min_matches} matches first")
+            return self.last
+        n = len(rows)
+        found = top_k_confidence(
+            [(hid, mu, sigma) for hid, mu, sigma, _ in rows],
+            min(rule.k, n),
+            seed=self._seed,  # the same draws every time: a change is the ratings', not noise
+        )
+        recall = found.expected_recall
+        if self._best < 0 or recall >= self._best + rule.min_gain:
+            self._best, self._best_at = max(recall, self._best), matches_done
+        stalled = matches_done - self._best_at
+        if recall >= rule.confidence:
+            decision = Decision(
+                True,
+                f"top {found.k} known: expected recall {recall:.2f} >= {rule.confidence:.2f}",
+                found,
+            )
+        elif stalled >= rule.patience * n / 2.0:  # matches: each involves two hypotheses
+            decision = Decision(
+                True,
+                f"confidence stopped rising: expected top-{found.k} recall {recall:.2f},"
+                f" no gain in {stalled} matches",
+                found,
+            )
+        else:
+            decision = Decision(
+                False, f"expected top-{found.k} recall {recall:.2f} < {rule.confidence:.2f}", found
+            )
+        self.last = decision
+        return decision
