@@ -17,7 +17,7 @@ from pydantic import BaseModel
 from agents.context import AgentContext
 from coscientist.llm.base import CallContext, Message
 from coscientist.prompting import render
-from coscientist.schemas import HypothesisDraft, Review
+from coscientist.schemas import HypothesisDraft, ResearchPlan, Review
 
 T = TypeVar("T", bound=BaseModel)
 V = TypeVar("V")
@@ -33,6 +33,9 @@ PREFERENCES_CHARS = 500
 FEEDBACK_ITEMS = 4
 ITEM_CHARS = 160
 HYPOTHESIS_CHARS = 900
+PLAN_ITEMS = 6  # items of each plan list a prompt shows
+STEERING_CHARS = 900
+PLAN_ITEM_CHARS = 160
 
 
 def clip(text: str, limit: int) -> str:
@@ -113,11 +116,33 @@ def reviews_of(reviews: Mapping[str, Sequence[Review]] | None, hypothesis_id: st
     return list(reviews.get(hypothesis_id, ())) if reviews else []
 
 
+def plan_variables(plan: ResearchPlan | None) -> dict[str, object]:
+    """The research plan as prompts/common/plan.j2 shows it, every item clipped."""
+    plan = plan or ResearchPlan()
+    return {
+        "objective": clip(plan.objective, PLAN_ITEM_CHARS),
+        "plan_preferences": clip_all(plan.preferences, PLAN_ITEMS, PLAN_ITEM_CHARS),
+        "constraints": clip_all(plan.constraints, PLAN_ITEMS, PLAN_ITEM_CHARS),
+        "attributes": clip_all(plan.attributes, PLAN_ITEMS, PLAN_ITEM_CHARS),
+        "out_of_scope": clip_all(plan.out_of_scope, PLAN_ITEMS, PLAN_ITEM_CHARS),
+    }
+
+
+def steering(ctx: AgentContext) -> str:
+    """The scientist's preferences and the plan's constraints in one line, for short prompts."""
+    plan = ctx.plan or ResearchPlan()
+    # Constraints first: when the line must be cut, preferences go before them.
+    parts = [*plan.constraints, *(f"not {item}" for item in plan.out_of_scope)]
+    parts += [ctx.preferences, *plan.preferences]
+    return clip("; ".join(p for p in parts if p.strip()), STEERING_CHARS)
+
+
 def prompt_context(ctx: AgentContext, *, insights: bool = False) -> dict[str, object]:
-    """The variables of prompts/common/context.j2: goal, preferences, meta-review feedback."""
+    """The variables of prompts/common/context.j2: goal, plan, preferences, meta-review feedback."""
     feedback = ctx.feedback
     return {
         "goal": clip(ctx.goal, GOAL_CHARS),
+        **plan_variables(ctx.plan),
         "preferences": clip(ctx.preferences, PREFERENCES_CHARS),
         "critique": clip_all(feedback.critique, FEEDBACK_ITEMS) if feedback else [],
         "strengths": clip_all(feedback.strengths, FEEDBACK_ITEMS) if feedback else [],

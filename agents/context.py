@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
 from coscientist.llm.base import CallContext
-from coscientist.schemas import MetaReviewDraft
+from coscientist.schemas import MetaReviewDraft, ResearchPlan
 
 if TYPE_CHECKING:
     from coscientist.llm.client import ModelClient
@@ -32,6 +32,7 @@ class AgentContext:
     call: CallContext
     rng: random.Random
     preferences: str = ""
+    plan: ResearchPlan | None = None  # the session's research plan as it was when the task started
     feedback: MetaReviewDraft | None = None  # latest meta-review, fed into prompts
     graph_insights: list[str] = field(default_factory=list)  # from the knowledge graph
     literature: LiteratureSearch | None = None

@@ -1,8 +1,8 @@
 """Generation agent: new hypotheses from the research goal (co-scientist paper, section 3.3.1).
 
 Four strategies: literature exploration, a simulated scientific debate,
-assumption identification, and research expansion into the gaps the
-meta-review found. Each writes one hypothesis per model call; asking for
+assumption identification (identified, then refined into sub-assumptions over
+a few rounds), and research expansion into the gaps the meta-review found. Each writes one hypothesis per model call; asking for
 `count` repeats the final call, showing the titles written so far so the
 drafts differ.
 """
@@ -24,7 +24,7 @@ from pydantic import BaseModel, Field
 from agents import sources as lit
 from agents.common import GENERATION, ask, clip, sample
 from agents.context import AgentContext
-from agents.outputs import DebateTurnOut, HypothesisOut, SomeLines4
+from agents.outputs import DebateTurnOut, HypothesisOut, Lines5, SomeLines4
 from coscientist.errors import ModelOutputError
 from coscientist.schemas import GENERATION_STRATEGIES, Hypothesis, HypothesisDraft
 
@@ -32,6 +32,7 @@ log = logging.getLogger(__name__)
 
 STRATEGIES = GENERATION_STRATEGIES
 DEBATE_TURNS = 3
+ASSUMPTION_ROUNDS = 2  # refinements of the assumptions before the hypothesis is written
 EXISTING_TITLES = 10
 MAX_COUNT = 10
 
@@ -49,6 +50,13 @@ NO_RESULTS_NOTE = "(The literature search found no sources for this goal.)"
 
 class AssumptionsOut(BaseModel):
     assumptions: SomeLines4 = Field(description="testable assumptions, one line each")
+
+
+class RefinedAssumptionsOut(BaseModel):
+    sub_assumptions: Lines5 = Field(
+        default_factory=list, description="what the assumptions rest on, one line each"
+    )
+    assumptions: SomeLines4 = Field(description="the refined assumptions, one line each")
 
 
 Draft = Callable[[list[str]], Awaitable[HypothesisDraft]]
@@ -123,9 +131,12 @@ async def _literature(
 async def _assumptions(
     ctx: AgentContext, titles: list[str], count: int, origin: str
 ) -> list[HypothesisDraft]:
-    found = await ask(
-        ctx, GENERATION, "generation/assumptions.j2", AssumptionsOut, insights=True, existing=titles
+    """Assumptions identified, refined over `ASSUMPTION_ROUNDS` rounds, then built on."""
+    deps = AssumptionDeps(ctx, titles, ASSUMPTION_ROUNDS)
+    result = await _assumption_graph().ainvoke(
+        AssumptionState(assumptions=[], sub_assumptions=[], rounds=0), context=deps
     )
+    found = cast(AssumptionState, result)
 
     async def draft(seen: list[str]) -> HypothesisDraft:
         out = await ask(
@@ -134,15 +145,87 @@ async def _assumptions(
             "generation/from_assumptions.j2",
             HypothesisOut,
             insights=True,
-            assumptions=found.assumptions,
+            assumptions=found["assumptions"],
+            sub_assumptions=found["sub_assumptions"],
             existing=seen,
         )
         result = out.to_draft(origin)
         if not result.assumptions:
-            result.assumptions = list(found.assumptions[:2])
+            result.assumptions = list(found["assumptions"][:2])
         return result
 
     return await _repeat(count, titles, draft)
+
+
+# --- iterative assumption identification (a LangGraph graph) ---------------------
+
+
+class AssumptionState(TypedDict):
+    assumptions: list[str]
+    sub_assumptions: list[str]  # found in the latest round
+    rounds: int  # refinement rounds done
+
+
+@dataclass(frozen=True)
+class AssumptionDeps:
+    ctx: AgentContext
+    titles: list[str]
+    rounds: int
+
+
+async def _identify(state: AssumptionState, runtime: Runtime[AssumptionDeps]) -> dict[str, Any]:
+    deps = runtime.context
+    out = await ask(
+        deps.ctx,
+        GENERATION,
+        "generation/assumptions.j2",
+        AssumptionsOut,
+        insights=True,
+        existing=deps.titles,
+    )
+    return {"assumptions": list(out.assumptions)}
+
+
+async def _refine(state: AssumptionState, runtime: Runtime[AssumptionDeps]) -> dict[str, Any]:
+    deps = runtime.context
+    try:
+        out = await ask(
+            deps.ctx,
+            GENERATION,
+            "generation/refine_assumptions.j2",
+            RefinedAssumptionsOut,
+            assumptions=state["assumptions"],
+            sub_assumptions=state["sub_assumptions"],
+            round=state["rounds"] + 1,
+            rounds=deps.rounds,
+        )
+    except ModelOutputError:
+        # A refinement the model cannot write leaves the assumptions as they are: the
+        # hypothesis is still written from the last valid round.
+        log.warning("assumption refinement stopped after %d round(s)", state["rounds"])
+        return {"rounds": deps.rounds}
+    return {
+        "assumptions": list(out.assumptions),
+        "sub_assumptions": list(out.sub_assumptions),
+        "rounds": state["rounds"] + 1,
+    }
+
+
+def _after_round(state: AssumptionState, runtime: Runtime[AssumptionDeps]) -> str:
+    return "refine" if state["rounds"] < runtime.context.rounds else END
+
+
+@cache
+def _assumption_graph() -> CompiledStateGraph[
+    AssumptionState, AssumptionDeps, AssumptionState, AssumptionState
+]:
+    graph = StateGraph(AssumptionState, context_schema=AssumptionDeps)
+    graph.add_node("identify", _identify)
+    graph.add_node("refine", _refine)
+    graph.add_edge(START, "identify")
+    graph.add_conditional_edges("identify", _after_round, ["refine", END])
+    graph.add_conditional_edges("refine", _after_round, ["refine", END])
+    return graph.compile()
 
 
 async def _expansion(

@@ -19,6 +19,7 @@ from langgraph.graph import END, START, StateGraph
 from langgraph.runtime import Runtime
 from pydantic import BaseModel, Field
 
+from agents.common import steering
 from agents.context import AgentContext
 from coscientist.knowledge.graph import normalise
 from coscientist.llm.base import Message
@@ -142,7 +143,7 @@ async def _reason(state: GraphState, runtime: Runtime[_Run]) -> dict[str, Any]:
     prompt = render(
         "graph/reason.j2",
         goal=runtime.context.agent.goal,
-        preferences=runtime.context.agent.preferences,
+        preferences=steering(runtime.context.agent),  # the scientist's and the plan's
         graph_context=state["graph_context"],
         question=state["question"],
     )
@@ -168,6 +169,7 @@ async def _next_question(state: GraphState, runtime: Runtime[_Run]) -> dict[str,
     prompt = render(
         "graph/question.j2",
         goal=runtime.context.agent.goal,
+        preferences=steering(runtime.context.agent),
         question=state["question"],
         concepts=concepts,
     )

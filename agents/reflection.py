@@ -2,8 +2,9 @@
 
 Initial review (no tools) filters what enters the tournament; full review adds
 the literature; deep verification breaks the hypothesis into assumptions and
-checks each (a LangGraph graph); observation review asks which known findings
-it explains; simulation review steps through its mechanism.
+checks each (a LangGraph graph); observation review asks which of the given
+findings (the scientist's, the literature's) it explains; simulation review
+steps through its mechanism.
 """
 
 from __future__ import annotations
@@ -49,7 +50,8 @@ class InitialReviewOut(BaseModel):
     testability_reason: Phrase
     testability: Score
     safety_reason: Phrase
-    safety: Score
+    # `examples` steer the scripted test model to a safe score, as most real answers are.
+    safety: Score = Field(examples=[3, 4, 5])
     strengths: Lines2 = Field(default_factory=list)
     weaknesses: Lines2 = Field(default_factory=list)
     summary: Summary
@@ -70,10 +72,6 @@ class AssumptionCheckOut(BaseModel):
     reason: Summary
     verdict: Literal["holds", "uncertain", "fails"]
     fatal: bool
-
-
-class ObservationsOut(BaseModel):
-    observations: SomeLines4
 
 
 class ObservationReviewOut(BaseModel):
@@ -183,10 +181,10 @@ async def _observation(
     ctx: AgentContext, hypothesis: Hypothesis, given: Sequence[str]
 ) -> ReviewDraft:
     observations = [clip(o, 240) for o in given if o.strip()][:MAX_OBSERVATIONS]
-    origin = "given"
     if not observations:
-        listed = await ask(ctx, REFLECTION, "reflection/observations_list.j2", ObservationsOut)
-        observations, origin = list(listed.observations), "model"
+        # Real observations only (the scientist's, the literature's): a model's invented ones
+        # would make the review check the hypothesis against its own imagination.
+        raise ValueError("an observation review needs observations; none were given")
     out = await ask(
         ctx,
         REFLECTION,
@@ -205,7 +203,6 @@ async def _observation(
         weaknesses=list(out.weaknesses),
         details={
             "observations": observations,
-            "observations_from": origin,
             "explained": explained,
             "explanation": out.explanation,
         },

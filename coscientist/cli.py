@@ -23,6 +23,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from coscientist import cli_method as show_text
 from coscientist.cli_errors import one_line, run_app, say_error
 from coscientist.config import Limits, Settings, config_file
 from coscientist.errors import ConfigError
@@ -78,6 +79,14 @@ TuiOpt = Annotated[bool, typer.Option("--tui/--no-tui", help="watch the run in t
 VerboseOpt = Annotated[
     bool,
     typer.Option("--verbose", "-v", help="print a line for every hypothesis, review and match"),
+]
+PreferenceOpt = Annotated[
+    list[str] | None,
+    typer.Option("--preference", help="what kind of answer you want (repeatable); joins the plan"),
+]
+ConstraintOpt = Annotated[
+    list[str] | None,
+    typer.Option("--constraint", help="what every hypothesis must respect (repeatable)"),
 ]
 ThreadsOpt = Annotated[
     int | None, typer.Option("--threads", min=1, help="CPU threads for embedded models")
@@ -137,14 +146,22 @@ def run(
         bool | None,
         typer.Option("--literature/--no-literature", help="search arXiv, PubMed and Europe PMC"),
     ] = None,
+    preference: PreferenceOpt = None,
+    constraint: ConstraintOpt = None,
     tui: TuiOpt = False,
     verbose: VerboseOpt = False,
 ) -> None:
     """Start a research session on GOAL and run it until a limit is reached.
 
+    The goal passes a safety review before anything else; the first model call turns it
+    into a research plan (see `coscientist plan`), which keeps your --preference and
+    --constraint items.
+
     The model is checked first (an endpoint must answer, take the key and serve the
     model): if it cannot serve, nothing is stored.
     """
+    from coscientist.schemas import ResearchPlan
+
     if not goal.strip():
         fail("the research goal is empty: say what you want to find out")
     settings_opts = dict(
@@ -164,7 +181,12 @@ def run(
         max_cost=max_cost,
         stop_confidence=confidence,
     )
-    session = cs.start(goal, limits=limits)  # the model preflight: fails before a session exists
+    given = ResearchPlan(
+        preferences=[p for p in preference or [] if p.strip()],
+        constraints=[c for c in constraint or [] if c.strip()],
+    )
+    # The goal's safety screen, then the model preflight: both fail before a session exists.
+    session = cs.start(goal, limits=limits, plan=given)
     out.print(
         f"session [bold]{session.id}[/] in {console_markup(cs.store.url_display)}", highlight=False
     )
@@ -327,20 +349,28 @@ def show(
             "elo_high",
             "in_top",
         )
+        from coscientist.reports.summary import method_summary
+
         payload = {
             "session": session.info.model_dump(mode="json"),
             "confidence": confidence_summary(session.info, confidence),
             "leaderboard": [e.model_dump(mode="json", include=set(fields)) for e in board],
+            **method_summary(cs.store, session.id),
         }
         print(json_text(json.dumps(payload, indent=2, ensure_ascii=False)))
         return
+    from coscientist.reports.summary import method_summary
+
     info = session.info
     out.print(
         f"[bold]{info.id}[/] ({info.status.value}) {console_markup(info.goal)}", highlight=False
     )
+    summary = method_summary(cs.store, session.id)
+    show_text.print_plan(out, info.plan)
     _print_leaderboard(board, title="Leaderboard")
     if board:
         out.print(confidence_line(info, confidence), highlight=False)
+    show_text.print_method(out, summary)
 
 
 def _print_leaderboard(board: list[Any], *, title: str) -> None:
@@ -375,6 +405,62 @@ def add(
     cs = _open(db)
     h = cs.session(session_id).add_hypothesis(text, title=title)
     print(h.id)
+
+
+@app.command()
+def plan(
+    session_id: Annotated[str, typer.Argument(metavar="SESSION")],
+    db: DbOpt = None,
+    objective: Annotated[str | None, typer.Option("--objective")] = None,
+    preference: PreferenceOpt = None,
+    constraint: ConstraintOpt = None,
+    attribute: Annotated[
+        list[str] | None,
+        typer.Option("--attribute", help="what makes a good hypothesis here (repeatable)"),
+    ] = None,
+    out_of_scope: Annotated[
+        list[str] | None, typer.Option("--out-of-scope", help="what not to pursue (repeatable)")
+    ] = None,
+    file: Annotated[
+        Path | None,
+        typer.Option(
+            "--file", help="TOML with objective, preferences, constraints, attributes, out_of_scope"
+        ),
+    ] = None,
+    replace: Annotated[
+        bool, typer.Option("--replace", help="the lists given replace the stored ones")
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="machine-readable output")] = False,
+) -> None:
+    """Show or edit a session's research plan; tasks that start afterwards use the new plan."""
+    cs = _open(db)
+    session = cs.session(session_id)
+    given = show_text.read_plan_file(file) if file is not None else {}
+    lists = {
+        "preferences": [*given.get("preferences", []), *(preference or [])],
+        "constraints": [*given.get("constraints", []), *(constraint or [])],
+        "attributes": [*given.get("attributes", []), *(attribute or [])],
+        "out_of_scope": [*given.get("out_of_scope", []), *(out_of_scope or [])],
+    }
+    new_objective = objective if objective is not None else given.get("objective")
+    if new_objective is not None or any(lists.values()):
+        session.update_plan(objective=new_objective, replace=replace, **lists)
+    if as_json:
+        print(json.dumps(session.plan.model_dump(mode="json"), indent=2, ensure_ascii=False))
+        return
+    show_text.print_plan(out, session.plan)
+
+
+@app.command()
+def observe(
+    session_id: Annotated[str, typer.Argument(metavar="SESSION")],
+    text: Annotated[str, typer.Argument(help="a finding hypotheses should explain")],
+    db: DbOpt = None,
+) -> None:
+    """Add an observation: observation reviews check top hypotheses against it."""
+    cs = _open(db)
+    observation = cs.session(session_id).add_observation(text)
+    print(observation.id)
 
 
 @app.command()

@@ -124,3 +124,7 @@ class ExportError(CoscientistError):
 
 class LeaseLostError(CoscientistError):
     """A task's lease was taken by another owner; its result must not be applied."""
+
+
+class GoalRefusedError(CoscientistError):
+    """The research goal seeks serious harm: the session is refused, and nothing of it is kept."""

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import enum
 import uuid
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -39,6 +40,66 @@ class SessionStatus(enum.StrEnum):
     DONE = "done"
 
 
+class ResearchPlan(BaseModel):
+    """The research goal turned into a configuration every agent's prompt receives (paper, 3.1).
+
+    Written once by the model at the start of a session from the goal and what the
+    scientist gave; the scientist edits it at any time (CLI, API, TUI) and tasks that
+    start afterwards use the new plan.
+    """
+
+    objective: str = ""
+    preferences: list[str] = Field(default_factory=list)
+    constraints: list[str] = Field(default_factory=list)
+    attributes: list[str] = Field(default_factory=list)  # of a good hypothesis
+    out_of_scope: list[str] = Field(default_factory=list)
+    drafted: bool = False  # the model has drafted it (the start-of-session call ran)
+    edited_at: datetime | None = None  # the scientist's last change
+
+    LISTS: ClassVar[tuple[str, ...]] = ("preferences", "constraints", "attributes", "out_of_scope")
+
+    def edited(
+        self,
+        lists: Mapping[str, Sequence[str]],
+        *,
+        objective: str | None = None,
+        replace: bool = False,
+    ) -> ResearchPlan:
+        """A copy with items added to the named lists (`replace`: the lists given replace the
+        stored ones); whitespace collapsed, duplicates dropped, the rest kept as it is."""
+        unknown = set(lists) - set(self.LISTS)
+        if unknown:
+            raise ValueError(f"a research plan has no {', '.join(sorted(unknown))}")
+        changes: dict[str, Any] = {"edited_at": utcnow()}
+        if objective is not None:
+            changes["objective"] = " ".join(objective.split())
+        for name, items in lists.items():
+            cleaned = list(dict.fromkeys(" ".join(i.split()) for i in items if i.strip()))
+            if cleaned:
+                kept = [] if replace else list(getattr(self, name))
+                changes[name] = kept + [i for i in cleaned if i not in kept]
+        return self.model_copy(update=changes)
+
+    def is_empty(self) -> bool:
+        return not (
+            self.objective
+            or self.preferences
+            or self.constraints
+            or self.attributes
+            or self.out_of_scope
+        )
+
+
+class SafetyVerdict(BaseModel):
+    """A safety judgement of a goal or a hypothesis: our own screen, then the model's review."""
+
+    safe: bool = True
+    category: str = ""  # e.g. "weapons", "pathogen enhancement"; "" when safe
+    reason: str = ""  # what an export may show: a category-level reason, never the text judged
+    by: str = ""  # "screen", "model" or "" (nothing found)
+    model_verdict: str = ""  # the model's own answer ("none", "dual_use", "serious")
+
+
 class SessionInfo(BaseModel):
     id: str
     goal: str
@@ -48,6 +109,8 @@ class SessionInfo(BaseModel):
     seed: int = Field(default=0, ge=-(2**63), le=2**63 - 1)  # a store's INTEGER holds it
     limits: dict[str, Any] = Field(default_factory=dict)
     preferences: str = ""  # the scientist's constraints and criteria, added to every prompt
+    plan: ResearchPlan | None = None
+    goal_safety: SafetyVerdict | None = None  # the goal's review, before any other model call
     stop_reason: str | None = None
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
@@ -65,6 +128,8 @@ class HypothesisStatus(enum.StrEnum):
     REJECTED = "rejected"  # failed initial review: kept, never paired
     DUPLICATE = "duplicate"  # near-duplicate of another: kept, never paired
     RETIRED = "retired"  # retired by the scientist
+    UNSAFE = "unsafe"  # failed the safety gate: withheld from the tournament and from exports
+    FLAWED = "flawed"  # a deeper review found a fatal flaw or a failed simulation
 
 
 class Citation(Frozen):
@@ -93,6 +158,7 @@ class Hypothesis(HypothesisDraft):
     status: HypothesisStatus = HypothesisStatus.ACTIVE
     pinned: bool = False
     duplicate_of: str | None = None
+    status_reason: str | None = None  # why it left the tournament (unsafe, flawed, duplicate)
     reviewed: bool = False  # has an initial review
     created_at: datetime = Field(default_factory=utcnow)
 
@@ -119,6 +185,7 @@ class ReviewKind(enum.StrEnum):
     DEEP_VERIFICATION = "deep_verification"
     OBSERVATION = "observation"
     SIMULATION = "simulation"
+    TOURNAMENT = "tournament"  # a top hypothesis re-read after the debates it lost
     SCIENTIST = "scientist"
 
 
@@ -198,17 +265,55 @@ class LeaderboardEntry(BaseModel):
 # --- meta-review and knowledge graph -----------------------------------------
 
 
+class SpecificAim(BaseModel):
+    """One aim of an NIH Specific Aims page, tied to the hypothesis it tests."""
+
+    hypothesis_id: str
+    aim: str
+    rationale: str = ""
+    approach: str = ""
+    expected_outcome: str = ""
+    pitfalls: str = ""
+
+
+class ResearchOverview(BaseModel):
+    """The meta-review's research overview in the NIH Specific Aims format."""
+
+    title: str
+    background: str = ""  # background and significance
+    gap: str = ""  # what is not known and why it matters
+    aims: list[SpecificAim] = Field(default_factory=list)
+
+    def text(self) -> str:
+        lines = [self.title, f"Background and significance: {self.background}"]
+        lines.append(f"Gap: {self.gap}")
+        for i, aim in enumerate(self.aims, start=1):
+            lines.append(f"Aim {i} ({aim.hypothesis_id}): {aim.aim}")
+        return "\n".join(lines)
+
+
 class MetaReviewDraft(BaseModel):
     critique: list[str] = Field(default_factory=list)  # recurring flaws to avoid
     strengths: list[str] = Field(default_factory=list)  # recurring strengths to keep
     gaps: list[str] = Field(default_factory=list)  # research directions not yet covered
-    overview: str = ""  # research overview of the top hypotheses (Specific Aims style)
+    overview: str = ""  # research overview of the top hypotheses, as plain text
+    research_overview: ResearchOverview | None = None  # the same, structured (Specific Aims)
     top_ids: list[str] = Field(default_factory=list)
 
 
 class MetaReview(MetaReviewDraft):
     id: str
     session_id: str
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class Observation(BaseModel):
+    """A finding the observation review checks hypotheses against (the scientist's, or a source)."""
+
+    id: str
+    session_id: str
+    text: str
+    source: str = "scientist"  # "scientist", or an identifier such as doi:... for the literature
     created_at: datetime = Field(default_factory=utcnow)
 
 
@@ -320,6 +425,7 @@ class TaskResult(BaseModel):
     graph_edges: list[GraphEdge] = Field(default_factory=list)
     # Kept for the method's deeper reviews: a fatal flaw takes a hypothesis out (issue 12).
     status_changes: dict[str, HypothesisStatus] = Field(default_factory=dict)
+    status_reasons: dict[str, str] = Field(default_factory=dict)  # why, for each status change
     graph_question: str = ""  # a graph step's own follow-up question (not stored)
     note: str = ""
 

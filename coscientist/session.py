@@ -17,13 +17,13 @@ comes from the store (a resume), before it marks the session running.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 import anyio
 
 from coscientist.config import Limits, ModelPrice, Settings
-from coscientist.errors import ConfigError, CoscientistError
+from coscientist.errors import ConfigError, CoscientistError, GoalRefusedError
 from coscientist.events import EventBus
 from coscientist.llm.base import Backend, Gate
 from coscientist.llm.client import ModelClient
@@ -31,8 +31,10 @@ from coscientist.llm.preflight import ModelCheck, check_model
 from coscientist.llm.spec import check_base_url, make_backend
 from coscientist.redact import mask_secrets
 from coscientist.run_status import RunProgress
+from coscientist.safety import check_goal
 from coscientist.scheduler import Inbox, RunSummary
 from coscientist.scheduler import commands as cmd
+from coscientist.scheduler.method import screen_hypothesis
 from coscientist.schemas import (
     CallRecord,
     Event,
@@ -40,12 +42,15 @@ from coscientist.schemas import (
     HypothesisDraft,
     HypothesisStatus,
     LeaderboardEntry,
+    Observation,
+    ResearchPlan,
     Review,
     ReviewDraft,
     ReviewKind,
     SessionInfo,
     SessionStatus,
     new_id,
+    utcnow,
 )
 from coscientist.store.repository import Store
 from coscientist.tournament.confidence import DEFAULT_K, TopConfidence, annotate
@@ -73,11 +78,17 @@ class CoScientist:
         preferences: str = "",
         limits: Limits | None = None,
         seed: int | None = None,
+        plan: ResearchPlan | None = None,
     ) -> Session:
-        """Create a session after checking its model (see the module docstring)."""
+        """Create a session after checking its goal and its model (see the module docstring).
+
+        The goal passes our safety screen first (GoalRefusedError, and no session, for one that
+        seeks serious harm); `plan` holds what the scientist already wants of the research plan,
+        which the first run completes with the model."""
         goal = goal.strip()
         if not goal:
             raise ConfigError("the research goal is empty: say what you want to find out")
+        check_goal(goal)
         limits = limits or self.settings.limits
         checked = self.check_model(self.settings, limits.max_cost)
         info = SessionInfo(
@@ -88,6 +99,7 @@ class CoScientist:
             seed=self.settings.seed if seed is None else seed,
             limits=limits.model_dump(exclude_none=True),
             preferences=preferences,
+            plan=plan if plan is not None and not plan.is_empty() else None,
         )
         session = Session(self, self.store.create_session(info))
         session._checked = checked
@@ -223,20 +235,27 @@ class Session:
                 max_tokens=settings.max_output_tokens,
                 review_filter=settings.filters_reviews(info.model_spec),
                 queue_depth=settings.queue_depth,
+                top_k=settings.top_k,
             )
             self._scheduler = scheduler
             await self._load_model(scheduler.client)
             summary = await scheduler.run(limits)
             reason = summary.stop_reason
+        except GoalRefusedError:
+            reason = "refused"
+            raise
         finally:
             self._running = False
             self._scheduler = None
             with anyio.CancelScope(shield=True):
                 if literature is not None:
                     await literature.aclose()
-                self.info = self.store.update_session(
-                    self.id, status=SessionStatus.STOPPED, stop_reason=reason
-                )
+                if reason == "refused":
+                    self._discard()
+                else:
+                    self.info = self.store.update_session(
+                        self.id, status=SessionStatus.STOPPED, stop_reason=reason
+                    )
         return summary
 
     async def _load_model(self, client: ModelClient) -> None:
@@ -266,6 +285,15 @@ class Session:
             probe=checked is None,
             served=checked.model if checked else None,
         )
+
+    def _discard(self) -> None:
+        """A refused goal leaves nothing behind, unless the session already holds work."""
+        if self.store.count_hypotheses(self.id) == 0:
+            self.store.delete_session(self.id)
+        else:
+            self.info = self.store.update_session(
+                self.id, status=SessionStatus.STOPPED, stop_reason="goal refused"
+            )
 
     def _effective_limits(self, limits: Limits | None, overrides: dict[str, Any]) -> Limits:
         stored = Limits(**self.info.limits) if self.info.limits else Limits()
@@ -385,6 +413,9 @@ class Session:
             title=(title or text.split(".")[0])[:120], statement=text, origin="scientist"
         )
         h = Hypothesis(**draft.model_dump(), id=new_id(), session_id=self.id, pinned=True)
+        verdict = screen_hypothesis(h)  # the safety gate holds for the scientist's ideas too
+        if not verdict.safe:
+            h.status, h.status_reason = HypothesisStatus.UNSAFE, verdict.reason
         self.store.add_hypotheses([h])
         self._tell(cmd.AddHypothesis(h))
         return h
@@ -413,12 +444,59 @@ class Session:
     def refine_goal(self, goal: str) -> None:
         if not goal.strip():
             raise ConfigError("the research goal is empty")
+        check_goal(goal)
         self.info = self.store.update_session(self.id, goal=goal.strip())
         self._tell(cmd.RefineGoal(goal.strip()))
 
     def set_preferences(self, preferences: str) -> None:
         self.info = self.store.update_session(self.id, preferences=preferences)
         self._tell(cmd.SetPreferences(preferences))
+
+    @property
+    def plan(self) -> ResearchPlan:
+        """The research plan as stored (empty before the first run has drafted it)."""
+        return self.info.plan or ResearchPlan()
+
+    def set_plan(self, plan: ResearchPlan) -> ResearchPlan:
+        """Replace the research plan; tasks that start from now on use it."""
+        plan = plan.model_copy(update={"edited_at": utcnow()})
+        self.info = self.store.update_session(self.id, plan=plan)
+        self._tell(cmd.SetPlan(plan))
+        return plan
+
+    def update_plan(
+        self,
+        *,
+        objective: str | None = None,
+        preferences: Sequence[str] = (),
+        constraints: Sequence[str] = (),
+        attributes: Sequence[str] = (),
+        out_of_scope: Sequence[str] = (),
+        replace: bool = False,
+    ) -> ResearchPlan:
+        """Add items to the plan's lists (with `replace`, the lists given replace the stored
+        ones); what is not given is kept."""
+        self.info = self.store.get_session(self.id)
+        lists = {
+            "preferences": preferences,
+            "constraints": constraints,
+            "attributes": attributes,
+            "out_of_scope": out_of_scope,
+        }
+        plan = self.plan.edited(lists, objective=objective, replace=replace)
+        return self.set_plan(plan)
+
+    def add_observation(self, text: str, *, source: str = "scientist") -> Observation:
+        """A finding for observation reviews to check hypotheses against."""
+        text = " ".join(text.split())
+        if not text:
+            raise ConfigError("the observation is empty")
+        observation = self.store.add_observation(self.id, text, source)
+        self._tell(cmd.AddObservation(observation))
+        return observation
+
+    def observations(self) -> list[Observation]:
+        return self.store.list_observations(self.id)
 
     def pin(self, hypothesis_id: str, pinned: bool = True) -> None:
         h = self.hypothesis(hypothesis_id)

@@ -20,6 +20,11 @@ CONTEXT: dict[str, Any] = {
     "strengths": ["STRENGTHS-SENTINEL"],
     "gaps": ["GAPS-SENTINEL"],
     "insights": ["INSIGHTS-SENTINEL"],
+    "objective": "OBJECTIVE-SENTINEL",
+    "plan_preferences": ["PLAN-PREFERENCE-SENTINEL"],
+    "constraints": ["CONSTRAINT-SENTINEL"],
+    "attributes": ["ATTRIBUTE-SENTINEL"],
+    "out_of_scope": ["OUT-OF-SCOPE-SENTINEL"],
 }
 
 PAIR = Pair("FIRST-SENTINEL", "SECOND-SENTINEL", ["FIRST-REVIEW"], ["SECOND-REVIEW"])
@@ -43,7 +48,14 @@ STEPS: dict[str, dict[str, Any]] = {
     "generation/assumptions.j2": {"existing": ["EXISTING-SENTINEL"]},
     "generation/from_assumptions.j2": {
         "assumptions": ["ASSUMPTION-SENTINEL"],
+        "sub_assumptions": ["SUB-ASSUMPTION-SENTINEL"],
         "existing": ["EXISTING-SENTINEL"],
+    },
+    "generation/refine_assumptions.j2": {
+        "assumptions": ["ASSUMPTION-SENTINEL"],
+        "sub_assumptions": ["SUB-ASSUMPTION-SENTINEL"],
+        "round": 1,
+        "rounds": 2,
     },
     "generation/expansion.j2": {
         "direction": "DIRECTION-SENTINEL",
@@ -53,7 +65,11 @@ STEPS: dict[str, dict[str, Any]] = {
     "reflection/full.j2": {**HYPOTHESIS, "sources": ["SOURCE-SENTINEL"]},
     "reflection/deep_decompose.j2": HYPOTHESIS,
     "reflection/deep_judge.j2": {**HYPOTHESIS, "assumption": "ASSUMPTION-SENTINEL"},
-    "reflection/observations_list.j2": {},
+    "reflection/tournament.j2": {
+        **HYPOTHESIS,
+        "losses": [{"winner": "WINNER-SENTINEL", "rationale": "WHY-SENTINEL", "turns": ["T"]}],
+        "reviews": ["REVIEW-SENTINEL"],
+    },
     "reflection/observation.j2": {**HYPOTHESIS, "observations": ["OBSERVATION-SENTINEL"]},
     "reflection/simulation.j2": HYPOTHESIS,
     "ranking/compare.j2": {"pair": PAIR},
@@ -72,7 +88,7 @@ STEPS: dict[str, dict[str, Any]] = {
     "evolution/combination.j2": EVOLUTION,
     "evolution/out_of_box.j2": EVOLUTION,
     "meta_review/patterns.j2": {"reviews": ["REVIEW-SENTINEL"], "verdicts": ["VERDICT-SENTINEL"]},
-    "meta_review/overview.j2": {"top": ["TOP-SENTINEL"]},
+    "meta_review/overview.j2": {"top": [{"text": "TOP-SENTINEL", "reviews": ["TOP-REVIEW"]}]},
 }
 
 

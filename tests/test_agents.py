@@ -8,7 +8,15 @@ from typing import Any
 import pytest
 from pydantic import BaseModel
 
-from agents import evolution, generation, meta_review, ranking, reflection
+from agents import (
+    evolution,
+    generation,
+    intake,
+    meta_review,
+    ranking,
+    reflection,
+    tournament_review,
+)
 from agents.outputs import HypothesisOut, is_meaningful
 from coscientist.errors import ModelOutputError
 from coscientist.schemas import MatchMode, MetaReviewDraft, ReviewKind
@@ -116,17 +124,47 @@ async def test_expansion_spreads_several_drafts_over_the_gaps() -> None:
 async def test_expansion_without_gaps_falls_back_to_assumptions() -> None:
     h = Harness()
     (draft,) = await generation.generate(h.ctx, "expansion")
-    assert h.schemas == ["AssumptionsOut", "HypothesisOut"]
+    assert h.schemas == [
+        "AssumptionsOut",
+        "RefinedAssumptionsOut",
+        "RefinedAssumptionsOut",
+        "HypothesisOut",
+    ]
     assert draft.origin == "generation:expansion"
 
 
-async def test_assumptions_are_identified_then_built_on() -> None:
+REFINED = [
+    {
+        "sub_assumptions": ["Proteins adsorb within minutes", "Shear stress peaks at the tip"],
+        "assumptions": ["A protein film forms before adhesion", "Flow shears young colonies"],
+    },
+    {
+        "sub_assumptions": ["Fibrinogen dominates the film"],
+        "assumptions": ["A fibrinogen film precedes adhesion", "Tip shear removes young colonies"],
+    },
+]
+
+
+async def test_assumptions_are_refined_over_rounds_then_built_on() -> None:
     h = Harness()
     h.queue({"assumptions": ["Adhesion needs a conditioning film", "Flow shears young colonies"]})
-    h.queue(good_hypothesis(assumptions=[]))
+    h.queue(*REFINED, good_hypothesis(assumptions=[]))
     (draft,) = await generation.generate(h.ctx, "assumptions")
-    assert "- Flow shears young colonies" in h.prompts()[1]
-    assert draft.assumptions == ["Adhesion needs a conditioning film", "Flow shears young colonies"]
+    assert generation.ASSUMPTION_ROUNDS == 2
+    prompts = h.prompts()
+    assert len(prompts) == 4
+    assert "round 1 of 2" in prompts[1] and "- Adhesion needs a conditioning film" in prompts[1]
+    # Round 2 reads what round 1 found: its assumptions and their sub-assumptions.
+    assert "round 2 of 2" in prompts[2] and "- Shear stress peaks at the tip" in prompts[2]
+    assert "- A protein film forms before adhesion" in prompts[2]
+    # The hypothesis is written from the last round, not from the first list.
+    assert "- A fibrinogen film precedes adhesion" in prompts[3]
+    assert "- Fibrinogen dominates the film" in prompts[3]
+    assert "Adhesion needs a conditioning film" not in prompts[3]
+    assert draft.assumptions == [
+        "A fibrinogen film precedes adhesion",
+        "Tip shear removes young colonies",
+    ]
 
 
 async def test_existing_titles_go_into_the_prompt_at_most_ten() -> None:
@@ -140,7 +178,7 @@ async def test_existing_titles_go_into_the_prompt_at_most_ten() -> None:
 
 async def test_a_failure_after_the_first_draft_keeps_what_is_valid() -> None:
     h = Harness()
-    h.queue({"assumptions": ["Adhesion needs a conditioning film"]}, good_hypothesis())
+    h.queue({"assumptions": ["Adhesion needs a conditioning film"]}, *REFINED, good_hypothesis())
     h.queue("nonsense", "nonsense", "nonsense")  # the second draft never validates
     drafts = await generation.generate(h.ctx, "assumptions", count=3)
     assert [d.title for d in drafts] == ["Silver ions block quorum sensing"]
@@ -148,7 +186,7 @@ async def test_a_failure_after_the_first_draft_keeps_what_is_valid() -> None:
 
 async def test_a_failure_with_nothing_valid_raises() -> None:
     h = Harness()
-    h.queue({"assumptions": ["Adhesion needs a conditioning film"]}, "x", "x", "x")
+    h.queue({"assumptions": ["Adhesion needs a conditioning film"]}, *REFINED, "x", "x", "x")
     with pytest.raises(ModelOutputError):
         await generation.generate(h.ctx, "assumptions")
 
@@ -287,12 +325,16 @@ OUTPUT_MODELS: list[type[BaseModel]] = [
     reflection.FullReviewOut,
     reflection.DecompositionOut,
     reflection.AssumptionCheckOut,
-    reflection.ObservationsOut,
     reflection.ObservationReviewOut,
     reflection.SimulationOut,
     ranking.JudgementOut,
     meta_review.PatternsOut,
-    meta_review.OverviewOut,
+    meta_review.SpecificAimsOut,
+    meta_review.AimOut,
+    generation.RefinedAssumptionsOut,
+    intake.GoalSafetyOut,
+    intake.PlanOut,
+    tournament_review.TournamentReviewOut,
 ]
 
 
@@ -319,3 +361,13 @@ def test_every_output_schema_is_bounded(model: type[BaseModel]) -> None:
     schema = model.model_json_schema()
     assert unbounded(schema) == []
     assert len(json.dumps(schema)) < 3000, "small models need small schemas"
+
+
+async def test_a_refinement_the_model_cannot_write_keeps_the_last_valid_assumptions() -> None:
+    h = Harness()
+    h.queue({"assumptions": ["Adhesion needs a conditioning film"]}, REFINED[0])
+    h.queue("x", "x", "x")  # round 2 never validates
+    h.queue(good_hypothesis(assumptions=[]))
+    (draft,) = await generation.generate(h.ctx, "assumptions")
+    assert "- A protein film forms before adhesion" in h.prompts()[-1]
+    assert draft.assumptions == REFINED[0]["assumptions"]

@@ -24,10 +24,14 @@ pytestmark = pytest.mark.anyio
 # --- reflection -----------------------------------------------------------------
 
 
-@pytest.mark.parametrize("kind", [k for k in ReviewKind if k is not ReviewKind.SCIENTIST])
+REFLECTION_KINDS = [k for k in ReviewKind if k not in (ReviewKind.SCIENTIST, ReviewKind.TOURNAMENT)]
+
+
+@pytest.mark.parametrize("kind", REFLECTION_KINDS)
 async def test_every_review_kind_returns_a_review_of_that_kind(kind: ReviewKind) -> None:
     h = Harness()
-    draft = await reflection.review(h.ctx, hypothesis("h1"), kind)
+    given = ["Biofilms form within 24 hours"] if kind is ReviewKind.OBSERVATION else []
+    draft = await reflection.review(h.ctx, hypothesis("h1"), kind, observations=given)
     assert draft.kind is kind
     assert draft.hypothesis_id == "h1"
     assert draft.summary
@@ -154,7 +158,7 @@ async def test_deep_verification_passes_without_fatal_flaws() -> None:
     assert draft.passed and draft.strengths == ["Catheters carry a charge"]
 
 
-async def test_observation_review_with_given_and_listed_observations() -> None:
+async def test_observation_review_checks_given_observations_and_never_invents_them() -> None:
     answer = {
         "explained": [2, 9],
         "explanation": "Flow explains the second finding.",
@@ -168,15 +172,15 @@ async def test_observation_review_with_given_and_listed_observations() -> None:
         h.ctx, hypothesis("h1"), ReviewKind.OBSERVATION, observations=given
     )
     assert h.schemas == ["ObservationReviewOut"]
-    assert draft.details["explained"] == ["Biofilms thin out at high flow"]
-    assert draft.details["observations_from"] == "given"
+    assert draft.details["observations"] == given
+    assert draft.details["explained"] == ["Biofilms thin out at high flow"], (
+        "9 points past the list"
+    )
 
     h = Harness()
-    h.queue({"observations": ["Crystalline biofilms block catheters"]}, answer)
-    draft = await reflection.review(h.ctx, hypothesis("h1"), ReviewKind.OBSERVATION)
-    assert h.schemas == ["ObservationsOut", "ObservationReviewOut"]
-    assert draft.details["observations"] == ["Crystalline biofilms block catheters"]
-    assert draft.details["explained"] == [], "number 2 points past the one observation"
+    with pytest.raises(ValueError, match="needs observations"):
+        await reflection.review(h.ctx, hypothesis("h1"), ReviewKind.OBSERVATION)
+    assert h.client.calls == 0, "no observations: no model call, no invented findings"
 
 
 async def test_simulation_review_notes_where_the_mechanism_fails() -> None:
@@ -300,27 +304,60 @@ async def test_meta_review_finds_patterns_and_writes_an_overview() -> None:
             "gaps": ["Fungal biofilms"],
         },
         {
-            "objective": "Find why biofilms form.",
-            "aims": ["Test surface charge.", "Test urine flow."],
-            "significance": "Fewer infections.",
+            "title": "Why biofilms form on catheters",
+            "background": "Catheter infections are common and costly.",
+            "gap": "Nobody knows which surface property starts a biofilm.",
+            "aims": [
+                {
+                    "hypothesis": 2,
+                    "aim": "Test surface charge on coated catheters.",
+                    "rationale": "Reviews found the charge plausible",
+                    "approach": "Flow cells with charged coatings",
+                    "expected_outcome": "Less adhesion at neutral charge",
+                    "pitfalls": "Coatings wear off; use fresh ones",
+                },
+                {
+                    "hypothesis": 2,
+                    "aim": "Test urine flow on the same hypothesis.",
+                    "rationale": "A second aim for one hypothesis",
+                    "approach": "Flow rates in a bioreactor",
+                    "expected_outcome": "Shear removes young colonies",
+                    "pitfalls": "Flow is hard to control",
+                },
+                {
+                    "hypothesis": 1,
+                    "aim": "Test urine flow in patients.",
+                    "rationale": "Flow varies between patients",
+                    "approach": "Measure flow and colonisation",
+                    "expected_outcome": "Low flow, more biofilm",
+                    "pitfalls": "Confounders; stratify by age",
+                },
+            ],
         },
     )
     reviews = [review(f"h{i}", f"weakness number {i}") for i in range(30)]
     matches = [match(i, f"rationale number {i}") for i in range(20)]
     top = [hypothesis("a"), hypothesis("b")]
-    draft = await meta_review.meta_review(h.ctx, reviews=reviews, matches=matches, top=top)
+    top_reviews = {"b": [review("b", "TOP-REVIEW-WEAKNESS")]}
+    draft = await meta_review.meta_review(
+        h.ctx, reviews=reviews, matches=matches, top=top, top_reviews=top_reviews
+    )
     assert draft.top_ids == ["a", "b"]
     assert (draft.critique, draft.strengths, draft.gaps) == (
         ["Mechanisms stay vague"],
         ["Flow cell tests"],
         ["Fungal biofilms"],
     )
-    assert draft.overview.splitlines() == [
-        "Objective: Find why biofilms form.",
-        "Aim 1: Test surface charge.",
-        "Aim 2: Test urine flow.",
-        "Significance: Fewer infections.",
-    ]
+    overview = draft.research_overview
+    assert overview is not None and overview.title == "Why biofilms form on catheters"
+    assert overview.gap.startswith("Nobody knows")
+    # Each aim names its hypothesis by number; the ids come from the list shown, and a
+    # hypothesis is the subject of one aim at most.
+    assert [a.hypothesis_id for a in overview.aims] == ["b", "a"]
+    assert overview.aims[0].pitfalls == "Coatings wear off; use fresh ones"
+    assert draft.overview.splitlines()[0] == "Why biofilms form on catheters"
+    assert "Aim 1 (b): Test surface charge on coated catheters." in draft.overview
+    assert "TOP-REVIEW-WEAKNESS" in h.prompts()[1], "the overview reads the top's reviews"
     patterns = h.prompts()[0]
     assert patterns.count("weakness number") == meta_review.MAX_REVIEWS
     assert patterns.count("rationale number") == meta_review.MAX_VERDICTS

@@ -22,11 +22,13 @@ async def test_embedded_model_runs_a_tiny_session(tmp_path: Path) -> None:
     )
     with CoScientist(settings) as cs:
         session = cs.start("Why do some bacteria survive antibiotics without resistance genes?")
-        summary = await session.run(Limits(max_calls=6))
+        # Two calls for the intake (the goal's safety review, the research plan), six for work.
+        summary = await session.run(Limits(max_calls=8))
         stats = cs.store.call_stats(session.id)
         hypotheses = cs.store.list_hypotheses(session.id)
     assert summary.stop_reason == "call budget"
-    assert stats["calls"] >= 6
+    assert stats["calls"] >= 8
+    assert stats["by_role"]["intake"]["calls"] >= 2
     assert stats["tokens_out"] > 0
     assert hypotheses, f"no hypothesis from six embedded calls: {stats['by_outcome']}"
     assert all(h.title.strip() and h.statement.strip() for h in hypotheses)

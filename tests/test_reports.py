@@ -292,13 +292,13 @@ def test_html_escapes_everything_a_model_wrote(exported: Exported) -> None:
     # Self-contained: no scripts, stylesheets, images or fonts fetched from anywhere.
     for external in ("<link", "src=", "@import", "url(", "http://", "https://"):
         assert external not in text, external
-    assert text.count("<section") == text.count("</section>") == 7
+    assert text.count("<section") == text.count("</section>") == 12
 
 
 def test_json_document(exported: Exported) -> None:
     store, sample = exported.store, exported.sample
     data = json.loads(exported.text("json"))
-    assert data["format_version"] == 2
+    assert data["format_version"] == 3
     board = data["leaderboard"]
     assert [row["id"] for row in board] == [e.id for e in store.leaderboard(sample.session_id)]
     assert sample.ids["grand"] not in {row["id"] for row in board}

@@ -112,12 +112,17 @@ def play_matches(store: Store, session_id: str, results: list[tuple[str, str, st
 
 
 def assert_snapshot(svg: str, name: str, actual_dir: Path) -> None:
-    """Compare with tests/snapshots/NAME.svg; write it when missing or when UPDATE_SNAPSHOTS=1."""
+    """Compare with tests/snapshots/NAME.svg. UPDATE_SNAPSHOTS=1 writes it; a missing snapshot
+    is written too, but the test fails, so that a new screen is reviewed before it is pinned."""
     path = SNAPSHOTS / f"{name}.svg"
-    if os.environ.get("UPDATE_SNAPSHOTS") == "1" or not path.exists():
+    if os.environ.get("UPDATE_SNAPSHOTS") == "1":
         SNAPSHOTS.mkdir(exist_ok=True)
         path.write_text(svg, encoding="utf-8")
         return
+    if not path.exists():
+        SNAPSHOTS.mkdir(exist_ok=True)
+        path.write_text(svg, encoding="utf-8")
+        raise AssertionError(f"no snapshot {path}: written now; review it and rerun")
     if svg != path.read_text(encoding="utf-8"):
         actual = actual_dir / f"{name}.svg"
         actual.write_text(svg, encoding="utf-8")

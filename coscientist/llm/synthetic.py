@@ -122,6 +122,8 @@ class Synthesizer:
         schema = self._resolve(schema)
         if "const" in schema:
             return schema["const"]
+        if schema.get("examples"):  # a schema that names its usual answers gets one of them
+            return self._rng.choice(list(schema["examples"]))
         if "enum" in schema:
             return self._rng.choice(list(schema["enum"]))
         for union in ("anyOf", "oneOf"):

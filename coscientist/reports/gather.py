@@ -8,6 +8,7 @@ from typing import Any
 
 from coscientist import __version__
 from coscientist.knowledge import KnowledgeGraph, bridges, hubs, metrics
+from coscientist.reports import method
 from coscientist.reports.analysis import (
     BOOTSTRAP_RESAMPLES,
     LEVEL,
@@ -39,6 +40,7 @@ from coscientist.tournament.display import RANK_RULE, position_bias
 
 DEFAULT_TOP = 10
 GRAPH_TOP = 10
+DEBATE_TOP = 5  # hypotheses whose latest debates a report shows in full
 
 
 def session_part(info: SessionInfo) -> SessionPart:
@@ -106,7 +108,9 @@ def gather(
     # rows meanwhile, and in this order every id read earlier is known to what is read later.
     entries, found = annotate(store.leaderboard(sid), seed=info.seed)
     hypotheses = store.list_hypotheses(sid)
-    by_id = {h.id: h for h in hypotheses}
+    hidden = method.withheld_ids(hypotheses)  # the safety gate's: counted, never shown
+    shown = method.visible(hypotheses)
+    by_id = {h.id: h for h in shown}
     matches = store.list_matches(sid)
     estimates = bradley_terry_estimates(
         matches, [h.id for h in hypotheses], seed=info.seed, resamples=resamples
@@ -122,8 +126,10 @@ def gather(
         for entry in entries
     ]
     reviews: dict[str, list[Review]] = defaultdict(list)
-    for review in store.list_reviews(sid):
+    all_reviews = store.list_reviews(sid)
+    for review in all_reviews:
         reviews[review.hypothesis_id].append(review)
+    leaders_rows = board[: max(top, 0)]
     leaders = [
         TopHypothesis(
             rank=row.rank,
@@ -132,9 +138,11 @@ def gather(
             parents=parent_refs(by_id[row.id].parent_ids, by_id),
             reviews=reviews.get(row.id, []),
         )
-        for row in board[: max(top, 0)]
+        for row in leaders_rows
     ]
     meta_reviews = store.list_meta_reviews(sid)
+    latest = meta_reviews[0] if meta_reviews else None
+    titles = {h.id: h.title for h in shown}
     return Report(
         generator=f"coscientist {__version__}",
         generated_at=now or utcnow(),
@@ -148,13 +156,20 @@ def gather(
             seed=info.seed,
         ),
         top=leaders,
-        meta_review=meta_reviews[0] if meta_reviews else None,
+        meta_review=latest,
         meta_reviews=len(meta_reviews),
         tournament=tournament_stats(hypotheses, matches, store.ratings(sid)),
         confidence=ranking_confidence(info, found),
         judge_audit=judge_audit(matches, board, found.k),
         compute_curve=compute_curve(store.rating_history(sid), store.call_times(sid), found.k),
-        lineage=lineage(hypotheses, {row.id: row.rank for row in board}),
+        lineage=lineage(shown, {row.id: row.rank for row in board}),
         calls=call_stats(store.call_stats(sid)),
         knowledge=knowledge_part(store, sid, info.seed),
+        plan=info.plan,
+        safety=method.safety_summary(hypotheses, info.goal_safety),
+        overview=latest.research_overview if latest else None,
+        out_of_tournament=method.out_of_tournament(shown),
+        reviews_by_kind=method.reviews_by_kind(all_reviews, hidden),
+        debates=method.top_debates(matches, [row.id for row in board[:DEBATE_TOP]], titles),
+        observations=store.list_observations(sid),
     )

@@ -16,12 +16,18 @@ from coscientist.knowledge import GraphMetrics
 from coscientist.schemas import (
     Hypothesis,
     HypothesisStatus,
+    MatchMode,
     MetaReview,
+    Observation,
+    ResearchOverview,
+    ResearchPlan,
     Review,
+    SafetyVerdict,
     SessionStatus,
 )
 
-FORMAT_VERSION = 2  # 2: calls.answered and calls.cost_usd
+FORMAT_VERSION = 3  # 2: calls.answered and calls.cost_usd; 3: plan, safety, overview, statuses,
+# reviews by kind, debates of the top, observations
 
 
 class SessionPart(BaseModel):
@@ -205,6 +211,41 @@ class KnowledgePart(BaseModel):
     bridges: list[Bridge]
 
 
+class SafetySummary(BaseModel):
+    """The safety gate: the goal's review, and how many hypotheses were withheld and why.
+
+    Withheld hypotheses appear nowhere else in a report: not their ids, not their text.
+    """
+
+    goal: SafetyVerdict | None = None
+    withheld: int = 0
+    by_reason: dict[str, int] = Field(default_factory=dict)
+
+
+class StatusNote(BaseModel):
+    """A hypothesis taken out of the tournament (flawed, duplicate, rejected, retired) and why."""
+
+    id: str
+    title: str
+    status: HypothesisStatus
+    reason: str = ""
+
+
+class DebateRecord(BaseModel):
+    """A match of a top hypothesis, with the transcript when it was a debate."""
+
+    id: str
+    seq: int
+    mode: MatchMode
+    first_id: str
+    first_title: str
+    second_id: str
+    second_title: str
+    winner_id: str
+    rationale: str
+    turns: list[str] = Field(default_factory=list)
+
+
 class Report(BaseModel):
     format_version: int = FORMAT_VERSION
     generator: str
@@ -222,3 +263,10 @@ class Report(BaseModel):
     lineage: list[LineageEntry]
     calls: CallStats
     knowledge: KnowledgePart
+    plan: ResearchPlan | None = None
+    safety: SafetySummary = Field(default_factory=SafetySummary)
+    overview: ResearchOverview | None = None  # the latest meta-review's Specific Aims page
+    out_of_tournament: list[StatusNote] = Field(default_factory=list)
+    reviews_by_kind: dict[str, int] = Field(default_factory=dict)
+    debates: list[DebateRecord] = Field(default_factory=list)  # of the top hypotheses
+    observations: list[Observation] = Field(default_factory=list)

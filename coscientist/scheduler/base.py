@@ -21,6 +21,7 @@ from coscientist.scheduler import effects, leases
 from coscientist.scheduler.budget import Budget, CallLog
 from coscientist.scheduler.commands import Inbox
 from coscientist.scheduler.failures import FailureCount
+from coscientist.scheduler.intake import Intake
 from coscientist.scheduler.policy import Policy
 from coscientist.scheduler.runner import TaskRunner
 from coscientist.scheduler.slots import InFlight
@@ -54,6 +55,7 @@ class SchedulerBase:
         queue_depth: int = 0,
         plan: bool = True,
         idle_exit: float | None = None,
+        top_k: int | None = None,
     ) -> None:
         self.store = store
         self.info = info
@@ -74,8 +76,11 @@ class SchedulerBase:
         self.owner = leases.make_owner_id()
         self.rng = random.Random(f"{info.seed}:{info.goal}")
         self.state = SessionState(rng=self.rng, session_id=info.id)
-        self.policy = Policy(rng=self.rng)
+        self.policy = Policy(rng=self.rng, top_k=top_k)
         self.db = StoreCalls(store)
+        self.intake = Intake(
+            self.client, self.db, bus, binding=review_filter, max_tokens=max_tokens
+        )
         self.failures = FailureCount()
         self.in_flight = InFlight()
         self.stop_reason: str | None = None

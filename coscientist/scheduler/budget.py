@@ -59,6 +59,7 @@ class Budget:
     blocked: int = 0  # calls waiting at the gate
     closed: bool = False  # the loop is stopping: no new call starts
     _settled: anyio.Event | None = field(default=None, repr=False, compare=False)
+    held_back: int = 0  # calls kept from max_calls for the research overview at the end
 
     @property
     def deadline(self) -> float | None:
@@ -71,7 +72,10 @@ class Budget:
 
     def spent(self) -> str | None:
         """Which budget is used up, if any: the stop reason."""
-        if self.limits.max_calls is not None and self.calls >= self.limits.max_calls:
+        if (
+            self.limits.max_calls is not None
+            and self.calls >= self.limits.max_calls - self.held_back
+        ):
             return "call budget"
         if self.limits.max_tokens is not None and self.tokens >= self.limits.max_tokens:
             return "token budget"

@@ -12,7 +12,7 @@ from collections import deque
 from dataclasses import dataclass
 
 from coscientist.scheduler.wakeup import Wakeup
-from coscientist.schemas import Hypothesis, HypothesisStatus, Review
+from coscientist.schemas import Hypothesis, HypothesisStatus, Observation, ResearchPlan, Review
 
 
 @dataclass(frozen=True)
@@ -53,6 +53,20 @@ class SetPreferences:
 
 
 @dataclass(frozen=True)
+class SetPlan:
+    """The scientist changed the research plan (already stored): tasks starting now use it."""
+
+    plan: ResearchPlan
+
+
+@dataclass(frozen=True)
+class AddObservation:
+    """An observation the scientist gave (already stored), for observation reviews."""
+
+    observation: Observation
+
+
+@dataclass(frozen=True)
 class SetPinned:
     hypothesis_id: str
     pinned: bool
@@ -72,6 +86,8 @@ Command = (
     | AddReview
     | RefineGoal
     | SetPreferences
+    | SetPlan
+    | AddObservation
     | SetPinned
     | SetStatus
 )

@@ -55,6 +55,7 @@ class Effects:
     graph_edges: list[GraphEdge] = field(default_factory=list)
     graph_question: str = ""
     statuses: dict[str, tuple[HypothesisStatus, str | None]] = field(default_factory=dict)
+    reasons: dict[str, str | None] = field(default_factory=dict)  # why a status changed
 
     @property
     def touches_graph(self) -> bool:
@@ -83,6 +84,7 @@ def from_result(task: Task, result: TaskResult, applied: Committed, *, planned: 
         )
     for hid, status in result.status_changes.items():
         out.statuses[hid] = (status, None)
+        out.reasons[hid] = result.status_reasons.get(hid)
     return out
 
 
@@ -119,6 +121,7 @@ def read_since(
         out.reviews.extend(reversed(store.list_reviews(session_id, hypothesis_id=hid)))
         h = store.get_hypothesis(hid, session_id=session_id)
         out.statuses[h.id] = (h.status, h.duplicate_of)  # the stored status has the last word
+        out.reasons[h.id] = h.status_reason
     if meta_review:
         out.meta_review = store.latest_meta_review(session_id)
     if graph:
@@ -178,8 +181,16 @@ def apply(state: SessionState, bus: EventBus, effects: Effects) -> Applied:
         bus.emit("meta_review", sid, "meta-review written")
     for hid, (status, duplicate_of) in effects.statuses.items():
         known = state.hypotheses.get(hid)
+        reason = effects.reasons.get(hid)
         if known is not None and (known.status, known.duplicate_of) != (status, duplicate_of):
-            state.set_status(hid, status, duplicate_of)
+            state.set_status(hid, status, duplicate_of, reason)
+            bus.emit(
+                "hypothesis_status",
+                sid,
+                f"{status.value}: {reason or ''}",
+                id=hid,
+                status=status.value,
+            )
     if effects.touches_graph:
         edges_before = state.kg.edges
         out.new_graph_keys = [n.key for n in effects.graph_nodes if n.key not in state.kg]

@@ -87,6 +87,7 @@ class TaskExecution(SchedulerBase):
             call=CallContext(role=task.kind.value, session_id=self.info.id, task_id=task.id),
             rng=random.Random(f"{self.info.seed}:{self._tasks_started}:{task.attempts}"),
             preferences=self.info.preferences,
+            plan=self.info.plan,  # as it is now: a changed plan applies from the next task on
             feedback=state.meta_review,
             graph_insights=graph_insights,
             literature=self.literature,

@@ -58,6 +58,7 @@ class Following(SchedulerBase):
         if not self.plans:
             await self._watch_session()
             return
+        await self._follow_session()
         finished = await self._finished_elsewhere()
         kinds = {kind for kind, _ in finished.values()}
         reviewed = [
@@ -103,11 +104,28 @@ class Following(SchedulerBase):
                 self._release_pair(kind, payload)
         return finished
 
+    async def _follow_session(self) -> None:
+        """The plan, preferences and observations another process gave (`coscientist plan`,
+        `coscientist observe`, a TUI browsing the store): tasks starting from now on use them."""
+        info = await self.db(self.store.get_session, self.info.id)
+        changed = {
+            name: getattr(info, name)
+            for name in ("goal", "preferences", "plan")
+            if getattr(info, name) != getattr(self.info, name)
+        }
+        if changed:
+            self.info = self.info.model_copy(update=changed)
+        memory = self.state.method
+        observations = await self.db(self.store.list_observations, self.info.id)
+        if len(observations) != len(memory.observations):
+            memory.observations = observations
+
     async def _watch_session(self) -> None:
         """A worker follows the planner: stop with the session, and count everyone's calls."""
         info = await self.db(self.store.get_session, self.info.id)
         if info.status != SessionStatus.RUNNING:
             self.stop_reason = self.stop_reason or f"the session is {info.status.value}"
+        self.info = self.info.model_copy(update={"plan": info.plan, "goal": info.goal})
         await self._count_stored_calls()
 
     async def _count_stored_calls(self) -> None:

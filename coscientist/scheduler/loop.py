@@ -25,14 +25,14 @@ from anyio.abc import TaskGroup
 
 from coscientist.config import Limits
 from coscientist.errors import StoreError
-from coscientist.scheduler import commands, effects, leases
+from coscientist.scheduler import commands, effects, leases, method
 from coscientist.scheduler.base import ClientFactory
 from coscientist.scheduler.budget import RunSummary
 from coscientist.scheduler.execution import TaskExecution
 from coscientist.scheduler.following import Following
 from coscientist.scheduler.policy import Snapshot
 from coscientist.scheduler.runner import TaskRunner
-from coscientist.schemas import TaskSpec
+from coscientist.schemas import ReviewKind, TaskKind, TaskSpec
 from coscientist.tournament.convergence import DEFAULT_CONFIDENCE, StopRule, StopWatch
 
 __all__ = ["ClientFactory", "RunSummary", "Scheduler", "one_blas_thread"]
@@ -43,6 +43,11 @@ QUEUE_SYNC_SECONDS = 0.5  # how often a planner with a queue, or a worker, follo
 IDLE_WAIT_SECONDS = 0.5
 QUEUE_GRACE_SECONDS = 2.0  # a planner takes back what it queued only after workers had this long
 ID_PREFIX, ID_CHARS = 6, 16  # hypothesis ids: 6 characters of the session's, 10 of a stream
+# The meta-review writes the research overview once more when a run ends by its call or token
+# budget or by convergence: its two calls (patterns, overview) are held back from max_calls.
+FINAL_OVERVIEW_CALLS = 2
+FINAL_OVERVIEW_MIN_BUDGET = 30  # smaller budgets keep every call for the tournament
+FINAL_OVERVIEW_AFTER = ("call budget", "token budget", "converged", "nothing left to do")
 
 
 def one_blas_thread() -> AbstractContextManager[object]:
@@ -72,6 +77,8 @@ class Scheduler(TaskExecution, Following):
         self.budget.restart(limits)
         rule = StopRule(confidence=limits.stop_confidence or DEFAULT_CONFIDENCE)
         self.stopwatch = StopWatch(rule, seed=self.info.seed)
+        big_enough = (limits.max_calls or 0) >= FINAL_OVERVIEW_MIN_BUDGET
+        self.budget.held_back = FINAL_OVERVIEW_CALLS if self.plans and big_enough else 0
         self.inbox.attach(self.wake)
         try:
             await self._run()
@@ -86,6 +93,10 @@ class Scheduler(TaskExecution, Following):
 
     async def _run(self) -> None:
         await self.db(self._load)
+        if self.plans:  # the goal's safety review and the research plan come before any task
+            self._obey(self.inbox.drain())
+            if self.stop_reason is None and not self.budget.spent():
+                self.info = await self.intake.prepare(self.info)
         # Fresh sessions with one seed replay exactly; a resumed one continues from its history.
         self.rng.seed(
             f"{self.info.seed}:{self.info.goal}:{len(self.state.hypotheses)}:{self.state.matches_done}"
@@ -104,6 +115,8 @@ class Scheduler(TaskExecution, Following):
                     tg.start_soon(self._every, sync_every, self._sync)
                     await self._dispatch(tg)
                     tg.cancel_scope.cancel()
+                if self.stop_reason in FINAL_OVERVIEW_AFTER and self.plans and not self._error:
+                    await self._final_overview()
         finally:
             with anyio.CancelScope(shield=True):
                 await self._flush_calls()
@@ -112,6 +125,29 @@ class Scheduler(TaskExecution, Following):
                 await self.db(
                     leases.take_back, self.store, self.info.id, self.owner, self.lease_seconds
                 )
+
+    async def _final_overview(self) -> None:
+        """One more meta-review, with the research overview of the top as the run leaves it.
+
+        Runs alone on the reserved calls. A call it cannot make within them (a repair) waits
+        at the gate: the task is then cancelled, and since its row is written only with its
+        result, nothing of it stays behind.
+        """
+        if not self.state.policy_members:
+            return
+        self.budget.held_back = 0
+        self.budget.closed = False
+        if self.budget.spent():
+            return
+        spec = TaskSpec(kind=TaskKind.META_REVIEW, payload={"final": True}, priority=4.0)
+        async with anyio.create_task_group() as tg:
+            self._start(tg, spec)
+            while self._running:
+                if self.budget.blocked:
+                    tg.cancel_scope.cancel()
+                    break
+                await self.wake.wait(IDLE_WAIT_SECONDS)
+        self.budget.closed = True
 
     def _id_factory(self) -> Callable[[], str]:
         """Hypothesis ids: the session's prefix, then a stream drawn from the seed.
@@ -144,6 +180,7 @@ class Scheduler(TaskExecution, Following):
             graph=store.graph(sid),
             vectors=store.vectors(sid),
         )
+        self.state.method.observations = store.list_observations(sid)
         self.budget.load(store.call_stats(sid))  # answered calls only: refusals cost nothing
         self._last_top = self.state.top_ids()
         self._match_seq = max((m.seq for m in self.state.recent_matches), default=0)
@@ -248,6 +285,10 @@ class Scheduler(TaskExecution, Following):
                     self.info = self.info.model_copy(update={"goal": goal})
                 case commands.SetPreferences(preferences=preferences):
                     self.info = self.info.model_copy(update={"preferences": preferences})
+                case commands.SetPlan(plan=plan):
+                    self.info = self.info.model_copy(update={"plan": plan})
+                case commands.AddObservation(observation=observation):
+                    self.state.method.observations.append(observation)
                 case commands.SetPinned(hypothesis_id=hid, pinned=pinned):
                     self.state.set_pinned(hid, pinned)
                 case commands.SetStatus(hypothesis_id=hid, status=status):
@@ -280,9 +321,19 @@ class Scheduler(TaskExecution, Following):
 
     # --- choosing work -----------------------------------------------------------------
 
+    def _deep_due(self) -> list[tuple[str, frozenset[ReviewKind]]]:
+        state = self.state
+        pool = len(state.policy_members)
+        if pool < self.policy.min_pool:
+            return []  # while the pool fills, every hypothesis is "top": wait for a real top
+        top = state.top_ids(method.debate_k(pool, self.policy.top_k))
+        return method.deep_reviews_due(top, state.reviews, state.ratings)
+
     def _snapshot(self) -> Snapshot:
         state, busy = self.state, self.in_flight.busy
+        memory = state.method
         top = state.top()
+        top_ids = [h.id for h in top]
         return Snapshot(
             n_hypotheses=len(state.hypotheses),
             n_rankable=len(state.policy_members),
@@ -295,7 +346,11 @@ class Scheduler(TaskExecution, Following):
             max_hypotheses=self._limits.max_hypotheses,
             top_ids=[h.id for h in top],
             top_origins=[h.origin for h in top],
-            needs_deep_review=[h for h in state.deep_review_candidates() if not busy(h)],
+            deep_due=[d for d in self._deep_due() if not busy(d[0])],
+            tournament_due=[
+                h for h in method.tournament_reviews_due(top_ids, memory) if not busy(h)
+            ],
+            observations=len(memory.observations),
             matches_since_top_change=self._matches_since_top_change,
             literature=self.literature is not None,
             busy_ids=self.in_flight.busy_ids(),

@@ -13,6 +13,7 @@ import random
 from collections import Counter
 from dataclasses import dataclass, field
 
+from coscientist.scheduler.method import debate_k
 from coscientist.scheduler.state import SessionState
 from coscientist.schemas import (
     EVOLUTION_STRATEGIES,
@@ -25,13 +26,8 @@ from coscientist.schemas import (
 )
 
 SEED_POOL = 24  # see Policy.seed_pool
-DEBATE_MIN_POOL = 10  # ranked hypotheses (twice the top-k) before top pairs are debated
-DEEP_REVIEW_KINDS = (
-    ReviewKind.FULL,
-    ReviewKind.DEEP_VERIFICATION,
-    ReviewKind.OBSERVATION,
-    ReviewKind.SIMULATION,
-)
+DEBATE_MIN_POOL = 6  # rated hypotheses before matches within the top k are debated
+DEEP_REVIEWS_IN_FLIGHT = 3  # reviews running at once before a deeper one waits
 
 # Priorities only order tasks that wait in the store (several workers, or a resume).
 PRIORITY = {
@@ -59,7 +55,11 @@ class Snapshot:
     max_hypotheses: int | None = None
     top_ids: list[str] = field(default_factory=list)
     top_origins: list[str] = field(default_factory=list)  # origin of each top hypothesis
-    needs_deep_review: list[str] = field(default_factory=list)  # top ids lacking a deeper review
+    # Top-k hypotheses lacking a deep verification or one more deeper review, with the kinds
+    # of review each already has; top hypotheses that lost a match since their tournament review.
+    deep_due: list[tuple[str, frozenset[ReviewKind]]] = field(default_factory=list)
+    tournament_due: list[str] = field(default_factory=list)
+    observations: int = 0  # the scientist's observations (observation reviews need some)
     matches_since_top_change: int = 0
     literature: bool = False
     graph_enabled: bool = True
@@ -80,7 +80,7 @@ class Policy:
     min_pool: int = 6  # hypotheses to have before the tournament starts in earnest
     meta_every: int = 20  # matches between meta-reviews
     graph_every: int = 12  # tasks between knowledge-graph steps
-    top_k: int = 5
+    top_k: int | None = None  # debates and deeper reviews within it; None: max(5, pool / 5)
     target_matches_per_hypothesis: float = 8.0
 
     def next(self, s: Snapshot, state: SessionState) -> TaskSpec | None:
@@ -109,9 +109,9 @@ class Policy:
             return False
         first, second = pair
         state.policy.record(first, second)
-        # Debates (several calls) separate the best of a large pool; while the pool is
-        # small every hypothesis is "top", and single comparisons rank it faster.
-        top = s.top_ids
+        # Debates (several calls) separate the best; while the pool is small every
+        # hypothesis is "top", and single comparisons rank it faster.
+        top = state.top_ids(debate_k(pool, self.top_k))
         debate = pool >= DEBATE_MIN_POOL and first in top and second in top
         mode = MatchMode.DEBATE if debate else MatchMode.SINGLE
         spec.payload.update(first_id=first, second_id=second, mode=mode.value)
@@ -132,6 +132,9 @@ class Policy:
         if s.unreviewed:
             hid = s.unreviewed[0]
             return self._spec(TaskKind.REVIEW, hypothesis_id=hid, kind=ReviewKind.INITIAL.value)
+        deeper = self._deeper_review(s)
+        if deeper is not None:
+            return deeper
         # Graph steps come on schedule even while the pool is still filling: their insights
         # feed generation.
         if (
@@ -163,12 +166,26 @@ class Policy:
             return self._generation(s)
         if kind == TaskKind.EVOLVE:
             return self._evolution(s)
-        hid = s.needs_deep_review[0]
-        review_kind = self.rng.choice(
-            [k for k in DEEP_REVIEW_KINDS if k != ReviewKind.FULL or s.literature]
-            or DEEP_REVIEW_KINDS
-        )
-        return self._spec(TaskKind.REVIEW, hypothesis_id=hid, kind=review_kind.value)
+        hid = s.tournament_due[0]
+        return self._spec(TaskKind.REVIEW, hypothesis_id=hid, kind=ReviewKind.TOURNAMENT.value)
+
+    def _deeper_review(self, s: Snapshot) -> TaskSpec | None:
+        """A hypothesis that entered the top k gets a deep verification, then one more deeper
+        review (simulation; full review with the literature; observation review when there are
+        observations to check it against), before anything else but initial reviews."""
+        if not s.deep_due or s.in_flight[TaskKind.REVIEW] >= DEEP_REVIEWS_IN_FLIGHT:
+            return None
+        hid, done = s.deep_due[0]
+        if ReviewKind.DEEP_VERIFICATION not in done:
+            kind = ReviewKind.DEEP_VERIFICATION
+        else:
+            options = [ReviewKind.SIMULATION]
+            if s.literature:
+                options.append(ReviewKind.FULL)
+            if s.observations or s.literature:
+                options.append(ReviewKind.OBSERVATION)
+            kind = self.rng.choice(options)
+        return self._spec(TaskKind.REVIEW, hypothesis_id=hid, kind=kind.value)
 
     def _weights(self, s: Snapshot) -> dict[TaskKind, float]:
         weights: dict[TaskKind, float] = {}
@@ -190,8 +207,8 @@ class Policy:
                 # (benchmarks/README.md, "budget"), generation keeps a share while it holds the top.
                 weights[TaskKind.GENERATE] = 0.02 + 0.06 * generated_share
                 weights[TaskKind.EVOLVE] = 0.2 + 0.1 * evolved_share + 0.1 * stale
-        if s.needs_deep_review and s.in_flight[TaskKind.REVIEW] < 2:
-            weights[TaskKind.REVIEW] = 0.06
+        if s.tournament_due and s.has_meta_review and s.in_flight[TaskKind.REVIEW] < 4:
+            weights[TaskKind.REVIEW] = 0.1  # a tournament review of a top hypothesis
         return weights
 
     def seed_pool(self, s: Snapshot) -> int:

@@ -12,10 +12,20 @@ from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
 
-from agents import evolution, generation, graph_reasoning, meta_review, ranking, reflection
+from agents import (
+    evolution,
+    generation,
+    graph_reasoning,
+    meta_review,
+    ranking,
+    reflection,
+    sources,
+    tournament_review,
+)
 from agents.context import AgentContext
 from coscientist.errors import ModelOutputError
 from coscientist.proximity import cached_embed, embedding_text
+from coscientist.scheduler import method
 from coscientist.scheduler.state import SessionState
 from coscientist.schemas import (
     Hypothesis,
@@ -23,6 +33,7 @@ from coscientist.schemas import (
     HypothesisStatus,
     MatchMode,
     Review,
+    ReviewDraft,
     ReviewKind,
     Task,
     TaskKind,
@@ -62,11 +73,13 @@ class TaskRunner:
     # --- hypotheses ------------------------------------------------------------
 
     def _materialise(self, drafts: Sequence[HypothesisDraft], limit: int | None) -> TaskResult:
-        """Give drafts ids, mark near-duplicates, cap at what the session may still take."""
+        """Give drafts ids, pass them through the safety gate, mark duplicates (same title or
+        near-identical statement), cap at what the session may still take."""
         result = TaskResult()
         if limit is not None:
             drafts = drafts[: max(limit, 0)]
         proximity = self.state.proximity
+        titles = dict(self.state.method.titles)
         batch: list[tuple[str, np.ndarray]] = []
         for draft in drafts:
             h = Hypothesis(**draft.model_dump(), id=self.new_id(), session_id=self.session_id)
@@ -77,9 +90,12 @@ class TaskRunner:
             for other_id, other in batch:  # duplicates within one answer, too
                 if duplicate_of is None and float(vector @ other) >= proximity.duplicate_threshold:
                     duplicate_of = other_id
-            if duplicate_of is not None:
-                h.status = HypothesisStatus.DUPLICATE
-                h.duplicate_of = duplicate_of
+            admitted = method.admission(h, titles, duplicate_of)
+            if admitted is not None:
+                h.status, h.duplicate_of = admitted.status, admitted.duplicate_of
+                h.status_reason = admitted.reason
+            else:
+                titles.setdefault(method.title_key(h.title), h.id)
             batch.append((h.id, vector))
             result.hypotheses.append(h)
         return result
@@ -110,11 +126,44 @@ class TaskRunner:
         if h is None:
             return TaskResult(note="hypothesis no longer exists")
         kind = ReviewKind(task.payload.get("kind", ReviewKind.INITIAL.value))
-        draft = await reflection.review(ctx, h, kind)
-        if kind == ReviewKind.INITIAL and not draft.passed and not self.review_filter:
+        if kind == ReviewKind.TOURNAMENT:
+            draft = await self._tournament_review(ctx, h)
+        else:
+            observations = (
+                await self._observations(ctx, h) if kind == ReviewKind.OBSERVATION else []
+            )
+            if kind == ReviewKind.OBSERVATION and not observations:
+                return TaskResult(note="no observations to review against")
+            draft = await reflection.review(ctx, h, kind, observations=observations)
+        if not draft.passed and not self.review_filter:
             # Kept and shown, but the hypothesis stays in the tournament (see Settings.review_filter).
             draft.details["advisory"] = True
-        return TaskResult(reviews=[draft])
+        result = TaskResult(reviews=[draft])
+        changed = method.consequence(draft, h, self.review_filter)
+        if changed is not None:
+            result.status_changes[h.id] = changed.status
+            result.status_reasons[h.id] = changed.reason or ""
+        return result
+
+    async def _observations(self, ctx: AgentContext, h: Hypothesis) -> list[str]:
+        """The scientist's observations, newest first, then findings from the literature."""
+        given = [o.text for o in reversed(self.state.method.observations)]
+        found = await sources.search(ctx, f"{h.title}. {h.statement}", limit=3)
+        return given + [f"{s.title}. {s.text} ({s.identifier})".strip() for s in found or []]
+
+    async def _tournament_review(self, ctx: AgentContext, h: Hypothesis) -> ReviewDraft:
+        known = self.state.hypotheses
+        memory = self.state.method
+        lost = []
+        for m in memory.losses.get(h.id, ()):
+            winner = known.get(m.winner_id)
+            if winner is not None:
+                lost.append(tournament_review.Loss(winner, m.rationale, list(m.turns)))
+        draft = await tournament_review.review(
+            ctx, h, lost, reviews=self.state.reviews.get(h.id, [])[-2:]
+        )
+        draft.details["losses_seen"] = memory.lost[h.id]
+        return draft
 
     async def _match(self, task: Task, ctx: AgentContext) -> TaskResult:
         first = self.state.hypotheses.get(str(task.payload.get("first_id")))
@@ -134,11 +183,13 @@ class TaskRunner:
     # --- meta-review and knowledge graph ---------------------------------------
 
     async def _meta_review(self, task: Task, ctx: AgentContext) -> TaskResult:
+        top = self.state.top()
         draft = await meta_review.meta_review(
             ctx,
             reviews=list(self.state.recent_reviews),
             matches=list(self.state.recent_matches),
-            top=self.state.top(),
+            top=top,
+            top_reviews=self._reviews_of(top),
         )
         return TaskResult(meta_review=draft)
 

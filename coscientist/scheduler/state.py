@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 from coscientist.knowledge import KnowledgeGraph, insights
 from coscientist.proximity import ProximityIndex, Vector, cached_embed, embedding_text
+from coscientist.scheduler.method import MethodMemory
 from coscientist.schemas import (
     GraphEdge,
     GraphNode,
@@ -56,6 +57,7 @@ class SessionState:
     graph_insights: list[str] = field(default_factory=list)  # cached per graph step
     graph_seeds: list[str] = field(default_factory=list)  # concepts to steer the next question
     match_ids: set[str] = field(default_factory=set)  # applied here: never twice
+    method: MethodMemory = field(default_factory=MethodMemory)  # observations, titles, losses
     policy_members: set[str] = field(default_factory=set)
     policy: PairingPolicy = field(init=False)
     # Kept in step with every change, so no query scans all hypotheses (10,000 in a long run):
@@ -93,6 +95,7 @@ class SessionState:
             self.policy.record(m.first_id, m.second_id)
             self.recent_matches.append(m)
             self.match_ids.add(m.id)
+            self.method.on_match(m)
         self.matches_done = len(matches)
         self.meta_review = meta_review
         self.matches_at_meta = self.matches_done if meta_review else 0
@@ -116,6 +119,7 @@ class SessionState:
         if member:
             self._unrank(h.id)
         self.hypotheses[h.id] = h
+        self.method.on_hypothesis(h)
         self.ratings[h.id] = rating or Rating(
             hypothesis_id=h.id, mu=INITIAL_MU, sigma=INITIAL_SIGMA
         )
@@ -128,12 +132,17 @@ class SessionState:
         self._sync_policy(h)
 
     def set_status(
-        self, hid: str, status: HypothesisStatus, duplicate_of: str | None = None
+        self,
+        hid: str,
+        status: HypothesisStatus,
+        duplicate_of: str | None = None,
+        reason: str | None = None,
     ) -> None:
         h = self.hypotheses.get(hid)
         if h is None:
             return
-        self.hypotheses[hid] = h.model_copy(update={"status": status, "duplicate_of": duplicate_of})
+        update = {"status": status, "duplicate_of": duplicate_of, "status_reason": reason}
+        self.hypotheses[hid] = h.model_copy(update=update)
         self._sync_policy(self.hypotheses[hid])
 
     def set_pinned(self, hid: str, pinned: bool) -> None:
@@ -148,6 +157,7 @@ class SessionState:
             return False
         known.append(review)
         self.recent_reviews.append(review)
+        self.method.on_review(review)
         h = self.hypotheses.get(review.hypothesis_id)
         if h is None or review.kind != ReviewKind.INITIAL:
             return True
@@ -164,6 +174,7 @@ class SessionState:
         self.recent_matches.append(match)
         self.match_ids.add(match.id)
         self.policy.settle(match.first_id, match.second_id)
+        self.method.on_match(match)
         for r in (winner, loser):
             current = self.ratings.get(r.hypothesis_id)
             if current is not None and current.matches > r.matches:
@@ -216,9 +227,11 @@ class SessionState:
     def rankable(self) -> list[str]:
         return list(self.policy_members)
 
-    def top_ids(self) -> list[str]:
-        """Ids of the top-k rankable hypotheses in the leaderboard's order (score, then id)."""
-        return [hid for _, hid in reversed(self._by_mu[-self.top_k :])] if self.top_k > 0 else []
+    def top_ids(self, k: int | None = None) -> list[str]:
+        """Ids of the top-k (default: `top_k`) rankable hypotheses in the leaderboard's order
+        (score, then id)."""
+        k = self.top_k if k is None else k
+        return [hid for _, hid in reversed(self._by_mu[-k:])] if k > 0 else []
 
     def ranked_ratings(self) -> list[tuple[str, float, float, int]]:
         """(id, mu, sigma, matches) of every rankable hypothesis, in the leaderboard's order."""
@@ -234,11 +247,3 @@ class SessionState:
     def unreviewed(self) -> list[str]:
         """Active hypotheses without an initial review, oldest first."""
         return list(self._unreviewed)
-
-    def deep_review_candidates(self) -> list[str]:
-        out = []
-        for h in self.top():
-            kinds = {r.kind for r in self.reviews.get(h.id, [])}
-            if not kinds - {ReviewKind.INITIAL, ReviewKind.SCIENTIST}:
-                out.append(h.id)
-        return out

@@ -59,6 +59,7 @@ def complete(
         applied.meta_review_id = meta.id
     graph.merge(conn, session_id, result.graph_nodes, result.graph_edges)
     for hypothesis_id, status in result.status_changes.items():
-        content.set_status(conn, hypothesis_id, status, None, session_id)
+        reason = result.status_reasons.get(hypothesis_id)
+        content.set_status(conn, hypothesis_id, status, None, session_id, reason=reason)
     queue.finish(conn, task_id)
     return applied

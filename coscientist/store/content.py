@@ -21,6 +21,7 @@ from coscientist.schemas import (
     HypothesisStatus,
     MetaReview,
     MetaReviewDraft,
+    Observation,
     Review,
     ReviewDraft,
     ReviewKind,
@@ -28,11 +29,12 @@ from coscientist.schemas import (
     new_id,
     utcnow,
 )
-from coscientist.store import rows
+from coscientist.store import rows, tables
 from coscientist.store.tables import (
     hypotheses,
     hypothesis_vectors,
     meta_reviews,
+    observations,
     ratings,
     reviews,
     sessions,
@@ -40,7 +42,17 @@ from coscientist.store.tables import (
 from coscientist.tournament.ratings import INITIAL_MU, INITIAL_SIGMA
 
 SESSION_FIELDS = frozenset(
-    {"status", "goal", "preferences", "limits", "stop_reason", "model_spec", "base_url"}
+    {
+        "status",
+        "goal",
+        "preferences",
+        "plan",
+        "goal_safety",
+        "limits",
+        "stop_reason",
+        "model_spec",
+        "base_url",
+    }
 )
 
 
@@ -79,6 +91,27 @@ def lock_session(conn: Connection, session_id: str) -> None:
     stmt = select(sessions.c.id).where(sessions.c.id == session_id).with_for_update()
     if conn.execute(stmt).first() is None:
         raise NotFoundError(f"no session {session_id!r}")
+
+
+def delete_session(conn: Connection, session_id: str) -> None:
+    """A session and everything of it, children first (a refused goal leaves nothing behind)."""
+    children = (
+        tables.rating_history,
+        tables.matches,
+        tables.reviews,
+        tables.ratings,
+        tables.hypothesis_vectors,
+        tables.meta_reviews,
+        tables.kg_edges,
+        tables.kg_nodes,
+        tables.observations,
+        tables.tasks,
+        tables.llm_calls,
+        tables.hypotheses,
+    )
+    for table in children:
+        conn.execute(table.delete().where(table.c.session_id == session_id))
+    conn.execute(sessions.delete().where(sessions.c.id == session_id))
 
 
 def list_sessions(conn: Connection) -> list[SessionInfo]:
@@ -189,11 +222,13 @@ def set_status(
     status: HypothesisStatus,
     duplicate_of: str | None,
     session_id: str | None = None,
+    reason: str | None = None,
 ) -> None:
     stmt = update(hypotheses).where(hypotheses.c.id == hypothesis_id)
     if session_id is not None:
         stmt = stmt.where(hypotheses.c.session_id == session_id)
-    done = conn.execute(stmt.values(status=str(status), duplicate_of=duplicate_of))
+    values = {"status": str(status), "duplicate_of": duplicate_of, "status_reason": reason}
+    done = conn.execute(stmt.values(**values))
     if done.rowcount == 0:
         where = f" in session {session_id!r}" if session_id else ""
         raise NotFoundError(f"no hypothesis {hypothesis_id!r}{where}")
@@ -265,6 +300,25 @@ def list_meta_reviews(conn: Connection, session_id: str, limit: int | None) -> l
     if limit is not None:
         stmt = stmt.limit(limit)
     return [rows.meta_review(r) for r in conn.execute(stmt).mappings()]
+
+
+# --- observations -------------------------------------------------------------
+
+
+def insert_observation(conn: Connection, session_id: str, text: str, source: str) -> Observation:
+    item = Observation(id=new_id(), session_id=session_id, text=text, source=source)
+    conn.execute(observations.insert(), [item.model_dump()])
+    return item
+
+
+def list_observations(conn: Connection, session_id: str) -> list[Observation]:
+    """Oldest first."""
+    stmt = (
+        select(observations)
+        .where(observations.c.session_id == session_id)
+        .order_by(observations.c.created_at, observations.c.id)
+    )
+    return [Observation.model_validate(dict(r)) for r in conn.execute(stmt).mappings()]
 
 
 def vectors(conn: Connection, session_id: str) -> dict[str, Vector]:

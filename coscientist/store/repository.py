@@ -29,6 +29,7 @@ from coscientist.schemas import (
     LeaderboardEntry,
     Match,
     MetaReview,
+    Observation,
     Rating,
     Review,
     ReviewDraft,
@@ -160,8 +161,14 @@ class Store:
         with self._read() as conn:
             return content.list_sessions(conn)
 
+    def delete_session(self, session_id: str) -> None:
+        """Remove a session and all its rows (a goal refused at intake leaves nothing behind)."""
+        with self._write() as conn:
+            content.delete_session(conn, session_id)
+
     def update_session(self, session_id: str, **fields: Any) -> SessionInfo:
-        """Change status, goal, preferences, limits, stop_reason, model_spec or base_url."""
+        """Change status, goal, preferences, plan, goal_safety, limits, stop_reason, model_spec
+        or base_url."""
         if fields.get("base_url"):
             fields["base_url"] = mask_text(str(fields["base_url"]))
         with self._write() as conn:
@@ -206,10 +213,14 @@ class Store:
             return content.vectors(conn, session_id)
 
     def set_hypothesis_status(
-        self, hypothesis_id: str, status: HypothesisStatus, duplicate_of: str | None = None
+        self,
+        hypothesis_id: str,
+        status: HypothesisStatus,
+        duplicate_of: str | None = None,
+        reason: str | None = None,
     ) -> None:
         with self._write() as conn:
-            content.set_status(conn, hypothesis_id, status, duplicate_of)
+            content.set_status(conn, hypothesis_id, status, duplicate_of, reason=reason)
 
     def set_pinned(self, hypothesis_id: str, pinned: bool) -> None:
         with self._write() as conn:
@@ -225,6 +236,16 @@ class Store:
         """Newest first."""
         with self._read() as conn:
             return content.list_reviews(conn, session_id, hypothesis_id, limit)
+
+    def add_observation(self, session_id: str, text: str, source: str = "scientist") -> Observation:
+        with self._write() as conn:
+            content.require_session(conn, session_id)
+            return content.insert_observation(conn, session_id, text, source)
+
+    def list_observations(self, session_id: str) -> list[Observation]:
+        """Oldest first."""
+        with self._read() as conn:
+            return content.list_observations(conn, session_id)
 
     # --- tournament -------------------------------------------------------------
 

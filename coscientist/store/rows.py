@@ -28,7 +28,9 @@ Row = Mapping[Any, Any]  # RowMapping keys may also be columns
 def session_row(info: SessionInfo) -> dict[str, Any]:
     data = info.model_dump()
     data["status"] = info.status.value
-    data["limits"] = info.model_dump(mode="json")["limits"]
+    as_json = info.model_dump(mode="json")
+    for key in ("limits", "plan", "goal_safety"):
+        data[key] = as_json[key]
     data["match_seq"] = 0
     data["position_mu"], data["position_sigma"] = POSITION_PRIOR  # a new session's judge
     return data

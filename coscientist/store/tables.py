@@ -95,6 +95,8 @@ class SessionRow(StoreTable, table=True):
     seed: int = Field(sa_type=Integer)
     limits: dict[str, Any] = Field(sa_type=JSONDoc)
     preferences: str = Field(sa_type=Text)
+    plan: dict[str, Any] | None = Field(default=None, sa_type=JSONDoc)
+    goal_safety: dict[str, Any] | None = Field(default=None, sa_type=JSONDoc)
     stop_reason: str | None = Field(default=None, sa_type=Text)
     match_seq: int = Field(default=0, sa_type=Integer)  # last match seq handed out
     # The judge's first-position offset (tournament.ratings.update_positioned), as of match_seq.
@@ -129,6 +131,7 @@ class HypothesisRow(StoreTable, table=True):
     status: str = Field(sa_type=String)
     pinned: bool = Field(sa_type=Boolean)
     duplicate_of: str | None = Field(default=None, sa_type=String)
+    status_reason: str | None = Field(default=None, sa_type=Text)
     reviewed: bool = Field(sa_type=Boolean)
     created_at: datetime = Field(sa_type=UTCDateTime)
 
@@ -309,8 +312,22 @@ class MetaReviewRow(StoreTable, table=True):
     strengths: list[str] = Field(sa_type=JSONDoc)
     gaps: list[str] = Field(sa_type=JSONDoc)
     overview: str = Field(sa_type=Text)
+    research_overview: dict[str, Any] | None = Field(default=None, sa_type=JSONDoc)
     top_ids: list[str] = Field(sa_type=JSONDoc)
     task_id: str | None = Field(default=None, sa_type=String)
+    created_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class ObservationRow(StoreTable, table=True):
+    """Findings the observation review checks hypotheses against (the scientist's, the literature's)."""
+
+    __tablename__ = "observations"
+    __table_args__ = (Index("ix_observations_session", "session_id", "created_at"),)
+
+    id: str = Field(sa_type=String, primary_key=True)
+    session_id: str = _fk("sessions.id")
+    text: str = Field(sa_type=Text)
+    source: str = Field(sa_type=Text)
     created_at: datetime = Field(sa_type=UTCDateTime)
 
 
@@ -341,3 +358,4 @@ kg_nodes = _table(GraphNodeRow)
 kg_edges = _table(GraphEdgeRow)
 meta_reviews = _table(MetaReviewRow)
 literature_cache = _table(CacheRow)
+observations = _table(ObservationRow)

@@ -6,16 +6,21 @@ threads, never from a message handler. Nothing here imports textual.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
+from typing import Any
 
 from coscientist.config import Limits
-from coscientist.errors import NotFoundError
+from coscientist.errors import ConfigError, NotFoundError
 from coscientist.reports.curve import compute_curve
+from coscientist.reports.summary import method_summary
 from coscientist.run_status import RunProgress
 from coscientist.schemas import (
     Event,
     Hypothesis,
+    HypothesisStatus,
     LeaderboardEntry,
+    Match,
+    ResearchPlan,
     Review,
     SessionInfo,
     SessionStatus,
@@ -55,6 +60,24 @@ class Detail:
     entry: LeaderboardEntry | None  # None when the leaderboard does not list it
     reviews: list[Review]
     parents: list[Hypothesis]
+    matches: list[Match] = field(default_factory=list)  # its matches, newest first
+    titles: dict[str, str] = field(default_factory=dict)  # of its opponents
+
+
+@dataclass(frozen=True)
+class MatchView:
+    """One match in full: both hypotheses' titles, the turns of a debate and the verdict."""
+
+    match: Match
+    titles: dict[str, str]
+
+
+@dataclass(frozen=True)
+class MethodView:
+    """The session's method: research plan, safety, overview, statuses, reviews, observations."""
+
+    info: SessionInfo
+    summary: dict[str, Any]
 
 
 @dataclass(frozen=True)
@@ -114,9 +137,25 @@ def load_detail(store: Store, session_id: str, hypothesis_id: str) -> Detail:
             parents.append(store.get_hypothesis(pid, session_id=session_id))
         except NotFoundError:
             continue  # a parent id the store no longer knows: show the others
+    matches = [m for m in store.list_matches(session_id) if h.id in (m.first_id, m.second_id)]
+    opponents = {m.first_id for m in matches} | {m.second_id for m in matches}
+    titles = {
+        o.id: o.title
+        for o in store.list_hypotheses(session_id)
+        if o.id in opponents and o.status != HypothesisStatus.UNSAFE
+    }
     return Detail(
-        hypothesis=h, entry=entry, reviews=store.list_reviews(session_id, h.id), parents=parents
+        hypothesis=h,
+        entry=entry,
+        reviews=store.list_reviews(session_id, h.id),
+        parents=parents,
+        matches=list(reversed(matches)),
+        titles=titles,
     )
+
+
+def load_method(store: Store, session_id: str) -> MethodView:
+    return MethodView(store.get_session(session_id), method_summary(store, session_id))
 
 
 def load_sessions(store: Store) -> list[SessionRow]:
@@ -232,3 +271,25 @@ class StoreFeed:
             reason = info.stop_reason or info.status.value
             return [self._event("stop", f"stopped: {reason}", reason=reason)]
         return []
+
+
+PLAN_LISTS = {
+    "preference": "preferences",
+    "constraint": "constraints",
+    "attribute": "attributes",
+    "out of scope": "out_of_scope",
+}
+
+
+def add_plan_item(store: Store, session_id: str, kind: str, text: str) -> None:
+    """Add one item to a stored session's plan (a run in another process follows the store)."""
+    info = store.get_session(session_id)
+    plan = (info.plan or ResearchPlan()).edited({PLAN_LISTS[kind]: [text]})
+    store.update_session(session_id, plan=plan)
+
+
+def add_observation(store: Store, session_id: str, text: str) -> None:
+    text = " ".join(text.split())
+    if not text:
+        raise ConfigError("the observation is empty")
+    store.add_observation(session_id, text)

@@ -21,7 +21,7 @@ from coscientist.run_status import RunProgress
 from coscientist.safe_text import printable
 from coscientist.schemas import Event, SessionStatus
 from coscientist.tui.add_dialog import AddHypothesisScreen
-from coscientist.tui.data import Snapshot
+from coscientist.tui.data import PLAN_LISTS, Snapshot
 from coscientist.tui.messages import SessionEvent
 from coscientist.tui.session_screen import SessionScreen
 
@@ -38,6 +38,7 @@ class LiveSessionScreen(SessionScreen):
         Binding("p", "toggle_pause", "Pause/resume"),
         Binding("a", "add", "Add hypothesis"),
         Binding("s", "stop", "Stop run"),
+        Binding("v", "method", "Plan, safety, aims"),
     ]
 
     def __init__(self, session: Session, limits: Limits) -> None:
@@ -120,6 +121,13 @@ class LiveSessionScreen(SessionScreen):
         self.show_header()
 
     # --- commands ------------------------------------------------------------------------
+
+    def add_plan_item(self, kind: str, text: str) -> None:
+        """Through the session, so the running loop uses the new plan from its next task."""
+        self.session.set_plan(self.session.plan.edited({PLAN_LISTS[kind]: [text]}))
+
+    def add_observation(self, text: str) -> None:
+        self.session.add_observation(text)
 
     def _check_running(self, what: str) -> bool:
         if not self.running:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from textual.message import Message
 
 from coscientist.schemas import Event
-from coscientist.tui.data import Detail, SessionRow, Snapshot
+from coscientist.tui.data import Detail, MethodView, SessionRow, Snapshot
 
 
 class SnapshotLoaded(Message):
@@ -29,6 +29,12 @@ class DetailLoaded(Message):
     def __init__(self, detail: Detail) -> None:
         super().__init__()
         self.detail = detail
+
+
+class MethodLoaded(Message):
+    def __init__(self, view: MethodView) -> None:
+        super().__init__()
+        self.view = view
 
 
 class SessionsLoaded(Message):

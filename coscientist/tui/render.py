@@ -15,8 +15,16 @@ from rich.text import Text
 from coscientist.reports.curve import sparkline
 from coscientist.run_status import ProgressView, duration
 from coscientist.safe_text import printable
-from coscientist.schemas import Event, LeaderboardEntry, Review, SessionInfo, SessionStatus
-from coscientist.tui.data import Detail, Stats
+from coscientist.schemas import (
+    Event,
+    LeaderboardEntry,
+    Match,
+    MatchMode,
+    Review,
+    SessionInfo,
+    SessionStatus,
+)
+from coscientist.tui.data import Detail, MatchView, MethodView, Stats
 
 TITLE_WIDTH = 80
 BAR_WIDTH = 24
@@ -230,6 +238,8 @@ def detail(d: Detail) -> Text:
     h = d.hypothesis
     text = Text(printable(h.title), style="bold")
     meta = f"\n{h.id}  {clip(h.origin, 60)}  {h.status.value}"
+    if h.status_reason:
+        meta += f" ({printable(h.status_reason)})"
     if h.pinned:
         meta += "  pinned"
     if d.entry is not None:
@@ -267,4 +277,108 @@ def detail(d: Detail) -> Text:
             text.append(clip(known[pid].title) if pid in known else "(not in the store)")
             text.append("\n")
         text.rstrip()
+    return text
+
+
+# --- matches, debates and the method ---------------------------------------------------------
+
+
+def match_row(m: Match, hid: str, titles: Mapping[str, str]) -> tuple[Text, Text, Text, Text]:
+    """One of a hypothesis's matches: seq, result, mode, opponent."""
+    opponent = m.second_id if m.first_id == hid else m.first_id
+    won = m.winner_id == hid
+    return (
+        Text(str(m.seq), justify="right"),
+        Text("won" if won else "lost", style="green" if won else "red"),
+        Text(m.mode.value, style="bold" if m.mode == MatchMode.DEBATE else "dim"),
+        Text(clip(titles.get(opponent, opponent), 70)),
+    )
+
+
+def match_view(view: MatchView) -> Text:
+    """A match in full: who met whom (in the order the judge saw them), the turns, the verdict."""
+    m = view.match
+    text = Text(f"Match {m.seq} ({m.mode.value})", style="bold")
+    for label, hid in (("Hypothesis 1", m.first_id), ("Hypothesis 2", m.second_id)):
+        text.append(f"\n{label}: ", style="dim")
+        text.append(clip(view.titles.get(hid, hid), 100))
+        text.append(f"  {hid}", style="dim")
+        if hid == m.winner_id:
+            text.append("  winner", style="bold green")
+    if m.turns:
+        _section(text, f"Debate ({len(m.turns)} turns)")
+        for turn in m.turns:
+            text.append(f"{turn}\n\n")
+        text.rstrip()
+    _section(text, "Verdict")
+    text.append(m.rationale or "(no reasoning recorded)")
+    return text
+
+
+def _items(text: Text, heading: str, items: list[str]) -> None:
+    if items:
+        text.append(f"{heading}\n", style="bold")
+        _bullets(text, items)
+
+
+def method_view(view: MethodView) -> Text:
+    """The session's research plan, safety gate, Specific Aims, statuses and reviews."""
+    summary = view.summary
+    text = Text("Research plan", style="bold underline")
+    plan = view.info.plan
+    if plan is None or plan.is_empty():
+        text.append("\nnone yet: drafted at the start of the first run", style="dim")
+    else:
+        if plan.objective:
+            text.append(f"\nObjective: {plan.objective}")
+        text.append("\n")
+        _items(text, "Preferences", plan.preferences)
+        _items(text, "Constraints", plan.constraints)
+        _items(text, "A good hypothesis", plan.attributes)
+        _items(text, "Out of scope", plan.out_of_scope)
+        text.rstrip()
+    observations = summary["observations"]
+    if observations:
+        _section(text, f"Observations ({len(observations)})")
+        _bullets(text, [f"{o['text']} ({o['source']})" for o in observations])
+        text.rstrip()
+    safety = summary["safety"]
+    _section(text, "Safety")
+    goal = safety["goal"]
+    text.append(
+        "Goal: " + (f"reviewed, {goal['model_verdict'] or 'screened'}" if goal else "screened")
+    )
+    text.append(f"\nWithheld hypotheses: {safety['withheld']}")
+    for reason, n in safety["by_reason"].items():
+        text.append(f"\n  {n} by {reason}")
+    overview = summary["overview"]
+    _section(text, "Research overview: Specific Aims")
+    if overview is None:
+        text.append("none yet", style="dim")
+    else:
+        text.append(f"{overview['title']}\n", style="bold")
+        text.append(f"Background and significance: {overview['background']}\n")
+        text.append(f"Gap: {overview['gap']}\n")
+        for i, aim in enumerate(overview["aims"], start=1):
+            text.append(f"\nAim {i}: ", style="bold")
+            text.append(f"{aim['aim']}  ")
+            text.append(aim["hypothesis_id"], style="dim")
+            for label in ("rationale", "approach", "expected_outcome", "pitfalls"):
+                text.append(f"\n  {label.replace('_', ' ')}: ", style="dim")
+                text.append(aim[label])
+        text.rstrip()
+    t = summary["tournament"]
+    _section(text, "Tournament and reviews")
+    share = f"{100 * t['debate_share']:.0f} %" if t["debate_share"] is not None else "n/a"
+    text.append(f"{t['matches']} matches, {t['debates']} debates ({share})\n")
+    text.append(
+        "Reviews: "
+        + (", ".join(f"{k} {v}" for k, v in summary["reviews_by_kind"].items()) or "none")
+    )
+    for note in summary["out_of_tournament"]:
+        if note["status"] in ("flawed", "duplicate"):
+            text.append(
+                f"\n  {note['status']} ", style="red" if note["status"] == "flawed" else "dim"
+            )
+            text.append(f"{clip(note['title'], 50)}: {note['reason']}")
     return text

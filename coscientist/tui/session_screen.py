@@ -21,9 +21,19 @@ from coscientist.safe_text import printable
 from coscientist.schemas import Event, SessionInfo, SessionStatus
 from coscientist.store.repository import Store
 from coscientist.tui import render
-from coscientist.tui.data import Snapshot, StoreFeed, load_snapshot, stored_progress
+from coscientist.tui.data import (
+    Snapshot,
+    StoreFeed,
+    add_plan_item,
+    load_snapshot,
+    stored_progress,
+)
+from coscientist.tui.data import (
+    add_observation as store_observation,
+)
 from coscientist.tui.detail import HypothesisScreen
 from coscientist.tui.messages import HypothesisChosen, LoadFailed, SessionEvent, SnapshotLoaded
+from coscientist.tui.method_screen import MethodScreen
 from coscientist.tui.widgets import EventLog, LeaderboardTable, SessionHeader, StatsLine
 
 STORE_POLL_SECONDS = 2.0
@@ -151,11 +161,35 @@ class SessionScreen(Screen[None]):
     def on_hypothesis_chosen(self, message: HypothesisChosen) -> None:
         self.app.push_screen(HypothesisScreen(self.store, self.session_id, message.hypothesis_id))
 
+    def action_method(self) -> None:
+        """The research plan, safety, Specific Aims, statuses and reviews, on their own page."""
+        self.app.push_screen(
+            MethodScreen(
+                self.store,
+                self.session_id,
+                edit_plan=self.add_plan_item,
+                observe=self.add_observation,
+            )
+        )
+
+    def add_plan_item(self, kind: str, text: str) -> None:
+        add_plan_item(self.store, self.session_id, kind, text)
+
+    def add_observation(self, text: str) -> None:
+        store_observation(self.store, self.session_id, text)
+
 
 class StoredSessionScreen(SessionScreen):
-    """Read-only: reloads from the store every few seconds, so a run in another process shows live."""
+    """Reloads from the store every few seconds, so a run in another process shows live.
 
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "app.pop_screen", "Back")]
+    The scientist may add to the research plan and give observations (`v`, then `e` or `o`):
+    both go to the store, where a run in another process picks them up.
+    """
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "app.pop_screen", "Back"),
+        Binding("v", "method", "Plan, safety, aims"),
+    ]
 
     def __init__(
         self, store: Store, session_id: str, *, poll_seconds: float = STORE_POLL_SECONDS

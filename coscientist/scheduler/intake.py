@@ -1,0 +1,73 @@
+"""The start of a session: the goal's safety review, then the research plan, before any task.
+
+Our own screen runs first and needs no model (CoScientist.start already ran it
+before the session existed); the model's review is the first call of the first
+run. A refusal raises `GoalRefusedError`: the session removes itself. The model's
+refusal binds only where its reviews do (`review_filter`): the shipped 135M
+model's verdicts are recorded as advisory, while the screen binds for every model.
+A model that fails here (unreachable, no valid answer) leaves the goal to the
+screen and the plan to the next run; the loop then meets the fault as usual.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from functools import partial
+
+from agents import intake
+from agents.context import AgentContext
+from coscientist import safety
+from coscientist.errors import ModelError
+from coscientist.events import EventBus
+from coscientist.llm.base import CallContext
+from coscientist.llm.client import ModelClient
+from coscientist.scheduler.storage import StoreCalls
+from coscientist.schemas import SessionInfo
+
+
+@dataclass
+class Intake:
+    client: ModelClient
+    db: StoreCalls
+    bus: EventBus
+    binding: bool  # whether the model's refusal refuses the goal
+    max_tokens: int = 512
+
+    def _context(self, info: SessionInfo) -> AgentContext:
+        return AgentContext(
+            llm=self.client,
+            goal=info.goal,
+            call=CallContext(role=intake.INTAKE, session_id=info.id),
+            rng=random.Random(f"{info.seed}:{info.goal}:intake"),
+            preferences=info.preferences,
+            plan=info.plan,
+            max_tokens=self.max_tokens,
+        )
+
+    async def prepare(self, info: SessionInfo) -> SessionInfo:
+        """Review the goal and draft the plan where not done yet; the session as now stored."""
+        safety.check_goal(info.goal)
+        store = self.db.store
+        ctx = self._context(info)
+        if info.goal_safety is None:
+            try:
+                verdict = await intake.review_goal(ctx, info.goal)
+            except ModelError as exc:
+                self.bus.emit("intake", info.id, f"goal safety review failed: {exc}")
+                return info
+            if not verdict.safe and self.binding:
+                raise safety.refusal(verdict)
+            if not verdict.safe:  # recorded, but this model's refusals do not bind
+                verdict = verdict.model_copy(update={"safe": True, "by": "model (advisory)"})
+            info = await self.db(partial(store.update_session, info.id, goal_safety=verdict))
+            self.bus.emit("safety", info.id, f"goal reviewed: {verdict.model_verdict or 'safe'}")
+        if info.plan is None or not info.plan.drafted:
+            try:
+                plan = await intake.draft_plan(ctx, info.goal, info.plan)
+            except ModelError as exc:
+                self.bus.emit("intake", info.id, f"research plan not drafted: {exc}")
+                return info
+            info = await self.db(partial(store.update_session, info.id, plan=plan))
+            self.bus.emit("plan", info.id, f"research plan: {plan.objective}")
+        return info
