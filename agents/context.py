@@ -34,5 +34,8 @@ class AgentContext:
     preferences: str = ""
     feedback: MetaReviewDraft | None = None  # latest meta-review, fed into prompts
     graph_insights: list[str] = field(default_factory=list)  # from the knowledge graph
+    # Concepts of the knowledge graph the task builds on (bridges, gaps): shown in the prompt
+    # and recorded as the new hypothesis's `inspired_by`.
+    focus: list[str] = field(default_factory=list)
     literature: LiteratureSearch | None = None
     max_tokens: int = 512

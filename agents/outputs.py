@@ -16,7 +16,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, Field, StringConstraints
 
-from coscientist.schemas import Citation, HypothesisDraft
+from coscientist.schemas import Citation, GraphTriple, HypothesisDraft
 
 _WORD = re.compile(r"[^\W\d_]{2,}")
 
@@ -188,6 +188,43 @@ def _score(value: Any) -> Any:
 Score = Annotated[Literal[1, 2, 3, 4, 5], BeforeValidator(_score)]
 
 
+# Concept names are short noun phrases; bounded hard so a small model cannot ramble in them.
+ConceptName = Annotated[str, BeforeValidator(_clip(48)), StringConstraints(max_length=48)]
+RelationName = Annotated[str, BeforeValidator(_clip(32)), StringConstraints(max_length=32)]
+
+
+class RelationOut(BaseModel):
+    """One concept-relation-concept triple an answer states; grounded against its text later."""
+
+    source: ConceptName = Field(description="a concept copied from your text, 1-4 words")
+    relation: RelationName = Field(description="a short verb phrase")
+    target: ConceptName = Field(description="another concept copied from your text, 1-4 words")
+
+
+def _triples(items: Any) -> Any:
+    """Drop relations with an empty end instead of failing the whole answer."""
+    if not isinstance(items, list):
+        return items
+    return [
+        item
+        for item in items
+        if not isinstance(item, dict)
+        or (str(item.get("source", "")).strip() and str(item.get("target", "")).strip())
+    ]
+
+
+Relations3 = Annotated[
+    list[RelationOut], BeforeValidator(_cap(3)), BeforeValidator(_triples), Field(max_length=3)
+]
+Relations4 = Annotated[
+    list[RelationOut], BeforeValidator(_cap(4)), BeforeValidator(_triples), Field(max_length=4)
+]
+
+
+def triples(relations: Sequence[RelationOut]) -> list[GraphTriple]:
+    return [GraphTriple(source=r.source, relation=r.relation, target=r.target) for r in relations]
+
+
 class HypothesisOut(BaseModel):
     """One hypothesis, as generation and evolution ask for it."""
 
@@ -200,6 +237,9 @@ class HypothesisOut(BaseModel):
     sources: SourceNumbers = Field(
         default_factory=list, description="numbers of the listed sources it relies on, if any"
     )
+    relations: Relations4 = Field(
+        default_factory=list, description="the relations the statement names, as triples"
+    )
 
     def to_draft(
         self,
@@ -208,6 +248,7 @@ class HypothesisOut(BaseModel):
         parent_ids: Sequence[str] = (),
         citations: Sequence[Citation] = (),
         note: str = "",
+        inspired_by: Sequence[str] = (),
     ) -> HypothesisDraft:
         rationale = f"{self.rationale} {note}".strip() if note else self.rationale
         return HypothesisDraft(
@@ -220,6 +261,8 @@ class HypothesisOut(BaseModel):
             citations=list(citations),
             origin=origin,
             parent_ids=list(parent_ids),
+            inspired_by=list(inspired_by),
+            relations=triples(self.relations),
         )
 
 

@@ -26,12 +26,15 @@ from agents.outputs import (
     Lines2,
     Lines3,
     Phrase,
+    RelationOut,
+    Relations3,
     Score,
     Sentence,
     SomeLines4,
     SomeLines5,
     SourceNumbers,
     Summary,
+    triples,
 )
 from coscientist.errors import CoscientistError
 from coscientist.schemas import Hypothesis, ReviewDraft, ReviewKind
@@ -54,6 +57,7 @@ class InitialReviewOut(BaseModel):
     weaknesses: Lines2 = Field(default_factory=list)
     summary: Summary
     passed: bool
+    relations: Relations3 = Field(default_factory=list)
 
 
 class FullReviewOut(InitialReviewOut):
@@ -63,6 +67,7 @@ class FullReviewOut(InitialReviewOut):
 
 class DecompositionOut(BaseModel):
     assumptions: SomeLines4
+    relations: Relations3 = Field(default_factory=list)
 
 
 class AssumptionCheckOut(BaseModel):
@@ -83,6 +88,7 @@ class ObservationReviewOut(BaseModel):
     strengths: Lines2 = Field(default_factory=list)
     weaknesses: Lines2 = Field(default_factory=list)
     summary: Summary
+    relations: Relations3 = Field(default_factory=list)
 
 
 class SimulationOut(BaseModel):
@@ -91,6 +97,7 @@ class SimulationOut(BaseModel):
     failure: Sentence = ""
     score: Score
     summary: Summary
+    relations: Relations3 = Field(default_factory=list)
 
 
 async def review(
@@ -129,6 +136,7 @@ def _scored(out: InitialReviewOut, hypothesis: Hypothesis, kind: ReviewKind) -> 
         strengths=list(out.strengths),
         weaknesses=list(out.weaknesses),
         details={"reasons": {name: getattr(out, f"{name}_reason") for name in CRITERIA}},
+        relations=triples(out.relations),
     )
 
 
@@ -209,6 +217,7 @@ async def _observation(
             "explained": explained,
             "explanation": out.explanation,
         },
+        relations=triples(out.relations),
     )
 
 
@@ -233,6 +242,7 @@ async def _simulation(ctx: AgentContext, hypothesis: Hypothesis) -> ReviewDraft:
         summary=out.summary,
         weaknesses=weaknesses,
         details={"steps": steps, "fails_at": fails_at, "failure": out.failure if fails_at else ""},
+        relations=triples(out.relations),
     )
 
 
@@ -242,6 +252,7 @@ async def _simulation(ctx: AgentContext, hypothesis: Hypothesis) -> ReviewDraft:
 class VerificationState(TypedDict):
     assumptions: list[str]
     checks: list[str]  # AssumptionCheckOut JSON, one per assumption, in order
+    relations: list[str]  # RelationOut JSON, stated with the assumptions
 
 
 @dataclass(frozen=True)
@@ -261,7 +272,10 @@ async def _decompose(
         DecompositionOut,
         hypothesis=deps.hypothesis,
     )
-    return {"assumptions": list(out.assumptions)}
+    return {
+        "assumptions": list(out.assumptions),
+        "relations": [r.model_dump_json() for r in out.relations],
+    }
 
 
 async def _check(state: VerificationState, runtime: Runtime[VerificationDeps]) -> dict[str, Any]:
@@ -299,7 +313,7 @@ async def deep_verification(ctx: AgentContext, hypothesis: Hypothesis) -> Review
     """Assumptions and sub-assumptions, each judged; one fatal failure rejects the hypothesis."""
     deps = VerificationDeps(ctx, hypothesis_text(hypothesis))
     result = await _verification_graph().ainvoke(
-        VerificationState(assumptions=[], checks=[]), context=deps
+        VerificationState(assumptions=[], checks=[], relations=[]), context=deps
     )
     state = cast(VerificationState, result)
     checks = [AssumptionCheckOut.model_validate_json(c) for c in state["checks"]]
@@ -333,4 +347,5 @@ async def deep_verification(ctx: AgentContext, hypothesis: Hypothesis) -> Review
             if i["verdict"] != "holds"
         ],
         details={"assumptions": items, "fatal": fatal},
+        relations=triples([RelationOut.model_validate_json(r) for r in state["relations"]]),
     )

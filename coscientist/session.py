@@ -222,6 +222,7 @@ class Session:
                 max_tokens=settings.max_output_tokens,
                 review_filter=settings.filters_reviews(info.model_spec),
                 queue_depth=settings.queue_depth,
+                graph_merge_threshold=settings.graph_merge_threshold,
             )
             self._scheduler = scheduler
             await self._load_model(scheduler.client)

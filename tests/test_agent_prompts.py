@@ -20,6 +20,7 @@ CONTEXT: dict[str, Any] = {
     "strengths": ["STRENGTHS-SENTINEL"],
     "gaps": ["GAPS-SENTINEL"],
     "insights": ["INSIGHTS-SENTINEL"],
+    "focus": ["FOCUS-SENTINEL"],
 }
 
 PAIR = Pair("FIRST-SENTINEL", "SECOND-SENTINEL", ["FIRST-REVIEW"], ["SECOND-REVIEW"])
@@ -49,6 +50,7 @@ STEPS: dict[str, dict[str, Any]] = {
         "direction": "DIRECTION-SENTINEL",
         "existing": ["EXISTING-SENTINEL"],
     },
+    "generation/graph_gap.j2": {"existing": ["EXISTING-SENTINEL"]},
     "reflection/initial.j2": HYPOTHESIS,
     "reflection/full.j2": {**HYPOTHESIS, "sources": ["SOURCE-SENTINEL"]},
     "reflection/deep_decompose.j2": HYPOTHESIS,

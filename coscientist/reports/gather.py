@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from coscientist import __version__
-from coscientist.knowledge import KnowledgeGraph, bridges, hubs, metrics
+from coscientist.knowledge.names import hypothesis_key
 from coscientist.reports.analysis import (
     BOOTSTRAP_RESAMPLES,
     LEVEL,
@@ -16,12 +16,10 @@ from coscientist.reports.analysis import (
     parent_refs,
     tournament_stats,
 )
+from coscientist.reports.knowledge import knowledge_part, load_graph
 from coscientist.reports.model import (
     BradleyTerrySummary,
-    Bridge,
     CallStats,
-    Hub,
-    KnowledgePart,
     LeaderboardRow,
     Report,
     SessionPart,
@@ -31,7 +29,6 @@ from coscientist.schemas import Review, SessionInfo, utcnow
 from coscientist.store import Store
 
 DEFAULT_TOP = 10
-GRAPH_TOP = 10
 
 
 def session_part(info: SessionInfo) -> SessionPart:
@@ -48,17 +45,6 @@ def session_part(info: SessionInfo) -> SessionPart:
         stop_reason=info.stop_reason,
         created_at=info.created_at,
         updated_at=info.updated_at,
-    )
-
-
-def knowledge_part(store: Store, session_id: str, seed: int, k: int = GRAPH_TOP) -> KnowledgePart:
-    kg = KnowledgeGraph.from_parts(*store.graph(session_id))
-    return KnowledgePart(
-        metrics=metrics(kg, seed=seed),
-        hubs=[Hub(label=label, links=degree) for label, degree in hubs(kg, k)],
-        bridges=[
-            Bridge(label=label, betweenness=score) for label, score in bridges(kg, k, seed=seed)
-        ],
     )
 
 
@@ -103,6 +89,7 @@ def gather(
     reviews: dict[str, list[Review]] = defaultdict(list)
     for review in store.list_reviews(sid):
         reviews[review.hypothesis_id].append(review)
+    kg = load_graph(store, sid)
     leaders = [
         TopHypothesis(
             rank=row.rank,
@@ -110,6 +97,7 @@ def gather(
             rating=row,
             parents=parent_refs(by_id[row.id].parent_ids, by_id),
             reviews=reviews.get(row.id, []),
+            concepts=[kg.label(key) for key in kg.concepts_of(hypothesis_key(row.id))],
         )
         for row in board[: max(top, 0)]
     ]

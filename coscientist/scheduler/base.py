@@ -15,12 +15,14 @@ from typing import Any
 from agents.context import LiteratureSearch
 from coscientist.config import Limits
 from coscientist.events import EventBus
+from coscientist.knowledge.concepts import DEFAULT_MERGE_THRESHOLD
 from coscientist.llm.base import Gate
 from coscientist.llm.client import ModelClient
 from coscientist.scheduler import effects, leases
 from coscientist.scheduler.budget import Budget, CallLog
 from coscientist.scheduler.commands import Inbox
 from coscientist.scheduler.failures import FailureCount
+from coscientist.scheduler.graph_refresh import GraphRefresher
 from coscientist.scheduler.policy import Policy
 from coscientist.scheduler.runner import TaskRunner
 from coscientist.scheduler.slots import InFlight
@@ -54,6 +56,7 @@ class SchedulerBase:
         queue_depth: int = 0,
         plan: bool = True,
         idle_exit: float | None = None,
+        graph_merge_threshold: float | None = None,
     ) -> None:
         self.store = store
         self.info = info
@@ -73,9 +76,14 @@ class SchedulerBase:
         self.idle_exit = idle_exit
         self.owner = leases.make_owner_id()
         self.rng = random.Random(f"{info.seed}:{info.goal}")
-        self.state = SessionState(rng=self.rng, session_id=info.id)
+        self.state = SessionState(
+            rng=self.rng,
+            session_id=info.id,
+            merge_threshold=graph_merge_threshold or DEFAULT_MERGE_THRESHOLD,
+        )
         self.policy = Policy(rng=self.rng)
         self.db = StoreCalls(store)
+        self.graph = GraphRefresher(self.state, self.db, bus, record=plan, seed=info.seed)
         self.failures = FailureCount()
         self.in_flight = InFlight()
         self.stop_reason: str | None = None
@@ -116,8 +124,8 @@ class SchedulerBase:
         applied = effects.apply(self.state, self.bus, committed)
         for _ in applied.matches:
             self._after_match()
-        if applied.new_graph_keys:
-            await effects.refresh_graph_insights(self.state, applied.new_graph_keys)
+        if applied.graph_changed:
+            await self.graph.changed(applied.new_graph_keys)
         self.wake.set()
 
     def _task_ended(self, kind: TaskKind) -> None:

@@ -14,13 +14,11 @@ from __future__ import annotations
 from collections.abc import Collection
 from dataclasses import dataclass, field
 
-import anyio
-
 from coscientist.events import EventBus
-from coscientist.knowledge import insights, next_question_seeds
 from coscientist.scheduler.state import SessionState
 from coscientist.schemas import (
     GraphEdge,
+    GraphMerge,
     GraphNode,
     Hypothesis,
     HypothesisStatus,
@@ -53,12 +51,13 @@ class Effects:
     meta_review: MetaReview | None = None
     graph_nodes: list[GraphNode] = field(default_factory=list)
     graph_edges: list[GraphEdge] = field(default_factory=list)
+    graph_merges: list[GraphMerge] = field(default_factory=list)
     graph_question: str = ""
     statuses: dict[str, tuple[HypothesisStatus, str | None]] = field(default_factory=dict)
 
     @property
     def touches_graph(self) -> bool:
-        return bool(self.graph_nodes or self.graph_edges)
+        return bool(self.graph_nodes or self.graph_edges or self.graph_merges)
 
 
 def from_result(task: Task, result: TaskResult, applied: Committed, *, planned: bool) -> Effects:
@@ -68,6 +67,7 @@ def from_result(task: Task, result: TaskResult, applied: Committed, *, planned: 
         hypotheses=list(result.hypotheses),
         graph_nodes=list(result.graph_nodes),
         graph_edges=list(result.graph_edges),
+        graph_merges=list(result.graph_merges),
         graph_question=result.graph_question,
     )
     for draft, review_id in zip(result.reviews, applied.review_ids, strict=True):
@@ -123,6 +123,7 @@ def read_since(
         out.meta_review = store.latest_meta_review(session_id)
     if graph:
         out.graph_nodes, out.graph_edges = store.graph(session_id)
+        out.graph_merges = store.graph_merges(session_id)
     return out
 
 
@@ -132,6 +133,7 @@ class Applied:
 
     matches: list[Match] = field(default_factory=list)
     new_graph_keys: list[str] = field(default_factory=list)
+    graph_changed: bool = False
 
 
 def apply(state: SessionState, bus: EventBus, effects: Effects) -> Applied:
@@ -181,27 +183,20 @@ def apply(state: SessionState, bus: EventBus, effects: Effects) -> Applied:
         if known is not None and (known.status, known.duplicate_of) != (status, duplicate_of):
             state.set_status(hid, status, duplicate_of)
     if effects.touches_graph:
-        edges_before = state.kg.edges
-        out.new_graph_keys = [n.key for n in effects.graph_nodes if n.key not in state.kg]
-        state.add_graph(effects.graph_nodes, effects.graph_edges, effects.graph_question)
-        bus.emit(
-            "graph",
-            sid,
-            f"+{len(out.new_graph_keys)} nodes, +{state.kg.edges - edges_before} edges",
-            nodes=state.kg.nodes,
-            edges=state.kg.edges,
+        kg = state.kg
+        before = (kg.nodes, kg.edges, len(kg.merges))
+        out.new_graph_keys = [n.key for n in effects.graph_nodes if n.key not in kg]
+        state.add_graph(
+            effects.graph_nodes, effects.graph_edges, effects.graph_merges, effects.graph_question
         )
+        out.graph_changed = (kg.nodes, kg.edges, len(kg.merges)) != before
+        if out.graph_changed:
+            bus.emit(
+                "graph",
+                sid,
+                f"+{kg.nodes - before[0]} nodes, +{kg.edges - before[1]} edges",
+                nodes=kg.nodes,
+                edges=kg.edges,
+                concepts=kg.concepts,
+            )
     return out
-
-
-async def refresh_graph_insights(state: SessionState, new_keys: list[str]) -> None:
-    """After a graph step is applied: insights for prompts and seeds for the next question.
-
-    Louvain and betweenness cost real CPU on large graphs: computed in a worker thread
-    on a copy, so the loop goes on and nothing reads a graph that is being changed.
-    """
-    kg = state.kg.copy()
-    seeds, found = await anyio.to_thread.run_sync(
-        lambda: (next_question_seeds(kg, new_keys, k=3), insights(kg, k=5))
-    )
-    state.graph_seeds, state.graph_insights = seeds, found

@@ -30,6 +30,7 @@ from coscientist.scheduler.base import ClientFactory
 from coscientist.scheduler.budget import RunSummary
 from coscientist.scheduler.execution import TaskExecution
 from coscientist.scheduler.following import Following
+from coscientist.scheduler.graph_refresh import spawner
 from coscientist.scheduler.policy import Snapshot
 from coscientist.scheduler.runner import TaskRunner
 from coscientist.schemas import TaskSpec
@@ -85,6 +86,7 @@ class Scheduler(TaskExecution, Following):
 
     async def _run(self) -> None:
         await self.db(self._load)
+        await self.graph.start()
         # Fresh sessions with one seed replay exactly; a resumed one continues from its history.
         self.rng.seed(
             f"{self.info.seed}:{self.info.goal}:{len(self.state.hypotheses)}:{self.state.matches_done}"
@@ -101,8 +103,12 @@ class Scheduler(TaskExecution, Following):
                     follows_queue = self.queue_depth or not self.plans
                     sync_every = QUEUE_SYNC_SECONDS if follows_queue else SYNC_SECONDS
                     tg.start_soon(self._every, sync_every, self._sync)
+                    if self.concurrency > 1:  # graph refreshes run beside the slots
+                        self.graph.spawn = spawner(tg)
                     await self._dispatch(tg)
                     tg.cancel_scope.cancel()
+            self.graph.spawn = None
+            await self.graph.finish()  # the series' last point is the graph as the run left it
         finally:
             with anyio.CancelScope(shield=True):
                 await self._flush_calls()
@@ -141,6 +147,7 @@ class Scheduler(TaskExecution, Following):
             matches=store.list_matches(sid),
             meta_review=store.latest_meta_review(sid),
             graph=store.graph(sid),
+            merges=store.graph_merges(sid),
             vectors=store.vectors(sid),
         )
         self.budget.load(store.call_stats(sid))  # answered calls only: refusals cost nothing
@@ -294,6 +301,7 @@ class Scheduler(TaskExecution, Following):
             needs_deep_review=[h for h in state.deep_review_candidates() if not busy(h)],
             matches_since_top_change=self._matches_since_top_change,
             literature=self.literature is not None,
+            graph_gap=bool(state.graph_view.gaps(self._last_top)),
             busy_ids=self.in_flight.busy_ids(),
         )
 

@@ -23,6 +23,7 @@ from coscientist.store.repository import Store
 from coscientist.tui import render
 from coscientist.tui.data import Snapshot, StoreFeed, load_snapshot, stored_progress
 from coscientist.tui.detail import HypothesisScreen
+from coscientist.tui.graph_screen import GraphScreen
 from coscientist.tui.messages import HypothesisChosen, LoadFailed, SessionEvent, SnapshotLoaded
 from coscientist.tui.widgets import EventLog, LeaderboardTable, SessionHeader, StatsLine
 
@@ -31,6 +32,8 @@ STORE_POLL_SECONDS = 2.0
 
 class SessionScreen(Screen[None]):
     """Shows one session. Subclasses say when to reload and what else a reload reports."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("g", "graph", "Knowledge graph")]
 
     def __init__(self, store: Store, session_id: str, *, poll_seconds: float) -> None:
         super().__init__()
@@ -147,6 +150,11 @@ class SessionScreen(Screen[None]):
         if line is not None:
             self.query_one(EventLog).add(line)
         self.request_reload()
+
+    def action_graph(self) -> None:
+        """The knowledge graph, with the concepts of the hypothesis under the cursor."""
+        selected = self.query_one(LeaderboardTable).selected_key
+        self.app.push_screen(GraphScreen(self.store, self.session_id, selected))
 
     def on_hypothesis_chosen(self, message: HypothesisChosen) -> None:
         self.app.push_screen(HypothesisScreen(self.store, self.session_id, message.hypothesis_id))
