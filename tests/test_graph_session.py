@@ -90,3 +90,20 @@ def test_exports_show_the_graph(grown: tuple[CoScientist, str, Path]) -> None:
     kinds = set(nx.get_node_attributes(back, "kind").values())
     assert kinds >= {"concept", "hypothesis"}
     assert back.number_of_nodes() == load_graph(cs.store, sid).nodes
+
+
+def test_graph_rows_are_read_incrementally(grown: tuple[CoScientist, str, Path]) -> None:
+    """How a planner follows what workers add to the graph: only rows past its marks."""
+    cs, sid, _ = grown
+    nodes, edges, merges, marks = cs.store.graph_since(sid)
+    assert (len(nodes), len(edges), len(merges)) == (
+        len(cs.store.graph(sid)[0]),
+        len(cs.store.graph(sid)[1]),
+        len(cs.store.graph_merges(sid)),
+    )
+    assert cs.store.graph_since(sid, marks)[:3] == ([], [], [])
+    half = (marks[0] // 2, marks[1] // 2, marks[2] // 2)
+    later_nodes, later_edges, _, again = cs.store.graph_since(sid, half)
+    assert again == marks
+    assert [n.key for n in later_nodes] == [n.key for n in nodes][-len(later_nodes) :]
+    assert 0 < len(later_edges) < len(edges)

@@ -31,6 +31,7 @@ from coscientist.scheduler.storage import StoreCalls
 from coscientist.scheduler.wakeup import Wakeup
 from coscientist.schemas import CallRecord, SessionInfo, TaskKind
 from coscientist.store import Store
+from coscientist.store.graph import GraphMarks
 
 log = logging.getLogger("coscientist.scheduler")
 
@@ -103,6 +104,7 @@ class SchedulerBase:
         self._queued_at: dict[str, float] = {}  # when each of those was queued
         self._planned: set[str] = set()  # tasks whose pairs the policy recorded when planning
         self._match_seq = 0  # the store's matches up to this seq have been read here
+        self._graph_marks: GraphMarks = (0, 0, 0)  # graph rows read up to these row ids
 
     @property
     def wake(self) -> Wakeup:

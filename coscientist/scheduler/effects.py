@@ -31,6 +31,7 @@ from coscientist.schemas import (
 )
 from coscientist.store import Applied as Committed
 from coscientist.store import Store
+from coscientist.store.graph import GraphMarks
 
 
 @dataclass
@@ -53,6 +54,7 @@ class Effects:
     graph_edges: list[GraphEdge] = field(default_factory=list)
     graph_merges: list[GraphMerge] = field(default_factory=list)
     graph_question: str = ""
+    graph_marks: GraphMarks | None = None  # row ids read up to, when read from the store
     statuses: dict[str, tuple[HypothesisStatus, str | None]] = field(default_factory=dict)
 
     @property
@@ -93,7 +95,7 @@ def read_since(
     planned_tasks: Collection[str] = (),
     reviewed: Collection[str] = (),
     meta_review: bool = False,
-    graph: bool = False,
+    graph: GraphMarks | None = None,
     known_hypotheses: int | None = None,
 ) -> Effects:
     """What other processes committed, read in one go (call it in a worker thread).
@@ -101,7 +103,8 @@ def read_since(
     `since_seq`: matches after this seq (None: none). `planned_tasks`: ids of tasks whose pairs this
     process's policy recorded when it planned them. `reviewed`: hypotheses whose reviews
     (and so perhaps status) changed. `known_hypotheses`: how many hypotheses memory holds;
-    hypotheses are read only when the store holds more.
+    hypotheses are read only when the store holds more. `graph`: read the graph rows added
+    after these row ids (every task may add to the graph); the new marks are in the result.
     """
     out = Effects()
     if known_hypotheses is None or store.count_hypotheses(session_id) > known_hypotheses:
@@ -121,9 +124,10 @@ def read_since(
         out.statuses[h.id] = (h.status, h.duplicate_of)  # the stored status has the last word
     if meta_review:
         out.meta_review = store.latest_meta_review(session_id)
-    if graph:
-        out.graph_nodes, out.graph_edges = store.graph(session_id)
-        out.graph_merges = store.graph_merges(session_id)
+    if graph is not None:
+        out.graph_nodes, out.graph_edges, out.graph_merges, out.graph_marks = store.graph_since(
+            session_id, graph
+        )
     return out
 
 

@@ -140,14 +140,15 @@ class Scheduler(TaskExecution, Following):
         reclaimed = leases.take_back(store, sid, self.owner, self.lease_seconds)
         if reclaimed:
             self.bus.emit("reclaimed", sid, f"took back {reclaimed} task(s) of a stopped run")
+        nodes, edges, merges, self._graph_marks = store.graph_since(sid)
         self.state.load(
             hypotheses=store.list_hypotheses(sid),
             ratings=store.ratings(sid),
             reviews=store.list_reviews(sid),
             matches=store.list_matches(sid),
             meta_review=store.latest_meta_review(sid),
-            graph=store.graph(sid),
-            merges=store.graph_merges(sid),
+            graph=(nodes, edges),
+            merges=merges,
             vectors=store.vectors(sid),
         )
         self.budget.load(store.call_stats(sid))  # answered calls only: refusals cost nothing

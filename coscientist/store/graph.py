@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Table, select
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import RowMapping
 
 from coscientist.schemas import GraphEdge, GraphMerge, GraphNode, GraphSeriesPoint
 from coscientist.store import rows
@@ -118,3 +119,33 @@ def linked_nodes(conn: Connection, session_id: str, key: str) -> list[tuple[str,
         .order_by(kg_edges.c.id)
     )
     return [(r["relation"], rows.graph_node(r)) for r in conn.execute(stmt).mappings()]
+
+
+GraphMarks = tuple[int, int, int]  # the highest node, edge and merge row ids read so far
+
+
+def _rows_after(
+    conn: Connection, table: Table, session_id: str, after: int
+) -> tuple[list[RowMapping], int]:
+    stmt = (
+        select(table)
+        .where(table.c.session_id == session_id, table.c.id > after)
+        .order_by(table.c.id)
+    )
+    got = list(conn.execute(stmt).mappings())
+    return got, int(got[-1]["id"]) if got else after
+
+
+def load_since(
+    conn: Connection, session_id: str, marks: GraphMarks
+) -> tuple[list[GraphNode], list[GraphEdge], list[GraphMerge], GraphMarks]:
+    """Rows added after `marks` (from (0, 0, 0): everything), and the new marks."""
+    node_rows, node_mark = _rows_after(conn, kg_nodes, session_id, marks[0])
+    edge_rows, edge_mark = _rows_after(conn, kg_edges, session_id, marks[1])
+    merge_rows, merge_mark = _rows_after(conn, kg_merges, session_id, marks[2])
+    return (
+        [rows.graph_node(r) for r in node_rows],
+        [rows.graph_edge(r) for r in edge_rows],
+        [rows.graph_merge(r) for r in merge_rows],
+        (node_mark, edge_mark, merge_mark),
+    )

@@ -52,6 +52,7 @@ from coscientist.store.db import (
     mask_text,
     parse_url,
 )
+from coscientist.store.graph import GraphMarks
 from coscientist.store.ledger import OwnerInfo
 from coscientist.store.tables import hypotheses, sessions
 
@@ -276,6 +277,13 @@ class Store:
     def graph(self, session_id: str) -> tuple[list[GraphNode], list[GraphEdge]]:
         with self._read() as conn:
             return graph.load(conn, session_id)
+
+    def graph_since(
+        self, session_id: str, marks: GraphMarks = (0, 0, 0)
+    ) -> tuple[list[GraphNode], list[GraphEdge], list[GraphMerge], GraphMarks]:
+        """Graph rows added after `marks` (row ids), and the marks to ask from next time."""
+        with self._read() as conn:
+            return graph.load_since(conn, session_id, marks)
 
     def graph_merges(self, session_id: str) -> list[GraphMerge]:
         """Every name folded into an existing concept, oldest first, with its reason."""
