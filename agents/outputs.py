@@ -14,7 +14,14 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, Field, StringConstraints
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+)
 
 from coscientist.schemas import Citation, GraphTriple, HypothesisDraft
 
@@ -213,12 +220,30 @@ def _triples(items: Any) -> Any:
     ]
 
 
+# The schema asks for at least one relation (a grammar-constrained model then writes one,
+# copying from its own text) while validation accepts none: a model that cannot name a
+# relation still gives a valid answer, and ungrounded relations are dropped later.
+_ONE_AT_LEAST: dict[str, Any] = {"minItems": 1}
 Relations3 = Annotated[
-    list[RelationOut], BeforeValidator(_cap(3)), BeforeValidator(_triples), Field(max_length=3)
+    list[RelationOut],
+    BeforeValidator(_cap(3)),
+    BeforeValidator(_triples),
+    Field(max_length=3, json_schema_extra=_ONE_AT_LEAST),
 ]
 Relations4 = Annotated[
-    list[RelationOut], BeforeValidator(_cap(4)), BeforeValidator(_triples), Field(max_length=4)
+    list[RelationOut],
+    BeforeValidator(_cap(4)),
+    BeforeValidator(_triples),
+    Field(max_length=4, json_schema_extra=_ONE_AT_LEAST),
 ]
+
+
+def relations_required(schema: dict[str, Any]) -> None:
+    """`json_schema_extra` of an answer with relations: the schema (and so a grammar) requires
+    the field, while validation keeps its default, as for `_ONE_AT_LEAST`."""
+    required = schema.setdefault("required", [])
+    if "relations" in schema.get("properties", {}) and "relations" not in required:
+        required.append("relations")
 
 
 def triples(relations: Sequence[RelationOut]) -> list[GraphTriple]:
@@ -227,6 +252,8 @@ def triples(relations: Sequence[RelationOut]) -> list[GraphTriple]:
 
 class HypothesisOut(BaseModel):
     """One hypothesis, as generation and evolution ask for it."""
+
+    model_config = ConfigDict(json_schema_extra=relations_required)
 
     title: Title = Field(description="a short descriptive title in words")
     statement: Statement = Field(description="the hypothesis in one or two sentences")

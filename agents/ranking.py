@@ -17,11 +17,11 @@ from typing import Annotated, Any, Literal, TypedDict, cast
 from langgraph.graph import END, START, StateGraph
 from langgraph.graph.state import CompiledStateGraph
 from langgraph.runtime import Runtime
-from pydantic import BaseModel, BeforeValidator, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from agents.common import RANKING, ask, hypothesis_text, review_lines, reviews_of
 from agents.context import AgentContext
-from agents.outputs import Argument, DebateTurnOut, Relations3, triples
+from agents.outputs import Argument, DebateTurnOut, Relations3, relations_required, triples
 from coscientist.schemas import Hypothesis, MatchMode, MatchVerdict, Review
 
 DEFAULT_TURNS = 3
@@ -42,6 +42,8 @@ Side = Annotated[Literal[1, 2], BeforeValidator(_side)]
 
 
 class JudgementOut(BaseModel):
+    model_config = ConfigDict(json_schema_extra=relations_required)
+
     reasoning: Argument
     winner: Side
     relations: Relations3 = Field(default_factory=list)

@@ -16,7 +16,7 @@ from typing import Any, Literal, TypedDict, cast
 from langgraph.graph import END, START, StateGraph
 from langgraph.graph.state import CompiledStateGraph
 from langgraph.runtime import Runtime
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from agents import sources as lit
 from agents.common import REFLECTION, ask, clip, hypothesis_text
@@ -34,6 +34,7 @@ from agents.outputs import (
     SomeLines5,
     SourceNumbers,
     Summary,
+    relations_required,
     triples,
 )
 from coscientist.errors import CoscientistError
@@ -45,6 +46,8 @@ MAX_CITATION_CHECKS = 5
 
 
 class InitialReviewOut(BaseModel):
+    model_config = ConfigDict(json_schema_extra=relations_required)
+
     novelty_reason: Phrase
     novelty: Score
     correctness_reason: Phrase
@@ -66,6 +69,8 @@ class FullReviewOut(InitialReviewOut):
 
 
 class DecompositionOut(BaseModel):
+    model_config = ConfigDict(json_schema_extra=relations_required)
+
     assumptions: SomeLines4
     relations: Relations3 = Field(default_factory=list)
 
@@ -82,6 +87,8 @@ class ObservationsOut(BaseModel):
 
 
 class ObservationReviewOut(BaseModel):
+    model_config = ConfigDict(json_schema_extra=relations_required)
+
     explained: ItemNumbers = Field(default_factory=list)
     explanation: Summary
     score: Score
@@ -92,6 +99,8 @@ class ObservationReviewOut(BaseModel):
 
 
 class SimulationOut(BaseModel):
+    model_config = ConfigDict(json_schema_extra=relations_required)
+
     steps: SomeLines5
     fails_at: int = Field(ge=0, le=5, description="first step that fails, 0 if none")
     failure: Sentence = ""
