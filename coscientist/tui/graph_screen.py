@@ -20,6 +20,7 @@ from textual.widgets import Footer, Static
 
 from coscientist.errors import CoscientistError
 from coscientist.reports.text import sparkline
+from coscientist.safe_text import printable
 from coscientist.store.repository import Store
 from coscientist.tui.graph_data import GraphScreenData, load_graph_screen
 from coscientist.tui.messages import LoadFailed
@@ -76,14 +77,14 @@ def _lists(text: Text, data: GraphScreenData) -> None:
     if point is None:
         return
     text.append("\nHubs ", style="bold")
-    text.append(", ".join(f"{h.label} ({h.score:.0f})" for h in point.hubs) or "none")
+    text.append(printable(", ".join(f"{h.label} ({h.score:.0f})" for h in point.hubs)) or "none")
     text.append("\nBridges ", style="bold")
-    text.append(", ".join(f"{b.label} ({b.score:.3f})" for b in point.bridges) or "none")
+    text.append(printable(", ".join(f"{b.label} ({b.score:.3f})" for b in point.bridges)) or "none")
     text.append("\n\nCommunities\n", style="bold")
     for c in point.communities:
         text.append(f"  {c.index + 1:>2}. ", style="dim")
         text.append(f"{c.size} concepts: ")
-        text.append(", ".join(c.top))
+        text.append(printable(", ".join(c.top)))
         text.append("\n")
 
 
@@ -92,21 +93,22 @@ def _hypothesis(text: Text, data: GraphScreenData) -> None:
     if h is None:
         return
     text.append("\nSelected hypothesis ", style="bold")
-    text.append(h.title)
+    text.append(printable(h.title))
     text.append(f"  {h.id}\n", style="dim")
     text.append("  concepts ", style="dim")
-    text.append(", ".join(h.concepts) or "none linked yet")
+    text.append(printable(", ".join(h.concepts)) or "none linked yet")
     if h.inspired_by:
         text.append("\n  inspired by ", style="dim")
-        text.append(", ".join(h.inspired_by))
+        text.append(printable(", ".join(h.inspired_by)))
     if h.sources:
         text.append("\n  sources ", style="dim")
-        text.append(", ".join(h.sources))
+        text.append(printable(", ".join(h.sources)))
     text.append("\n")
 
 
 def render_graph(data: GraphScreenData) -> Text:
-    """Model-written labels are appended as plain text, never parsed as markup."""
+    """Model-written labels are appended as plain text (never parsed as markup), with control
+    characters made visible (coscientist.safe_text)."""
     text = Text()
     _figures(text, data)
     _hypothesis(text, data)
