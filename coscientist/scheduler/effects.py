@@ -195,8 +195,13 @@ def apply(state: SessionState, bus: EventBus, effects: Effects) -> Applied:
         )
         out.graph_changed = (kg.nodes, kg.edges, len(kg.merges)) != before
         if out.graph_changed:
+            # "graph" for a graph-reasoning step (progress displays count those), "graph_growth"
+            # for what a hypothesis, review or verdict added.
+            step = bool(effects.graph_question) or any(
+                e.origin.startswith("graph:") for e in effects.graph_edges
+            )
             bus.emit(
-                "graph",
+                "graph" if step else "graph_growth",
                 sid,
                 f"+{kg.nodes - before[0]} nodes, +{kg.edges - before[1]} edges",
                 nodes=kg.nodes,

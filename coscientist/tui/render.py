@@ -138,7 +138,7 @@ def event_line(event: Event, titles: Mapping[str, str]) -> Text | None:
     """One log line for an event, or None for bookkeeping events not worth a line."""
     data = event.data
     kind = event.kind
-    if kind in ("task_started", "task_done", "graph"):
+    if kind in ("task_started", "task_done", "graph", "graph_growth"):
         return None  # graph growth is on the graph screen (`g`), not a line per task
     if kind == "hypothesis":
         line = Text("+ ", style="bold green")
