@@ -50,6 +50,8 @@ def build(pairs: list[tuple[str, str]]) -> KnowledgeGraph:
         ("gas", "gas"),
         ("C++", "c++"),
         ("...", ""),
+        ("The Gut Microbiome", "gut microbiome"),  # a leading article is dropped
+        ("A", "a"),  # unless it is the whole name
     ],
 )
 def test_normalise(raw: str, key: str) -> None:

@@ -82,6 +82,23 @@ def test_narrower_and_merely_related_names_stay_apart() -> None:
     }
 
 
+def test_articles_and_function_words_do_not_keep_variants_apart() -> None:
+    kg = KnowledgeGraph()
+    kg.merge([t("The team has proposed gene therapy", "bacteria")], 1)
+    part = kg.merge(
+        [
+            t("the team has proposed a gene therapy", "The bacteria"),  # a variant: merged
+            t("the team has proposed a novel gene therapy", "bacteria"),  # narrower: kept apart
+        ],
+        2,
+    )
+    assert [(m.alias, m.into, m.method) for m in part.merges] == [
+        ("the team has proposed a gene therapy", "team has proposed gene therapy", "embedding"),
+        ("The bacteria", "bacteria", "name"),
+    ]
+    assert [n.key for n in part.nodes] == ["team has proposed a novel gene therapy"]
+
+
 def test_the_merge_threshold_is_configurable() -> None:
     strict = KnowledgeGraph(merge_threshold=0.99)
     strict.merge([t("mitochondrial dysfunction", "stress")], 1)

@@ -23,6 +23,9 @@ _KEEP_FINAL_S = frozenset(
     {"series", "species", "means", "news", "lens", "bias", "chaos", "calories", "movies", "cookies"}
 )
 _NO_FOLD_ENDINGS = ("ss", "us", "is", "as", "os", "ics")
+_ARTICLES = frozenset({"the", "a", "an"})
+# Words that do not make one concept narrower than another ("gene therapy" / "a gene therapy").
+FUNCTION_WORDS = frozenset({"the", "a", "an", "of", "in", "on", "for", "to", "and", "with", "by"})
 _TYPED = re.compile(r"^(hypothesis|source)\s*:")
 _GROUND_TOKEN = re.compile(r"\w{2,}")
 
@@ -63,9 +66,12 @@ def clean(text: str) -> str:
 def normalise(name: str) -> str:
     """The node key: casefolded, trimmed, single-spaced, last word singular.
 
-    "Amyloid-beta Plaques." and "amyloid-beta plaque" share one key.
+    "Amyloid-beta Plaques." and "amyloid-beta plaque" share one key, and so do "The
+    gut microbiome" and "gut microbiome" (leading articles are dropped).
     """
     words = clean(name).casefold().split()
+    while len(words) > 1 and words[0] in _ARTICLES:  # "The gut microbiome" is "gut microbiome"
+        words = words[1:]
     if not words:
         return ""
     words[-1] = singular(words[-1])

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from coscientist.knowledge.concepts import ConceptIndex, name_vector
 from coscientist.knowledge.graph import GraphPart, KnowledgeGraph
 from coscientist.knowledge.names import (
+    FUNCTION_WORDS,
     clean,
     grounded,
     grounding_words,
@@ -165,7 +166,8 @@ class PartBuilder:
 
 def _nested(a: str, b: str) -> bool:
     """One name's words contain the other's: a narrower concept ("t cell" / "cell"), not a variant."""
-    words_a, words_b = set(a.split()), set(b.split())
+    words_a = set(a.split()) - FUNCTION_WORDS
+    words_b = set(b.split()) - FUNCTION_WORDS
     return words_a != words_b and (words_a <= words_b or words_b <= words_a)
 
 
