@@ -148,6 +148,7 @@ def prompt_context(ctx: AgentContext, *, insights: bool = False) -> dict[str, ob
         "strengths": clip_all(feedback.strengths, FEEDBACK_ITEMS) if feedback else [],
         "gaps": clip_all(feedback.gaps, FEEDBACK_ITEMS) if feedback else [],
         "insights": clip_all(ctx.graph_insights, 5) if insights else [],
+        "focus": clip_all(ctx.focus, 4, 80),
     }
 
 

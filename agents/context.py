@@ -35,5 +35,8 @@ class AgentContext:
     plan: ResearchPlan | None = None  # the session's research plan as it was when the task started
     feedback: MetaReviewDraft | None = None  # latest meta-review, fed into prompts
     graph_insights: list[str] = field(default_factory=list)  # from the knowledge graph
+    # Concepts of the knowledge graph the task builds on (bridges, gaps): shown in the prompt
+    # and recorded as the new hypothesis's `inspired_by`.
+    focus: list[str] = field(default_factory=list)
     literature: LiteratureSearch | None = None
     max_tokens: int = 512

@@ -75,5 +75,6 @@ async def evolve(
         f"evolution:{strategy}",
         parent_ids=[p.id for p in used],
         citations=lit.citations(sources, out.sources),
+        inspired_by=ctx.focus,
     )
     return [draft]

@@ -9,6 +9,7 @@ drafts differ.
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -84,6 +85,8 @@ async def generate(
         return await debate(ctx, titles, count, origin)
     if strategy == "expansion" and ctx.feedback and ctx.feedback.gaps:
         return await _expansion(ctx, titles, count, origin, ctx.feedback.gaps)
+    if strategy == "graph_gap" and ctx.focus:
+        return await _graph_gap(ctx, titles, count, origin)
     # assumptions, and expansion before any meta-review has found gaps
     return await _assumptions(ctx, titles, count, origin)
 
@@ -123,7 +126,12 @@ async def _literature(
             sources=lit.lines(sources),
             existing=seen,
         )
-        return out.to_draft(origin, citations=lit.citations(sources, out.sources), note=note)
+        return out.to_draft(
+            origin,
+            citations=lit.citations(sources, out.sources),
+            note=note,
+            inspired_by=ctx.focus,
+        )
 
     return await _repeat(count, titles, draft)
 
@@ -149,7 +157,7 @@ async def _assumptions(
             sub_assumptions=found["sub_assumptions"],
             existing=seen,
         )
-        result = out.to_draft(origin)
+        result = out.to_draft(origin, inspired_by=ctx.focus)
         if not result.assumptions:
             result.assumptions = list(found["assumptions"][:2])
         return result
@@ -244,7 +252,21 @@ async def _expansion(
             direction=direction,
             existing=seen,
         )
-        return out.to_draft(origin)
+        return out.to_draft(origin, inspired_by=ctx.focus)
+
+    return await _repeat(count, titles, draft)
+
+
+async def _graph_gap(
+    ctx: AgentContext, titles: list[str], count: int, origin: str
+) -> list[HypothesisDraft]:
+    """Into an area of the knowledge graph no top hypothesis covers, through a bridge concept."""
+
+    async def draft(seen: list[str]) -> HypothesisDraft:
+        out = await ask(
+            ctx, GENERATION, "generation/graph_gap.j2", HypothesisOut, insights=True, existing=seen
+        )
+        return out.to_draft(origin, inspired_by=ctx.focus)
 
     return await _repeat(count, titles, draft)
 
@@ -303,10 +325,17 @@ async def _conclude(state: DebateState, runtime: Runtime[DebateDeps]) -> dict[st
             existing=seen,
             transcript=state["transcript"],
         )
-        return out.to_draft(deps.origin)
+        return out.to_draft(deps.origin, inspired_by=deps.ctx.focus)
 
     drafts = await _repeat(deps.count, deps.titles, draft)
-    return {"drafts": [d.model_dump_json() for d in drafts]}
+    return {"drafts": [_draft_json(d) for d in drafts]}
+
+
+def _draft_json(draft: HypothesisDraft) -> str:
+    """A draft as JSON with its relations, which the plain dump leaves out (they are not stored)."""
+    data = draft.model_dump(mode="json")
+    data["relations"] = [t.model_dump() for t in draft.relations]
+    return json.dumps(data)
 
 
 @cache

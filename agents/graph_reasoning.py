@@ -9,7 +9,6 @@ favours newly added and bridge concepts.
 from __future__ import annotations
 
 import dataclasses
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
@@ -21,7 +20,7 @@ from pydantic import BaseModel, Field
 
 from agents.common import steering
 from agents.context import AgentContext
-from coscientist.knowledge.graph import normalise
+from coscientist.knowledge.names import grounded, grounding_words, normalise
 from coscientist.llm.base import Message
 from coscientist.prompting import render
 from coscientist.schemas import GraphTriple
@@ -94,20 +93,7 @@ async def _ask(
     return completion.value
 
 
-def _words(text: str) -> set[str]:
-    """Content words, plural-folded, for the grounding check."""
-    tokens = re.findall(r"\w{2,}", text.casefold())  # keeps "p53", the "il" of "IL-6"
-    return {normalise(t) for t in tokens if any(ch.isalpha() for ch in t)}
-
-
-def _grounded(concept: str, answer_words: set[str]) -> bool:
-    """Most of a concept's words occur in the answer it was extracted from.
-
-    A small model copies the prompt's example, invents URLs or loops on a
-    token; none of that is in the answer, so it never reaches the graph.
-    """
-    words = _words(concept)
-    return bool(words) and 2 * len(words & answer_words) >= len(words)
+_words = grounding_words
 
 
 def _usable(found: Relation, answer_words: set[str]) -> GraphTriple | None:
@@ -116,7 +102,7 @@ def _usable(found: Relation, answer_words: set[str]) -> GraphTriple | None:
     source_key, target_key = normalise(source), normalise(target)
     if not source_key or not target_key or source_key == target_key:
         return None
-    if not (_grounded(source, answer_words) and _grounded(target, answer_words)):
+    if not (grounded(source, answer_words) and grounded(target, answer_words)):
         return None
     return GraphTriple(source=source, relation=" ".join(found.relation.split()), target=target)
 
@@ -137,6 +123,19 @@ def seed_question(seeds: Sequence[str], fallback: str = "") -> str:
     if seeds:
         return f"What mechanisms involve {seeds[0]}, and what else do they affect?"
     return fallback
+
+
+def path_question(labels: Sequence[str], relations: Sequence[str]) -> str:
+    """Compositional reasoning along an actual path of the graph between two distant concepts."""
+    steps = [labels[0]]
+    for relation, label in zip(relations, labels[1:], strict=True):
+        steps.append(f"-[{relation}]- {label}")
+    chain = " ".join(steps)
+    return (
+        f"The knowledge graph links {labels[0]} to {labels[-1]} only through this chain: {chain}. "
+        f"Reasoning step by step along it, how could {labels[0]} affect {labels[-1]}, "
+        "and what mechanism could link them more directly?"
+    )
 
 
 async def _reason(state: GraphState, runtime: Runtime[_Run]) -> dict[str, Any]:

@@ -14,9 +14,16 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, Field, StringConstraints
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+)
 
-from coscientist.schemas import Citation, HypothesisDraft
+from coscientist.schemas import Citation, GraphTriple, HypothesisDraft
 
 _WORD = re.compile(r"[^\W\d_]{2,}")
 
@@ -188,8 +195,65 @@ def _score(value: Any) -> Any:
 Score = Annotated[Literal[1, 2, 3, 4, 5], BeforeValidator(_score)]
 
 
+# Concept names are short noun phrases; bounded hard so a small model cannot ramble in them.
+ConceptName = Annotated[str, BeforeValidator(_clip(48)), StringConstraints(max_length=48)]
+RelationName = Annotated[str, BeforeValidator(_clip(32)), StringConstraints(max_length=32)]
+
+
+class RelationOut(BaseModel):
+    """One concept-relation-concept triple an answer states; grounded against its text later."""
+
+    source: ConceptName = Field(description="a concept copied from your text, 1-4 words")
+    relation: RelationName = Field(description="a short verb phrase")
+    target: ConceptName = Field(description="another concept copied from your text, 1-4 words")
+
+
+def _triples(items: Any) -> Any:
+    """Drop relations with an empty end instead of failing the whole answer."""
+    if not isinstance(items, list):
+        return items
+    return [
+        item
+        for item in items
+        if not isinstance(item, dict)
+        or (str(item.get("source", "")).strip() and str(item.get("target", "")).strip())
+    ]
+
+
+# The schema asks for at least one relation (a grammar-constrained model then writes one,
+# copying from its own text) while validation accepts none: a model that cannot name a
+# relation still gives a valid answer, and ungrounded relations are dropped later.
+_ONE_AT_LEAST: dict[str, Any] = {"minItems": 1}
+Relations3 = Annotated[
+    list[RelationOut],
+    BeforeValidator(_cap(3)),
+    BeforeValidator(_triples),
+    Field(max_length=3, json_schema_extra=_ONE_AT_LEAST),
+]
+Relations4 = Annotated[
+    list[RelationOut],
+    BeforeValidator(_cap(4)),
+    BeforeValidator(_triples),
+    Field(max_length=4, json_schema_extra=_ONE_AT_LEAST),
+]
+
+
+def relations_required(schema: dict[str, Any]) -> None:
+    """`json_schema_extra` of an answer with relations: the schema (and so a grammar) requires
+    the field, while validation keeps its default, as for `_ONE_AT_LEAST`."""
+    required = schema.setdefault("required", [])
+    if "relations" in schema.get("properties", {}) and "relations" not in required:
+        required.append("relations")
+
+
+def triples(relations: Sequence[RelationOut]) -> list[GraphTriple]:
+    return [GraphTriple(source=r.source, relation=r.relation, target=r.target) for r in relations]
+
+
 class HypothesisOut(BaseModel):
     """One hypothesis, as generation and evolution ask for it."""
+
+    model_config = ConfigDict(json_schema_extra=relations_required)
 
     title: Title = Field(description="a short descriptive title in words")
     statement: Statement = Field(description="the hypothesis in one or two sentences")
@@ -200,6 +264,9 @@ class HypothesisOut(BaseModel):
     sources: SourceNumbers = Field(
         default_factory=list, description="numbers of the listed sources it relies on, if any"
     )
+    relations: Relations4 = Field(
+        default_factory=list, description="the relations the statement names, as triples"
+    )
 
     def to_draft(
         self,
@@ -208,6 +275,7 @@ class HypothesisOut(BaseModel):
         parent_ids: Sequence[str] = (),
         citations: Sequence[Citation] = (),
         note: str = "",
+        inspired_by: Sequence[str] = (),
     ) -> HypothesisDraft:
         rationale = f"{self.rationale} {note}".strip() if note else self.rationale
         return HypothesisDraft(
@@ -220,6 +288,8 @@ class HypothesisOut(BaseModel):
             citations=list(citations),
             origin=origin,
             parent_ids=list(parent_ids),
+            inspired_by=list(inspired_by),
+            relations=triples(self.relations),
         )
 
 

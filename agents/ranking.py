@@ -17,11 +17,11 @@ from typing import Annotated, Any, Literal, TypedDict, cast
 from langgraph.graph import END, START, StateGraph
 from langgraph.graph.state import CompiledStateGraph
 from langgraph.runtime import Runtime
-from pydantic import BaseModel, BeforeValidator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from agents.common import RANKING, ask, hypothesis_text, review_lines, reviews_of
 from agents.context import AgentContext
-from agents.outputs import Argument, DebateTurnOut
+from agents.outputs import Argument, DebateTurnOut, Relations3, relations_required, triples
 from coscientist.schemas import Hypothesis, MatchMode, MatchVerdict, Review
 
 DEFAULT_TURNS = 3
@@ -42,8 +42,11 @@ Side = Annotated[Literal[1, 2], BeforeValidator(_side)]
 
 
 class JudgementOut(BaseModel):
+    model_config = ConfigDict(json_schema_extra=relations_required)
+
     reasoning: Argument
     winner: Side
+    relations: Relations3 = Field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -87,10 +90,10 @@ async def compare(
     if mode is MatchMode.DEBATE:
         if not 1 <= turns <= MAX_TURNS:
             raise ValueError(f"a ranking debate takes 1 to {MAX_TURNS} turns, got {turns}")
-        winner, rationale, transcript = await _debate(ctx, pair, turns)
+        out, transcript = await _debate(ctx, pair, turns)
     else:
         out = await ask(ctx, RANKING, "ranking/compare.j2", JudgementOut, pair=pair)
-        winner, rationale = out.winner, out.reasoning
+    winner, rationale = out.winner, out.reasoning
     return MatchVerdict(
         first_id=first.id,
         second_id=second.id,
@@ -98,6 +101,7 @@ async def compare(
         mode=mode,
         rationale=rationale,
         turns=transcript,
+        relations=triples(out.relations),
     )
 
 
@@ -106,8 +110,7 @@ async def compare(
 
 class DebateState(TypedDict):
     transcript: list[str]
-    winner: int  # 1 or 2 once judged, 0 before
-    rationale: str
+    judgement: str  # JudgementOut JSON once judged, "" before
 
 
 @dataclass(frozen=True)
@@ -150,7 +153,7 @@ async def _judge(state: DebateState, runtime: Runtime[DebateDeps]) -> dict[str, 
         transcript=state["transcript"],
         pair=deps.pair,
     )
-    return {"winner": out.winner, "rationale": out.reasoning}
+    return {"judgement": out.model_dump_json()}
 
 
 @cache
@@ -164,11 +167,11 @@ def _debate_graph() -> CompiledStateGraph[DebateState, DebateDeps, DebateState, 
     return graph.compile()
 
 
-async def _debate(ctx: AgentContext, pair: Pair, turns: int) -> tuple[int, str, list[str]]:
+async def _debate(ctx: AgentContext, pair: Pair, turns: int) -> tuple[JudgementOut, list[str]]:
     """`turns` advocate turns and one judge call: turns + 1 model calls."""
     result = await _debate_graph().ainvoke(
-        DebateState(transcript=[], winner=0, rationale=""),
+        DebateState(transcript=[], judgement=""),
         context=DebateDeps(ctx, pair, turns),
     )
     state = cast(DebateState, result)
-    return state["winner"], state["rationale"], state["transcript"]
+    return JudgementOut.model_validate_json(state["judgement"]), state["transcript"]

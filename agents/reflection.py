@@ -17,7 +17,7 @@ from typing import Any, Literal, TypedDict, cast
 from langgraph.graph import END, START, StateGraph
 from langgraph.graph.state import CompiledStateGraph
 from langgraph.runtime import Runtime
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from agents import sources as lit
 from agents.common import REFLECTION, ask, clip, hypothesis_text
@@ -27,12 +27,16 @@ from agents.outputs import (
     Lines2,
     Lines3,
     Phrase,
+    RelationOut,
+    Relations3,
     Score,
     Sentence,
     SomeLines4,
     SomeLines5,
     SourceNumbers,
     Summary,
+    relations_required,
+    triples,
 )
 from coscientist.errors import CoscientistError
 from coscientist.schemas import Hypothesis, ReviewDraft, ReviewKind
@@ -43,6 +47,8 @@ MAX_CITATION_CHECKS = 5
 
 
 class InitialReviewOut(BaseModel):
+    model_config = ConfigDict(json_schema_extra=relations_required)
+
     novelty_reason: Phrase
     novelty: Score
     correctness_reason: Phrase
@@ -56,6 +62,7 @@ class InitialReviewOut(BaseModel):
     weaknesses: Lines2 = Field(default_factory=list)
     summary: Summary
     passed: bool
+    relations: Relations3 = Field(default_factory=list)
 
 
 class FullReviewOut(InitialReviewOut):
@@ -64,7 +71,10 @@ class FullReviewOut(InitialReviewOut):
 
 
 class DecompositionOut(BaseModel):
+    model_config = ConfigDict(json_schema_extra=relations_required)
+
     assumptions: SomeLines4
+    relations: Relations3 = Field(default_factory=list)
 
 
 class AssumptionCheckOut(BaseModel):
@@ -75,20 +85,26 @@ class AssumptionCheckOut(BaseModel):
 
 
 class ObservationReviewOut(BaseModel):
+    model_config = ConfigDict(json_schema_extra=relations_required)
+
     explained: ItemNumbers = Field(default_factory=list)
     explanation: Summary
     score: Score
     strengths: Lines2 = Field(default_factory=list)
     weaknesses: Lines2 = Field(default_factory=list)
     summary: Summary
+    relations: Relations3 = Field(default_factory=list)
 
 
 class SimulationOut(BaseModel):
+    model_config = ConfigDict(json_schema_extra=relations_required)
+
     steps: SomeLines5
     fails_at: int = Field(ge=0, le=5, description="first step that fails, 0 if none")
     failure: Sentence = ""
     score: Score
     summary: Summary
+    relations: Relations3 = Field(default_factory=list)
 
 
 async def review(
@@ -127,6 +143,7 @@ def _scored(out: InitialReviewOut, hypothesis: Hypothesis, kind: ReviewKind) -> 
         strengths=list(out.strengths),
         weaknesses=list(out.weaknesses),
         details={"reasons": {name: getattr(out, f"{name}_reason") for name in CRITERIA}},
+        relations=triples(out.relations),
     )
 
 
@@ -206,6 +223,7 @@ async def _observation(
             "explained": explained,
             "explanation": out.explanation,
         },
+        relations=triples(out.relations),
     )
 
 
@@ -230,6 +248,7 @@ async def _simulation(ctx: AgentContext, hypothesis: Hypothesis) -> ReviewDraft:
         summary=out.summary,
         weaknesses=weaknesses,
         details={"steps": steps, "fails_at": fails_at, "failure": out.failure if fails_at else ""},
+        relations=triples(out.relations),
     )
 
 
@@ -239,6 +258,7 @@ async def _simulation(ctx: AgentContext, hypothesis: Hypothesis) -> ReviewDraft:
 class VerificationState(TypedDict):
     assumptions: list[str]
     checks: list[str]  # AssumptionCheckOut JSON, one per assumption, in order
+    relations: list[str]  # RelationOut JSON, stated with the assumptions
 
 
 @dataclass(frozen=True)
@@ -258,7 +278,10 @@ async def _decompose(
         DecompositionOut,
         hypothesis=deps.hypothesis,
     )
-    return {"assumptions": list(out.assumptions)}
+    return {
+        "assumptions": list(out.assumptions),
+        "relations": [r.model_dump_json() for r in out.relations],
+    }
 
 
 async def _check(state: VerificationState, runtime: Runtime[VerificationDeps]) -> dict[str, Any]:
@@ -296,7 +319,7 @@ async def deep_verification(ctx: AgentContext, hypothesis: Hypothesis) -> Review
     """Assumptions and sub-assumptions, each judged; one fatal failure rejects the hypothesis."""
     deps = VerificationDeps(ctx, hypothesis_text(hypothesis))
     result = await _verification_graph().ainvoke(
-        VerificationState(assumptions=[], checks=[]), context=deps
+        VerificationState(assumptions=[], checks=[], relations=[]), context=deps
     )
     state = cast(VerificationState, result)
     checks = [AssumptionCheckOut.model_validate_json(c) for c in state["checks"]]
@@ -330,4 +353,5 @@ async def deep_verification(ctx: AgentContext, hypothesis: Hypothesis) -> Review
             if i["verdict"] != "holds"
         ],
         details={"assumptions": items, "fatal": fatal},
+        relations=triples([RelationOut.model_validate_json(r) for r in state["relations"]]),
     )

@@ -351,11 +351,14 @@ def show(
         )
         from coscientist.reports.summary import method_summary
 
+        latest = cs.store.graph_series(session.id, limit=1)
         payload = {
             "session": session.info.model_dump(mode="json"),
             "confidence": confidence_summary(session.info, confidence),
             "leaderboard": [e.model_dump(mode="json", include=set(fields)) for e in board],
             **method_summary(cs.store, session.id),
+            # The graph's figures at its latest stored point (`coscientist graph` for more).
+            "graph": latest[0].model_dump(mode="json") if latest else None,
         }
         print(json_text(json.dumps(payload, indent=2, ensure_ascii=False)))
         return
@@ -488,23 +491,22 @@ def graph(
     session_id: Annotated[str, typer.Argument(metavar="SESSION")],
     db: DbOpt = None,
     top: Annotated[int, typer.Option("--top", min=1, max=100_000)] = 10,
+    as_json: Annotated[bool, typer.Option("--json", help="machine-readable output")] = False,
 ) -> None:
-    """Knowledge-graph metrics of a session: size, communities, hubs and bridges."""
-    from coscientist.knowledge import KnowledgeGraph, bridges, hubs, metrics
+    """Knowledge-graph figures of a session: size, power law, communities, hubs, bridges, growth."""
     from coscientist.progress import status
+    from coscientist.reports.knowledge import knowledge_part
+    from coscientist.reports.text import graph_lines
 
     cs = _open(db)
     session = cs.session(session_id)
     with status(err, "computing the graph metrics", quiet_below=SLOW_STEP_SECONDS):
-        kg = KnowledgeGraph.from_parts(*cs.store.graph(session.id))
-        m = metrics(kg)
-        top_hubs, top_bridges = hubs(kg, k=top), bridges(kg, k=top)
-    for key, value in m.model_dump().items():
-        out.print(f"{key}: {value}", highlight=False, markup=False)
-    hub_list = ", ".join(f"{printable(one_line(n))} ({d})" for n, d in top_hubs)
-    out.print(f"hubs: {hub_list}", highlight=False, markup=False)
-    bridge_list = ", ".join(f"{printable(one_line(n))} ({b:.3f})" for n, b in top_bridges)
-    out.print(f"bridges: {bridge_list}", highlight=False, markup=False)
+        part = knowledge_part(cs.store, session.id, session.info.seed, k=top)
+    if as_json:
+        print(json_text(json.dumps(part.model_dump(mode="json"), indent=2, ensure_ascii=False)))
+        return
+    for line in graph_lines(part):
+        print(printable(line))  # concept names are model text
 
 
 @app.command()

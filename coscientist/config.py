@@ -110,6 +110,8 @@ class Settings(BaseSettings):
     # Matches within the top k are debates and its members get deeper reviews; None: the larger
     # of 5 and a fifth of the rated pool.
     top_k: int | None = Field(default=None, ge=2, le=1000)
+    # Cosine of two concept names' embeddings at or above which they become one concept.
+    graph_merge_threshold: float = Field(default=0.9, gt=0.0, le=1.0)
     literature_base_urls: dict[str, str] = Field(default_factory=dict)
     # Prices by model name (USD per million tokens), over the defaults in coscientist/llm/pricing.py:
     # [prices."my-model"] input = 0.5, output = 1.5 in the TOML file.

@@ -138,6 +138,12 @@ class Citation(Frozen):
     verified: bool | None = None  # None: not checked (literature tools off)
 
 
+class GraphTriple(BaseModel):
+    source: str
+    relation: str
+    target: str
+
+
 class HypothesisDraft(BaseModel):
     """A hypothesis as an agent proposes it, before the store gives it an id."""
 
@@ -150,6 +156,11 @@ class HypothesisDraft(BaseModel):
     citations: list[Citation] = Field(default_factory=list)
     origin: str  # e.g. "generation:debate", "evolution:combination", "scientist"
     parent_ids: list[str] = Field(default_factory=list)
+    # Knowledge-graph concepts (labels) the task gave as inspiration: bridges, gaps, a path.
+    inspired_by: list[str] = Field(default_factory=list)
+    # Concept-relation-concept triples the author's answer stated, grounded in its text. They
+    # become graph edges with this hypothesis as provenance; never stored on the row.
+    relations: list[GraphTriple] = Field(default_factory=list, exclude=True)
 
 
 class Hypothesis(HypothesisDraft):
@@ -165,7 +176,8 @@ class Hypothesis(HypothesisDraft):
 
 # Names of the generation and evolution strategies: the scheduler's policy picks one, the
 # agents implement them. Kept here so that the policy need not import the agents.
-GENERATION_STRATEGIES = ("literature", "debate", "assumptions", "expansion")
+# "graph_gap" writes into an area of the knowledge graph no top hypothesis covers yet.
+GENERATION_STRATEGIES = ("literature", "debate", "assumptions", "expansion", "graph_gap")
 EVOLUTION_STRATEGIES = (
     "grounding",
     "coherence",
@@ -199,6 +211,7 @@ class ReviewDraft(BaseModel):
     weaknesses: list[str] = Field(default_factory=list)
     details: dict[str, Any] = Field(default_factory=dict)  # kind-specific structure
     author: str = "agent"  # "agent" or "scientist"
+    relations: list[GraphTriple] = Field(default_factory=list, exclude=True)  # see HypothesisDraft
 
 
 class Review(ReviewDraft):
@@ -224,6 +237,7 @@ class MatchVerdict(BaseModel):
     mode: MatchMode = MatchMode.SINGLE
     rationale: str = ""
     turns: list[str] = Field(default_factory=list)  # debate transcript, if any
+    relations: list[GraphTriple] = Field(default_factory=list, exclude=True)  # see HypothesisDraft
 
 
 class Match(MatchVerdict):
@@ -317,16 +331,18 @@ class Observation(BaseModel):
     created_at: datetime = Field(default_factory=utcnow)
 
 
-class GraphTriple(BaseModel):
-    source: str
-    relation: str
-    target: str
+class NodeKind(enum.StrEnum):
+    CONCEPT = "concept"
+    HYPOTHESIS = "hypothesis"  # key "hypothesis:<id>"; links to the concepts it uses
+    SOURCE = "source"  # key "source:<identifier>": a cited paper
 
 
 class GraphNode(BaseModel):
     key: str  # normalised name, unique per session
     label: str  # display name as first seen
     iteration: int = 0
+    kind: NodeKind = NodeKind.CONCEPT
+    origin: str = ""  # provenance of its first appearance: "hypothesis:<id>", "graph:<step>"...
 
 
 class GraphEdge(BaseModel):
@@ -334,6 +350,71 @@ class GraphEdge(BaseModel):
     target: str  # node key
     relation: str
     iteration: int = 0
+    origin: str = ""  # provenance: the text the relation was extracted from
+
+
+class GraphMerge(BaseModel):
+    """One name folded into an existing concept, with the reason: every merge can be explained."""
+
+    alias: str  # the name as it was written
+    into: str  # key of the concept it joined
+    method: str  # "name" (same normalised name) or "embedding" (cosine >= threshold)
+    similarity: float = 1.0
+    iteration: int = 0
+    origin: str = ""
+
+
+class GraphMetrics(BaseModel):
+    """Structure of the concept graph (hypothesis and source nodes left out)."""
+
+    nodes: int = 0  # concepts
+    edges: int = 0  # relations between concepts (directed, typed)
+    links: int = 0  # connected pairs in the undirected projection
+    hypotheses: int = 0  # hypothesis nodes
+    sources: int = 0  # source nodes
+    mean_degree: float = 0.0
+    max_degree: int = 0
+    density: float = 0.0
+    clustering: float = 0.0  # average local clustering coefficient
+    components: int = 0
+    largest_component_share: float = 0.0
+    communities: int = 0  # Louvain
+    modularity: float = 0.0
+    assortativity: float | None = None  # undefined when every node has the same degree
+    tail_ratio: float = 0.0  # max degree / mean degree
+    powerlaw_alpha: float | None = None  # discrete MLE exponent of the degree tail
+    powerlaw_xmin: int | None = None  # where the tail starts
+    powerlaw_ks: float | None = None  # Kolmogorov-Smirnov distance of the fit (smaller: better)
+    powerlaw_tail: int = 0  # nodes in the fitted tail
+    max_core: int = 0  # largest k with a non-empty k-core
+    core_size: int = 0  # nodes in that k-core
+    mean_path: float | None = None  # mean shortest path in the largest component
+    diameter: int | None = None  # of the largest component (a lower bound when sampled)
+    sampled: bool = False  # betweenness, mean path and diameter estimated from sampled sources
+    seconds: float | None = None  # time the metrics took (None in reports: not reproducible)
+
+
+class RankedConcept(BaseModel):
+    key: str
+    label: str
+    score: float  # degree for hubs, betweenness for bridges
+
+
+class Community(BaseModel):
+    index: int
+    size: int
+    top: list[str]  # labels of its best-connected concepts
+
+
+class GraphSeriesPoint(BaseModel):
+    """The graph's figures after one iteration: the series shows how it grew."""
+
+    iteration: int
+    metrics: GraphMetrics
+    hubs: list[RankedConcept] = Field(default_factory=list)
+    bridges: list[RankedConcept] = Field(default_factory=list)
+    communities: list[Community] = Field(default_factory=list)
+    created_at: datetime = Field(default_factory=utcnow)
 
 
 # --- tasks, calls, events -----------------------------------------------------
@@ -423,6 +504,7 @@ class TaskResult(BaseModel):
     meta_review: MetaReviewDraft | None = None
     graph_nodes: list[GraphNode] = Field(default_factory=list)
     graph_edges: list[GraphEdge] = Field(default_factory=list)
+    graph_merges: list[GraphMerge] = Field(default_factory=list)
     # Kept for the method's deeper reviews: a fatal flaw takes a hypothesis out (issue 12).
     status_changes: dict[str, HypothesisStatus] = Field(default_factory=dict)
     status_reasons: dict[str, str] = Field(default_factory=dict)  # why, for each status change

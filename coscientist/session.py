@@ -236,6 +236,7 @@ class Session:
                 review_filter=settings.filters_reviews(info.model_spec),
                 queue_depth=settings.queue_depth,
                 top_k=settings.top_k,
+                graph_merge_threshold=settings.graph_merge_threshold,
             )
             self._scheduler = scheduler
             await self._load_model(scheduler.client)

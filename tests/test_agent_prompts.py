@@ -25,6 +25,7 @@ CONTEXT: dict[str, Any] = {
     "constraints": ["CONSTRAINT-SENTINEL"],
     "attributes": ["ATTRIBUTE-SENTINEL"],
     "out_of_scope": ["OUT-OF-SCOPE-SENTINEL"],
+    "focus": ["FOCUS-SENTINEL"],
 }
 
 PAIR = Pair("FIRST-SENTINEL", "SECOND-SENTINEL", ["FIRST-REVIEW"], ["SECOND-REVIEW"])
@@ -61,6 +62,7 @@ STEPS: dict[str, dict[str, Any]] = {
         "direction": "DIRECTION-SENTINEL",
         "existing": ["EXISTING-SENTINEL"],
     },
+    "generation/graph_gap.j2": {"existing": ["EXISTING-SENTINEL"]},
     "reflection/initial.j2": HYPOTHESIS,
     "reflection/full.j2": {**HYPOTHESIS, "sources": ["SOURCE-SENTINEL"]},
     "reflection/deep_decompose.j2": HYPOTHESIS,

@@ -227,3 +227,23 @@ def test_a_run_ends_with_the_commands_to_look_at_share_and_continue_it(tmp_path:
     assert re.fullmatch(
         rf"(exporting session {session_id} as html: done in \d+\.\d s\n)?", exported.stderr
     ), exported.stderr
+
+
+def test_graph_prints_figures_growth_and_json(tmp_path: Path) -> None:
+    db = f"sqlite:///{tmp_path / 'g.db'}"
+    run = cli("run", "Why do bees dance?", "--db", db, "--model", "scripted", "--max-calls", "60")
+    assert run.returncode == 0, run.stderr
+    sid = cli("sessions", "--db", db).stdout.split("\t")[0]
+    text = cli("graph", sid, "--db", db)
+    assert text.returncode == 0, text.stderr
+    lines = text.stdout.splitlines()
+    for key in ("nodes", "powerlaw_alpha", "modularity", "max_core", "diameter", "mean_path"):
+        assert any(line.startswith(f"{key}: ") for line in lines), key
+    assert any(line.startswith("growth: ") and "points" in line for line in lines)
+    assert any(line.startswith("hubs: ") for line in lines)
+    data = json.loads(cli("graph", sid, "--db", db, "--json").stdout)
+    assert data["metrics"]["nodes"] > 0 and data["growth"]
+    assert {"hubs", "bridges", "communities", "merges", "recent_merges"} <= set(data)
+    shown = json.loads(cli("show", sid, "--db", db, "--json").stdout)
+    assert shown["graph"]["metrics"]["nodes"] == data["growth"][-1]["nodes"]
+    assert "no session" in one_line_error(cli("graph", "deadbeef", "--db", db))

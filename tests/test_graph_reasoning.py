@@ -12,6 +12,7 @@ from agents.graph_reasoning import (
     NextQuestion,
     ReasonedAnswer,
     Relations,
+    path_question,
     reason,
     seed_question,
 )
@@ -78,8 +79,8 @@ async def test_one_step_returns_triples_and_the_next_question() -> None:
     assert "Hyperphosphorylated tau" in backend.requests[1].messages[-1]["content"]
     assert "Tau protein, microtubules" in backend.requests[2].messages[-1]["content"]
     # The triples merge straight into a knowledge graph.
-    nodes, _ = KnowledgeGraph().merge(step.triples, iteration=3)
-    assert [n.key for n in nodes] == ["tau protein", "microtubule"]
+    part = KnowledgeGraph().merge(step.triples, iteration=3)
+    assert [n.key for n in part.nodes] == ["tau protein", "microtubule"]
 
 
 async def test_degenerate_question_falls_back_to_the_new_concepts() -> None:
@@ -146,3 +147,11 @@ def test_seed_question() -> None:
     assert seed_question(["Fresh Idea", "x"]).startswith("How could Fresh Idea relate to x")
     assert "Fresh Idea" in seed_question(["Fresh Idea"])
     assert seed_question([], fallback="same") == "same"
+
+
+async def test_a_compositional_question_walks_the_given_path() -> None:
+    question = path_question(["efflux pump", "atp level", "dormancy"], ["drains", "<-slows"])
+    assert "efflux pump -[drains]- atp level -[<-slows]- dormancy" in question
+    assert question.index("efflux pump") < question.index("dormancy")
+    with pytest.raises(ValueError):
+        path_question(["a", "b"], [])

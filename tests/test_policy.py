@@ -167,3 +167,60 @@ def test_once_the_seed_pool_is_in_evolution_creates_most() -> None:
         n=300,
     )
     assert created(lone, "evolve") == 0 and created(lone, "generate") > 0
+
+
+def test_the_graph_steers_combination_generation_and_reasoning_paths() -> None:
+    from coscientist.knowledge.steering import Bridge, ConceptPath, GraphView
+    from coscientist.schemas import Community
+
+    state = state_with(8)
+    top = state.top_ids()
+    # top[0] and top[2] sit in communities 0 and 1, which the bridge "atp level" joins;
+    # community 2 holds no top hypothesis: a gap.
+    state.graph_view = GraphView(
+        communities=(
+            Community(index=0, size=4, top=["efflux pump", "drug load"]),
+            Community(index=1, size=4, top=["dormancy", "ppgpp"]),
+            Community(index=2, size=3, top=["biofilm matrix", "quorum sensing"]),
+        ),
+        bridges=(Bridge("atp level", "atp level", 0.4, (0, 1)),),
+        paths=(ConceptPath(("efflux pump", "atp level", "dormancy"), ("drains", "<-slows")),),
+        hypothesis_community={top[0]: 0, top[1]: 0, top[2]: 1},
+    )
+    policy = Policy(rng=random.Random(1))
+    pair = policy.bridged_pair(state)
+    assert pair is not None
+    parents, bridge = pair
+    assert [p.id for p in parents] == [top[0], top[2]] and bridge == "atp level"
+
+    # A graph_gap generation builds on the uncovered area and a bridge.
+    focus = policy.focus("graph_gap", state)
+    assert focus[:2] == ["biofilm matrix", "quorum sensing"] and focus[2] == "atp level"
+    snapshot = Snapshot(
+        n_hypotheses=8, n_rankable=8, matches_done=40, has_meta_review=True, graph_gap=True
+    )
+    specs = [policy.next(snapshot, state) for _ in range(600)]
+    gaps = [s for s in specs if s and s.payload.get("strategy") == "graph_gap"]
+    assert gaps and all(s.payload["focus"] for s in gaps)
+    bridged = [
+        s for s in specs if s and s.kind == TaskKind.EVOLVE and s.payload.get("focus") == [bridge]
+    ]
+    assert bridged and all(s.payload["parent_ids"] == [top[0], top[2]] for s in bridged)
+    # Without the flag the strategy is never drawn.
+    quiet = Snapshot(n_hypotheses=8, n_rankable=8, matches_done=40, has_meta_review=True)
+    assert all(
+        (s is None or s.payload.get("strategy") != "graph_gap")
+        for s in (policy.next(quiet, state) for _ in range(300))
+    )
+    # Every third graph step follows a path of the graph.
+    state.graph_steps = 2
+    graph = Snapshot(n_hypotheses=8, n_rankable=8, tasks_since_graph=50)
+    spec = policy.next(graph, state)
+    assert spec is not None and spec.kind == TaskKind.GRAPH
+    assert spec.payload["path"] == {
+        "labels": ["efflux pump", "atp level", "dormancy"],
+        "relations": ["drains", "<-slows"],
+    }
+    state.graph_steps = 3
+    spec = policy.next(graph, state)
+    assert spec is not None and "path" not in spec.payload

@@ -408,3 +408,44 @@ def test_event_lines_skip_bookkeeping_and_keep_markup_literal() -> None:
     )
     assert line("run_failed", "the run failed: boom") == "! the run failed: boom"
     assert line("literature", "arXiv unreachable") == "• arXiv unreachable"
+
+
+# --- the knowledge-graph screen ---------------------------------------------------------------
+
+
+async def test_g_opens_the_graph_screen_with_growth_and_the_selected_hypothesis(
+    tmp_path: Path,
+) -> None:
+    from coscientist.knowledge.names import hypothesis_key
+    from coscientist.reports.knowledge import load_graph
+    from coscientist.tui.graph_screen import GraphScreen
+
+    with open_cs(tmp_path, concurrency=1) as cs:
+        session = cs.start(GOAL)
+        await session.run(Limits(max_calls=80))
+        series = cs.store.graph_series(session.id)
+        assert series, "the run stored no graph figures"
+        app = BrowseApp(cs.store, session.id, poll_seconds=POLL)
+        async with app.run_test(size=(120, 48)) as pilot:
+            board = top_screen(app).query_one(LeaderboardTable)
+            await wait_for(lambda: board.row_count > 0, what="the leaderboard")
+            chosen = table_keys(board)[0]
+            await pilot.press("g")
+            await wait_for(lambda: isinstance(top_screen(app), GraphScreen), what="graph screen")
+            screen = top_screen(app)
+            assert isinstance(screen, GraphScreen)
+            await wait_for(lambda: screen.data is not None, what="the graph data")
+            text = rendered(screen.query_one("#graph-body", Static))
+            last = series[-1]
+            assert f"({len(series)} points" in text
+            assert any(ch in text for ch in "▁▂▃▄▅▆▇█")  # the growth sparklines
+            assert "concepts   " in text and str(last.metrics.nodes) in text
+            assert "Hubs " in text and last.hubs[0].label in text
+            assert "Communities" in text and last.communities[0].top[0] in text
+            kg = load_graph(cs.store, session.id)
+            h = cs.store.get_hypothesis(chosen, session_id=session.id)
+            assert f"Selected hypothesis {h.title}" in " ".join(text.split())
+            for key in kg.concepts_of(hypothesis_key(chosen))[:2]:
+                assert kg.label(key) in text
+            await pilot.press("escape")
+            assert isinstance(top_screen(app), StoredSessionScreen)

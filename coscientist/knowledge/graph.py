@@ -1,106 +1,85 @@
-"""The session's knowledge graph: concepts as nodes, typed relations as edges.
+"""The session's knowledge graph: typed nodes (concepts, hypotheses, sources), typed relations.
 
 Backed by a networkx ``MultiDiGraph`` whose edge *key* is the normalised
-relation, so ``(source, relation, target)`` is unique while two concepts may
+relation, so ``(source, relation, target)`` is unique while two nodes may
 still be linked by several different relations. Node attributes: ``label``
-(display name as first seen) and ``iteration`` (when it appeared); edge
-attributes: ``relation`` and ``iteration``. All are str or int, so GraphML
-can hold them without conversion.
+(display name as first seen), ``kind``, ``iteration`` (when it appeared),
+``origin`` (the text it first came from) and ``aliases`` (other names merged
+into it, "; "-joined); edge attributes: ``relation``, ``iteration``, ``origin``.
+All are str or int, so GraphML holds them without conversion.
+
+Parts to add are computed by `preview` (or `parts.PartBuilder`) without
+changing the graph; they join it with `add` once the store has them.
 """
 
 from __future__ import annotations
 
-import unicodedata
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import networkx as nx
 
-from coscientist.schemas import GraphEdge, GraphNode, GraphTriple
-
-MAX_NAME_CHARS = 80
-MAX_NAME_WORDS = 8
-MAX_RELATION_CHARS = 60
-DEFAULT_RELATION = "related to"
-
-# Words whose final "s" is not a plural marker (or whose plural is irregular).
-_KEEP_FINAL_S = frozenset(
-    {"series", "species", "means", "news", "lens", "bias", "chaos", "calories", "movies", "cookies"}
+from coscientist.knowledge.concepts import DEFAULT_MERGE_THRESHOLD, ConceptIndex
+from coscientist.knowledge.names import (
+    DEFAULT_RELATION,
+    MAX_NAME_WORDS,
+    clean,
+    normalise,
+    singular,
 )
-_NO_FOLD_ENDINGS = ("ss", "us", "is", "as", "os", "ics")
+from coscientist.proximity import Vector
+from coscientist.schemas import GraphEdge, GraphMerge, GraphNode, GraphTriple, NodeKind
+
+MAX_ALIASES = 8  # spellings kept per concept; more add nothing to explain a merge
+ALIAS_SEPARATOR = "; "
 
 
-def _trimmable(ch: str) -> bool:
-    return ch.isspace() or unicodedata.category(ch).startswith("P")
+@dataclass
+class GraphPart:
+    """What one task adds to the graph: new nodes, new edges, and the merges that explain names."""
 
+    nodes: list[GraphNode] = field(default_factory=list)
+    edges: list[GraphEdge] = field(default_factory=list)
+    merges: list[GraphMerge] = field(default_factory=list)
 
-def _strip_edges(text: str) -> str:
-    """Drop punctuation and whitespace at both ends (quotes, full stops, brackets...)."""
-    start, end = 0, len(text)
-    while start < end and _trimmable(text[start]):
-        start += 1
-    while end > start and _trimmable(text[end - 1]):
-        end -= 1
-    return text[start:end]
-
-
-def _singular(word: str) -> str:
-    """Fold regular English plurals only; leave anything doubtful alone."""
-    if len(word) <= 3 or not word.isalpha() or word in _KEEP_FINAL_S:
-        return word
-    if word.endswith("ies") and len(word) > 4:
-        return word[:-3] + "y"
-    if word.endswith(("sses", "xes")):
-        return word[:-2]
-    if word.endswith("s") and not word.endswith(_NO_FOLD_ENDINGS):
-        return word[:-1]
-    return word
-
-
-def _clean(text: str) -> str:
-    text = unicodedata.normalize("NFKC", text).replace("_", " ")
-    return " ".join(_strip_edges(text).split())
-
-
-def normalise(name: str) -> str:
-    """The node key: casefolded, trimmed, single-spaced, last word singular.
-
-    "Amyloid-beta Plaques." and "amyloid-beta plaque" share one key, so the
-    graph grows by concepts rather than by spellings.
-    """
-    words = _clean(name).casefold().split()
-    if not words:
-        return ""
-    words[-1] = _singular(words[-1])
-    return " ".join(words)
-
-
-def normalise_relation(relation: str) -> str:
-    """Relations are casefolded and single-spaced but keep their grammatical form."""
-    return _clean(relation).casefold()
-
-
-def _valid_key(key: str) -> bool:
-    return (
-        0 < len(key) <= MAX_NAME_CHARS
-        and len(key.split()) <= MAX_NAME_WORDS
-        and any(ch.isalpha() for ch in key)  # "1.1.1" from a degenerate model is not a concept
-        and "://" not in key  # nor is a URL
-    )
+    def __bool__(self) -> bool:
+        return bool(self.nodes or self.edges or self.merges)
 
 
 class KnowledgeGraph:
-    """A mutable knowledge graph that reports what each merge added."""
+    """A mutable knowledge graph; `preview` says what a merge would add, `add` adds it."""
 
-    def __init__(self) -> None:
+    def __init__(self, merge_threshold: float = DEFAULT_MERGE_THRESHOLD) -> None:
+        if not 0.0 < merge_threshold <= 1.0:
+            raise ValueError(f"merge threshold must be in (0, 1], got {merge_threshold}")
+        self.merge_threshold = merge_threshold
         self._g: nx.MultiDiGraph[str] = nx.MultiDiGraph()
+        self._index = ConceptIndex()
+        self._aliases: dict[str, str] = {}  # normalised alias -> concept key
+        self._spellings: dict[str, set[str]] = {}  # concept key -> casefolded names seen
+        self._merge_keys: set[tuple[str, str]] = set()
+        self.merges: list[GraphMerge] = []
+        # Append-only logs: a worker thread reads a prefix of them (`mark`) while the loop
+        # goes on adding, so analysing a 10,000-node graph needs no copy on the loop.
+        self.node_log: list[tuple[str, NodeKind]] = []
+        self.edge_log: list[tuple[str, str, str]] = []
 
     @classmethod
-    def from_parts(cls, nodes: Iterable[GraphNode], edges: Iterable[GraphEdge]) -> KnowledgeGraph:
+    def from_parts(
+        cls,
+        nodes: Iterable[GraphNode],
+        edges: Iterable[GraphEdge],
+        merges: Iterable[GraphMerge] = (),
+        *,
+        merge_threshold: float = DEFAULT_MERGE_THRESHOLD,
+    ) -> KnowledgeGraph:
         """Rebuild from stored rows; an edge whose endpoint is missing gets a bare node."""
-        kg = cls()
-        kg.add(nodes, edges)
+        kg = cls(merge_threshold)
+        kg.add(nodes, edges, merges)
         return kg
+
+    # --- reading ----------------------------------------------------------------------
 
     @property
     def graph(self) -> nx.MultiDiGraph[str]:
@@ -109,11 +88,16 @@ class KnowledgeGraph:
 
     @property
     def nodes(self) -> int:
-        return int(self._g.number_of_nodes())
+        return len(self.node_log)
 
     @property
     def edges(self) -> int:
-        return int(self._g.number_of_edges())
+        # networkx counts a multigraph's edges by summing every degree: O(nodes) per call.
+        return len(self.edge_log)
+
+    @property
+    def concepts(self) -> int:
+        return len(self._index)
 
     def __contains__(self, key: object) -> bool:
         return key in self._g
@@ -121,75 +105,173 @@ class KnowledgeGraph:
     def label(self, key: str) -> str:
         return str(self._g.nodes[key].get("label", key))
 
-    def undirected(self) -> nx.Graph[str]:
-        """Simple undirected view for structure metrics: one link per connected pair."""
+    def kind(self, key: str) -> NodeKind:
+        return NodeKind(self._g.nodes[key].get("kind", NodeKind.CONCEPT.value))
+
+    def is_concept(self, key: str) -> bool:
+        return key in self._index
+
+    def concept_keys(self) -> list[str]:
+        return [k for k, kind in self._g.nodes(data="kind") if kind == NodeKind.CONCEPT.value]
+
+    def alias_of(self, key: str) -> str | None:
+        """The concept a merged name now points to, if any."""
+        return self._aliases.get(key)
+
+    def aliases(self, key: str) -> list[str]:
+        text = str(self._g.nodes[key].get("aliases", "")) if key in self._g else ""
+        return text.split(ALIAS_SEPARATOR) if text else []
+
+    def knows_spelling(self, key: str, name: str) -> bool:
+        return name.casefold() in self._spellings.get(key, set())
+
+    def nearest_concept(self, vector: Vector) -> tuple[str, float] | None:
+        return self._index.nearest(vector)
+
+    def has_relation(self, source: str, target: str, relation: str) -> bool:
+        return bool(self._g.has_edge(source, target, key=relation))
+
+    def neighbours(self, key: str, kind: NodeKind | None = None) -> list[str]:
+        """Nodes linked to `key` in either direction, optionally of one kind only."""
+        if key not in self._g:
+            return []
+        found = dict.fromkeys([*self._g.successors(key), *self._g.predecessors(key)])
+        return [k for k in found if kind is None or self.kind(k) == kind]
+
+    def concepts_of(self, hypothesis_key: str) -> list[str]:
+        """Concepts a hypothesis node links to, in the order they were linked."""
+        return self.neighbours(hypothesis_key, NodeKind.CONCEPT)
+
+    def mentions(self, text: str, limit: int = 8) -> list[str]:
+        """Known concepts (or their aliases) named in `text`, longest names first.
+
+        No model call: a hypothesis whose own relations gave too few concepts is
+        still linked to the concepts its text uses.
+        """
+        words = clean(text).casefold().replace(",", " ").replace(".", " ").split()
+        found: dict[str, None] = {}
+        for size in range(min(MAX_NAME_WORDS, 4), 0, -1):
+            for start in range(len(words) - size + 1):
+                gram = words[start : start + size]
+                key = " ".join([*gram[:-1], singular(gram[-1])])
+                concept = key if self.is_concept(key) else self._aliases.get(key)
+                if concept is not None:
+                    found.setdefault(concept, None)
+                    if len(found) >= limit:
+                        return list(found)
+        return list(found)
+
+    def undirected(self, kinds: Sequence[NodeKind] = (NodeKind.CONCEPT,)) -> nx.Graph[str]:
+        """Simple undirected projection over nodes of `kinds`: one link per connected pair."""
+        wanted = {k.value for k in kinds}
+        keep = {k for k, kind in self._g.nodes(data="kind") if kind in wanted}
         simple: nx.Graph[str] = nx.Graph()
-        simple.add_nodes_from(self._g.nodes)
-        simple.add_edges_from((u, v) for u, v in self._g.edges() if u != v)
+        simple.add_nodes_from(keep)
+        simple.add_edges_from(
+            (u, v) for u, v in self._g.edges() if u != v and u in keep and v in keep
+        )
         return simple
 
-    def merge(
-        self, triples: Sequence[GraphTriple], iteration: int
-    ) -> tuple[list[GraphNode], list[GraphEdge]]:
-        """Add triples; return only the nodes and edges that were not there before."""
-        nodes, edges = self.preview(triples, iteration)
-        self.add(nodes, edges)
-        return nodes, edges
+    # --- changing ---------------------------------------------------------------------
 
     def preview(
-        self, triples: Sequence[GraphTriple], iteration: int
-    ) -> tuple[list[GraphNode], list[GraphEdge]]:
-        """The nodes and edges `triples` would add, without changing the graph.
+        self, triples: Sequence[GraphTriple], iteration: int, origin: str = ""
+    ) -> GraphPart:
+        """The nodes, edges and merges `triples` would add, without changing the graph.
 
-        A task computes its part of the graph with this; the part joins the graph only
-        once the store has committed it (`add`). Dropped: names that normalise to nothing,
-        are too long or have no letters, self-loops, and relations already present.
+        Dropped: names that normalise to nothing, are too long or have no letters,
+        self-loops, and relations already present. Near-identical names join the
+        concept they resemble (see `parts.PartBuilder`).
         """
-        new_nodes: dict[str, GraphNode] = {}
-        seen_edges: set[tuple[str, str, str]] = set()
-        new_edges: list[GraphEdge] = []
-        for triple in triples:
-            source, target = normalise(triple.source), normalise(triple.target)
-            if not (_valid_key(source) and _valid_key(target)) or source == target:
-                continue
-            relation = normalise_relation(triple.relation)[:MAX_RELATION_CHARS].strip()
-            relation = relation or DEFAULT_RELATION
-            edge_key = (source, target, relation)
-            if edge_key in seen_edges or self._g.has_edge(source, target, key=relation):
-                continue
-            for key, raw in ((source, triple.source), (target, triple.target)):
-                if key not in self._g and key not in new_nodes:
-                    new_nodes[key] = GraphNode(key=key, label=_clean(raw), iteration=iteration)
-            seen_edges.add(edge_key)
-            new_edges.append(
-                GraphEdge(source=source, target=target, relation=relation, iteration=iteration)
-            )
-        return list(new_nodes.values()), new_edges
+        from coscientist.knowledge.parts import PartBuilder
 
-    def add(self, nodes: Iterable[GraphNode], edges: Iterable[GraphEdge]) -> None:
-        """Add stored parts (from `preview`, or another process's step); known ones are kept."""
+        builder = PartBuilder(self, iteration)
+        for triple in triples:
+            builder.relation(triple.source, triple.relation, triple.target, origin)
+        return builder.part()
+
+    def merge(self, triples: Sequence[GraphTriple], iteration: int, origin: str = "") -> GraphPart:
+        """Add triples; return only what was not there before."""
+        part = self.preview(triples, iteration, origin)
+        self.add(part.nodes, part.edges, part.merges)
+        return part
+
+    def add(
+        self,
+        nodes: Iterable[GraphNode],
+        edges: Iterable[GraphEdge],
+        merges: Iterable[GraphMerge] = (),
+    ) -> None:
+        """Add stored parts (from `preview`, or another process's); known ones are kept."""
         for node in nodes:
-            if node.key not in self._g:
-                self._g.add_node(node.key, label=node.label, iteration=node.iteration)
+            self._add_node(node.key, node.label, node.kind, node.iteration, node.origin)
         for edge in edges:
             for key in (edge.source, edge.target):
                 if key not in self._g:
-                    self._g.add_node(key, label=key, iteration=edge.iteration)
-            if not self._g.has_edge(edge.source, edge.target, key=edge.relation):
+                    self._add_node(key, key, _kind_of_key(key), edge.iteration, edge.origin)
+            relation = edge.relation or DEFAULT_RELATION
+            if not self._g.has_edge(edge.source, edge.target, key=relation):
                 self._g.add_edge(
                     edge.source,
                     edge.target,
-                    key=edge.relation,
-                    relation=edge.relation,
+                    key=relation,
+                    relation=relation,
                     iteration=edge.iteration,
+                    origin=edge.origin,
                 )
+                self.edge_log.append((edge.source, edge.target, relation))
+        for merge in merges:
+            self._add_merge(merge)
+
+    def _add_node(self, key: str, label: str, kind: NodeKind, iteration: int, origin: str) -> None:
+        if key in self._g:
+            return
+        self._g.add_node(
+            key, label=label, kind=kind.value, iteration=iteration, origin=origin, aliases=""
+        )
+        self.node_log.append((key, kind))
+        if kind == NodeKind.CONCEPT:
+            self._index.add(key)
+            self._spellings[key] = {key, label.casefold()}
+
+    def _add_merge(self, merge: GraphMerge) -> None:
+        if (merge.alias, merge.into) in self._merge_keys or merge.into not in self._g:
+            return
+        self._merge_keys.add((merge.alias, merge.into))
+        self.merges.append(merge)
+        alias_key = normalise(merge.alias)
+        if alias_key and alias_key not in self._g:
+            self._aliases.setdefault(alias_key, merge.into)
+        self._spellings.setdefault(merge.into, set()).add(merge.alias.casefold())
+        shown = self.aliases(merge.into)
+        if len(shown) < MAX_ALIASES and merge.alias not in shown:
+            self._g.nodes[merge.into]["aliases"] = ALIAS_SEPARATOR.join([*shown, merge.alias])
 
     def copy(self) -> KnowledgeGraph:
         """An independent copy, for metrics computed in another thread while the loop goes on."""
-        kg = KnowledgeGraph()
+        kg = KnowledgeGraph(self.merge_threshold)
         kg._g = self._g.copy()
+        kg._index = self._index.copy()
+        kg._aliases = dict(self._aliases)
+        kg._spellings = {k: set(v) for k, v in self._spellings.items()}
+        kg._merge_keys = set(self._merge_keys)
+        kg.merges = list(self.merges)
+        kg.node_log = list(self.node_log)
+        kg.edge_log = list(self.edge_log)
         return kg
 
+    def mark(self) -> tuple[int, int]:
+        """How many nodes and edges there are now: what a worker thread may read of the logs."""
+        return len(self.node_log), len(self.edge_log)
+
     def to_graphml(self, path: str | Path) -> None:
-        """Write GraphML (Gephi, Cytoscape, networkx can read it)."""
+        """Write GraphML with node types and attributes (networkx, Gephi, Cytoscape read it)."""
         nx.write_graphml(self._g, str(path), encoding="utf-8")
+
+
+def _kind_of_key(key: str) -> NodeKind:
+    if key.startswith("hypothesis:"):
+        return NodeKind.HYPOTHESIS
+    if key.startswith("source:"):
+        return NodeKind.SOURCE
+    return NodeKind.CONCEPT

@@ -103,7 +103,8 @@ class ScriptedBackend:
         words = content_words(m["content"] for m in request.messages if m["role"] != "assistant")
         if request.json_schema is None:
             return phrase(rng, words)
-        return json.dumps(synthesize(request.json_schema, rng, words))
+        users = [m["content"] for m in request.messages if m["role"] == "user"]
+        return json.dumps(synthesize(request.json_schema, rng, words, users[-1] if users else ""))
 
     def _as_completion(self, answer: HandlerResult, request: GenerationRequest) -> RawCompletion:
         if isinstance(answer, RawCompletion):

@@ -70,6 +70,25 @@ _STOPWORDS = frozenset(
 )
 _WORD = re.compile(r"[A-Za-z][A-Za-z\-]{3,24}")
 _SHORT_KEYS = ("title", "name", "label", "key", "relation", "source", "target", "id")
+# Keys whose value names a concept of a relation: copied from text already written in the same
+# answer (or, before anything is written, from the end of the prompt, where an extraction
+# prompt puts its text), so relations pass the grounding check as a careful model's would.
+_CONCEPT_KEYS = ("source", "target")
+_RELATION_KEY = "relation"
+_SPAN_STOP = (
+    frozenset(_LINKS)
+    | frozenset(_VERBS)
+    | {
+        "by",
+        "altering",
+        "response",
+        "mediated",
+        "through",
+        "under",
+        "via",
+    }
+)
+_PROMPT_TAIL_CHARS = 600
 _MAX_CONTENT_WORDS = 400
 _DEFAULT_MAX_ITEMS = 3
 
@@ -90,10 +109,18 @@ def content_words(texts: Iterable[str]) -> list[str]:
 class Synthesizer:
     """Builds one schema-valid value; all choices come from the given rng."""
 
-    def __init__(self, schema: Mapping[str, Any], rng: random.Random, words: list[str]) -> None:
+    def __init__(
+        self,
+        schema: Mapping[str, Any],
+        rng: random.Random,
+        words: list[str],
+        source_text: str = "",
+    ) -> None:
         self._root = schema
         self._rng = rng
         self._words = words or list(_FALLBACK_WORDS)
+        self._source_text = source_text
+        self._written: list[str] = []  # sentences of this answer so far
 
     def value(self) -> Any:
         return self._value(self._root, key="", depth=0)
@@ -234,9 +261,41 @@ class Synthesizer:
             return (
                 f"{self._rng.getrandbits(32):08x}-0000-4000-8000-{self._rng.getrandbits(48):012x}"
             )
-        short = key.lower().endswith(_SHORT_KEYS)
-        text = self._phrase() if short else self._sentence()
-        return _fit(text, int(schema.get("minLength", 0)), schema.get("maxLength"), self._pad)
+        lowered = key.lower()
+        prose = False
+        if lowered in _CONCEPT_KEYS:
+            text = self._concept()
+        elif lowered == _RELATION_KEY:
+            text = self._rng.choice(_VERBS)
+        else:
+            prose = not lowered.endswith(_SHORT_KEYS)
+            text = self._sentence() if prose else self._phrase()
+        text = _fit(text, int(schema.get("minLength", 0)), schema.get("maxLength"), self._pad)
+        if prose:
+            self._written.append(text)
+        return text
+
+    def _concept(self) -> str:
+        """One or two consecutive content words of a sentence written earlier in the answer."""
+        texts = self._written or (
+            [self._source_text[-_PROMPT_TAIL_CHARS:]] if self._source_text else []
+        )
+        if not texts:
+            return self._phrase()
+        tokens = [w.lower() for w in _WORD.findall(self._rng.choice(texts))]
+        runs: list[list[str]] = [[]]
+        for token in tokens:
+            if token in _SPAN_STOP or token in _STOPWORDS or token in _ADJECTIVES:
+                runs.append([])
+            else:
+                runs[-1].append(token)
+        runs = [r for r in runs if r]
+        if not runs:
+            return self._phrase()
+        run = self._rng.choice(runs)
+        size = min(len(run), 1 if self._rng.random() < 0.4 else 2)
+        start = self._rng.randrange(len(run) - size + 1)
+        return " ".join(run[start : start + size])
 
     def _word(self) -> str:
         return self._rng.choice(self._words)
@@ -275,9 +334,15 @@ def _fit(text: str, min_length: int, max_length: Any, pad: Any) -> str:
     return cut
 
 
-def synthesize(schema: Mapping[str, Any], rng: random.Random, words: list[str]) -> Any:
-    """A value valid against `schema` (a pydantic `model_json_schema()`), drawn from rng."""
-    return Synthesizer(schema, rng, words).value()
+def synthesize(
+    schema: Mapping[str, Any], rng: random.Random, words: list[str], source_text: str = ""
+) -> Any:
+    """A value valid against `schema` (a pydantic `model_json_schema()`), drawn from rng.
+
+    `source_text` (the prompt's last message) is where concepts of relations come from
+    when the answer has written no sentence of its own yet.
+    """
+    return Synthesizer(schema, rng, words, source_text).value()
 
 
 def phrase(rng: random.Random, words: list[str]) -> str:

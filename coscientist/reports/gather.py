@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from coscientist import __version__
-from coscientist.knowledge import KnowledgeGraph, bridges, hubs, metrics
+from coscientist.knowledge.names import hypothesis_key
 from coscientist.reports import method
 from coscientist.reports.analysis import (
     BOOTSTRAP_RESAMPLES,
@@ -19,13 +19,11 @@ from coscientist.reports.analysis import (
 )
 from coscientist.reports.curve import compute_curve
 from coscientist.reports.judging import judge_audit
+from coscientist.reports.knowledge import knowledge_part, load_graph
 from coscientist.reports.model import (
     BradleyTerrySummary,
-    Bridge,
     CallStats,
-    Hub,
     Interval,
-    KnowledgePart,
     LeaderboardRow,
     RankingConfidence,
     Report,
@@ -39,7 +37,6 @@ from coscientist.tournament.convergence import DEFAULT_CONFIDENCE
 from coscientist.tournament.display import RANK_RULE, position_bias
 
 DEFAULT_TOP = 10
-GRAPH_TOP = 10
 DEBATE_TOP = 5  # hypotheses whose latest debates a report shows in full
 
 
@@ -57,17 +54,6 @@ def session_part(info: SessionInfo) -> SessionPart:
         stop_reason=info.stop_reason,
         created_at=info.created_at,
         updated_at=info.updated_at,
-    )
-
-
-def knowledge_part(store: Store, session_id: str, seed: int, k: int = GRAPH_TOP) -> KnowledgePart:
-    kg = KnowledgeGraph.from_parts(*store.graph(session_id))
-    return KnowledgePart(
-        metrics=metrics(kg, seed=seed),
-        hubs=[Hub(label=label, links=degree) for label, degree in hubs(kg, k)],
-        bridges=[
-            Bridge(label=label, betweenness=score) for label, score in bridges(kg, k, seed=seed)
-        ],
     )
 
 
@@ -130,6 +116,7 @@ def gather(
     for review in all_reviews:
         reviews[review.hypothesis_id].append(review)
     leaders_rows = board[: max(top, 0)]
+    kg = load_graph(store, sid)
     leaders = [
         TopHypothesis(
             rank=row.rank,
@@ -137,6 +124,7 @@ def gather(
             rating=row,
             parents=parent_refs(by_id[row.id].parent_ids, by_id),
             reviews=reviews.get(row.id, []),
+            concepts=[kg.label(key) for key in kg.concepts_of(hypothesis_key(row.id))],
         )
         for row in leaders_rows
     ]

@@ -12,8 +12,10 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from coscientist.knowledge import GraphMetrics
 from coscientist.schemas import (
+    Community,
+    GraphMerge,
+    GraphMetrics,
     Hypothesis,
     HypothesisStatus,
     MatchMode,
@@ -99,6 +101,7 @@ class TopHypothesis(BaseModel):
     rating: LeaderboardRow
     parents: list[ParentRef] = Field(default_factory=list)
     reviews: list[Review] = Field(default_factory=list)
+    concepts: list[str] = Field(default_factory=list)  # labels of the concepts it links to
 
 
 class ModeCount(BaseModel):
@@ -205,10 +208,48 @@ class ComputeCurve(BaseModel):
     points: list[CurvePoint] = Field(default_factory=list)
 
 
+class GrowthPoint(BaseModel):
+    """One stored point of the graph's growth."""
+
+    iteration: int
+    nodes: int
+    links: int
+    mean_degree: float
+    modularity: float
+    powerlaw_alpha: float | None = None
+    communities: int
+    seconds: float | None = None  # time the metrics took when the point was stored
+
+
+class DrawnNode(BaseModel):
+    key: str
+    label: str
+    x: float  # 0..1
+    y: float  # 0..1
+    degree: int
+    community: int
+
+
+class DrawnEdge(BaseModel):
+    source: str
+    target: str
+
+
+class GraphDrawing(BaseModel):
+    nodes: list[DrawnNode] = Field(default_factory=list)
+    edges: list[DrawnEdge] = Field(default_factory=list)
+
+
 class KnowledgePart(BaseModel):
     metrics: GraphMetrics
     hubs: list[Hub]
     bridges: list[Bridge]
+    communities: list[Community] = Field(default_factory=list)
+    growth: list[GrowthPoint] = Field(default_factory=list)
+    merges: int = 0  # names folded into existing concepts
+    recent_merges: list[GraphMerge] = Field(default_factory=list)
+    # For the HTML picture only: coordinates are not data worth exporting.
+    drawing: GraphDrawing = Field(default_factory=GraphDrawing, exclude=True)
 
 
 class SafetySummary(BaseModel):

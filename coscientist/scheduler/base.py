@@ -15,12 +15,14 @@ from typing import Any
 from agents.context import LiteratureSearch
 from coscientist.config import Limits
 from coscientist.events import EventBus
+from coscientist.knowledge.concepts import DEFAULT_MERGE_THRESHOLD
 from coscientist.llm.base import Gate
 from coscientist.llm.client import ModelClient
 from coscientist.scheduler import effects, leases
 from coscientist.scheduler.budget import Budget, CallLog
 from coscientist.scheduler.commands import Inbox
 from coscientist.scheduler.failures import FailureCount
+from coscientist.scheduler.graph_refresh import GraphRefresher
 from coscientist.scheduler.intake import Intake
 from coscientist.scheduler.policy import Policy
 from coscientist.scheduler.runner import TaskRunner
@@ -30,6 +32,7 @@ from coscientist.scheduler.storage import StoreCalls
 from coscientist.scheduler.wakeup import Wakeup
 from coscientist.schemas import CallRecord, SessionInfo, TaskKind
 from coscientist.store import Store
+from coscientist.store.graph import GraphMarks
 
 log = logging.getLogger("coscientist.scheduler")
 
@@ -56,6 +59,7 @@ class SchedulerBase:
         plan: bool = True,
         idle_exit: float | None = None,
         top_k: int | None = None,
+        graph_merge_threshold: float | None = None,
     ) -> None:
         self.store = store
         self.info = info
@@ -75,12 +79,17 @@ class SchedulerBase:
         self.idle_exit = idle_exit
         self.owner = leases.make_owner_id()
         self.rng = random.Random(f"{info.seed}:{info.goal}")
-        self.state = SessionState(rng=self.rng, session_id=info.id)
+        self.state = SessionState(
+            rng=self.rng,
+            session_id=info.id,
+            merge_threshold=graph_merge_threshold or DEFAULT_MERGE_THRESHOLD,
+        )
         self.policy = Policy(rng=self.rng, top_k=top_k)
         self.db = StoreCalls(store)
         self.intake = Intake(
             self.client, self.db, bus, binding=review_filter, max_tokens=max_tokens
         )
+        self.graph = GraphRefresher(self.state, self.db, bus, record=plan, seed=info.seed)
         self.failures = FailureCount()
         self.in_flight = InFlight()
         self.stop_reason: str | None = None
@@ -100,6 +109,7 @@ class SchedulerBase:
         self._queued_at: dict[str, float] = {}  # when each of those was queued
         self._planned: set[str] = set()  # tasks whose pairs the policy recorded when planning
         self._match_seq = 0  # the store's matches up to this seq have been read here
+        self._graph_marks: GraphMarks = (0, 0, 0)  # graph rows read up to these row ids
 
     @property
     def wake(self) -> Wakeup:
@@ -121,8 +131,8 @@ class SchedulerBase:
         applied = effects.apply(self.state, self.bus, committed)
         for _ in applied.matches:
             self._after_match()
-        if applied.new_graph_keys:
-            await effects.refresh_graph_insights(self.state, applied.new_graph_keys)
+        if applied.graph_changed:
+            await self.graph.changed(applied.new_graph_keys)
         self.wake.set()
 
     def _task_ended(self, kind: TaskKind) -> None:

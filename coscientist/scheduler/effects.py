@@ -14,13 +14,11 @@ from __future__ import annotations
 from collections.abc import Collection
 from dataclasses import dataclass, field
 
-import anyio
-
 from coscientist.events import EventBus
-from coscientist.knowledge import insights, next_question_seeds
 from coscientist.scheduler.state import SessionState
 from coscientist.schemas import (
     GraphEdge,
+    GraphMerge,
     GraphNode,
     Hypothesis,
     HypothesisStatus,
@@ -33,6 +31,7 @@ from coscientist.schemas import (
 )
 from coscientist.store import Applied as Committed
 from coscientist.store import Store
+from coscientist.store.graph import GraphMarks
 
 
 @dataclass
@@ -53,13 +52,15 @@ class Effects:
     meta_review: MetaReview | None = None
     graph_nodes: list[GraphNode] = field(default_factory=list)
     graph_edges: list[GraphEdge] = field(default_factory=list)
+    graph_merges: list[GraphMerge] = field(default_factory=list)
     graph_question: str = ""
+    graph_marks: GraphMarks | None = None  # row ids read up to, when read from the store
     statuses: dict[str, tuple[HypothesisStatus, str | None]] = field(default_factory=dict)
     reasons: dict[str, str | None] = field(default_factory=dict)  # why a status changed
 
     @property
     def touches_graph(self) -> bool:
-        return bool(self.graph_nodes or self.graph_edges)
+        return bool(self.graph_nodes or self.graph_edges or self.graph_merges)
 
 
 def from_result(task: Task, result: TaskResult, applied: Committed, *, planned: bool) -> Effects:
@@ -69,6 +70,7 @@ def from_result(task: Task, result: TaskResult, applied: Committed, *, planned: 
         hypotheses=list(result.hypotheses),
         graph_nodes=list(result.graph_nodes),
         graph_edges=list(result.graph_edges),
+        graph_merges=list(result.graph_merges),
         graph_question=result.graph_question,
     )
     for draft, review_id in zip(result.reviews, applied.review_ids, strict=True):
@@ -95,7 +97,7 @@ def read_since(
     planned_tasks: Collection[str] = (),
     reviewed: Collection[str] = (),
     meta_review: bool = False,
-    graph: bool = False,
+    graph: GraphMarks | None = None,
     known_hypotheses: int | None = None,
 ) -> Effects:
     """What other processes committed, read in one go (call it in a worker thread).
@@ -103,7 +105,8 @@ def read_since(
     `since_seq`: matches after this seq (None: none). `planned_tasks`: ids of tasks whose pairs this
     process's policy recorded when it planned them. `reviewed`: hypotheses whose reviews
     (and so perhaps status) changed. `known_hypotheses`: how many hypotheses memory holds;
-    hypotheses are read only when the store holds more.
+    hypotheses are read only when the store holds more. `graph`: read the graph rows added
+    after these row ids (every task may add to the graph); the new marks are in the result.
     """
     out = Effects()
     if known_hypotheses is None or store.count_hypotheses(session_id) > known_hypotheses:
@@ -124,8 +127,10 @@ def read_since(
         out.reasons[h.id] = h.status_reason
     if meta_review:
         out.meta_review = store.latest_meta_review(session_id)
-    if graph:
-        out.graph_nodes, out.graph_edges = store.graph(session_id)
+    if graph is not None:
+        out.graph_nodes, out.graph_edges, out.graph_merges, out.graph_marks = store.graph_since(
+            session_id, graph
+        )
     return out
 
 
@@ -135,6 +140,7 @@ class Applied:
 
     matches: list[Match] = field(default_factory=list)
     new_graph_keys: list[str] = field(default_factory=list)
+    graph_changed: bool = False
 
 
 def apply(state: SessionState, bus: EventBus, effects: Effects) -> Applied:
@@ -192,27 +198,25 @@ def apply(state: SessionState, bus: EventBus, effects: Effects) -> Applied:
                 status=status.value,
             )
     if effects.touches_graph:
-        edges_before = state.kg.edges
-        out.new_graph_keys = [n.key for n in effects.graph_nodes if n.key not in state.kg]
-        state.add_graph(effects.graph_nodes, effects.graph_edges, effects.graph_question)
-        bus.emit(
-            "graph",
-            sid,
-            f"+{len(out.new_graph_keys)} nodes, +{state.kg.edges - edges_before} edges",
-            nodes=state.kg.nodes,
-            edges=state.kg.edges,
+        kg = state.kg
+        before = (kg.nodes, kg.edges, len(kg.merges))
+        out.new_graph_keys = [n.key for n in effects.graph_nodes if n.key not in kg]
+        state.add_graph(
+            effects.graph_nodes, effects.graph_edges, effects.graph_merges, effects.graph_question
         )
+        out.graph_changed = (kg.nodes, kg.edges, len(kg.merges)) != before
+        if out.graph_changed:
+            # "graph" for a graph-reasoning step (progress displays count those), "graph_growth"
+            # for what a hypothesis, review or verdict added.
+            step = bool(effects.graph_question) or any(
+                e.origin.startswith("graph:") for e in effects.graph_edges
+            )
+            bus.emit(
+                "graph" if step else "graph_growth",
+                sid,
+                f"+{kg.nodes - before[0]} nodes, +{kg.edges - before[1]} edges",
+                nodes=kg.nodes,
+                edges=kg.edges,
+                concepts=kg.concepts,
+            )
     return out
-
-
-async def refresh_graph_insights(state: SessionState, new_keys: list[str]) -> None:
-    """After a graph step is applied: insights for prompts and seeds for the next question.
-
-    Louvain and betweenness cost real CPU on large graphs: computed in a worker thread
-    on a copy, so the loop goes on and nothing reads a graph that is being changed.
-    """
-    kg = state.kg.copy()
-    seeds, found = await anyio.to_thread.run_sync(
-        lambda: (next_question_seeds(kg, new_keys, k=3), insights(kg, k=5))
-    )
-    state.graph_seeds, state.graph_insights = seeds, found

@@ -152,7 +152,9 @@ class TaskExecution(SchedulerBase):
                 (),
                 (),
                 False,
-                False,
+                self._graph_marks,  # and the planner's concepts, so merges find them
                 len(self.state.hypotheses) + self._committing,
             )
+            if read.graph_marks is not None:
+                self._graph_marks = read.graph_marks
             await self._absorb(read)

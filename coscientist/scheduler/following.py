@@ -74,9 +74,11 @@ class Following(SchedulerBase):
             set(self._planned),
             reviewed,
             TaskKind.META_REVIEW in kinds,
-            TaskKind.GRAPH in kinds,
+            self._graph_marks if finished else None,  # every kind of task adds to the graph
             len(self.state.hypotheses) + self._committing,
         )
+        if read.graph_marks is not None:
+            self._graph_marks = read.graph_marks
         if read.matches:
             self._match_seq = max(self._match_seq, read.matches[-1].match.seq)
         for kind, _ in finished.values():

@@ -30,6 +30,7 @@ from coscientist.scheduler.base import ClientFactory
 from coscientist.scheduler.budget import RunSummary
 from coscientist.scheduler.execution import TaskExecution
 from coscientist.scheduler.following import Following
+from coscientist.scheduler.graph_refresh import spawner
 from coscientist.scheduler.policy import Snapshot
 from coscientist.scheduler.runner import TaskRunner
 from coscientist.schemas import ReviewKind, TaskKind, TaskSpec
@@ -97,6 +98,7 @@ class Scheduler(TaskExecution, Following):
             self._obey(self.inbox.drain())
             if self.stop_reason is None and not self.budget.spent():
                 self.info = await self.intake.prepare(self.info)
+        await self.graph.start()
         # Fresh sessions with one seed replay exactly; a resumed one continues from its history.
         self.rng.seed(
             f"{self.info.seed}:{self.info.goal}:{len(self.state.hypotheses)}:{self.state.matches_done}"
@@ -113,10 +115,14 @@ class Scheduler(TaskExecution, Following):
                     follows_queue = self.queue_depth or not self.plans
                     sync_every = QUEUE_SYNC_SECONDS if follows_queue else SYNC_SECONDS
                     tg.start_soon(self._every, sync_every, self._sync)
+                    if self.concurrency > 1:  # graph refreshes run beside the slots
+                        self.graph.spawn = spawner(tg)
                     await self._dispatch(tg)
                     tg.cancel_scope.cancel()
                 if self.stop_reason in FINAL_OVERVIEW_AFTER and self.plans and not self._error:
                     await self._final_overview()
+            self.graph.spawn = None
+            await self.graph.finish()  # the series' last point is the graph as the run left it
         finally:
             with anyio.CancelScope(shield=True):
                 await self._flush_calls()
@@ -171,13 +177,15 @@ class Scheduler(TaskExecution, Following):
         reclaimed = leases.take_back(store, sid, self.owner, self.lease_seconds)
         if reclaimed:
             self.bus.emit("reclaimed", sid, f"took back {reclaimed} task(s) of a stopped run")
+        nodes, edges, merges, self._graph_marks = store.graph_since(sid)
         self.state.load(
             hypotheses=store.list_hypotheses(sid),
             ratings=store.ratings(sid),
             reviews=store.list_reviews(sid),
             matches=store.list_matches(sid),
             meta_review=store.latest_meta_review(sid),
-            graph=store.graph(sid),
+            graph=(nodes, edges),
+            merges=merges,
             vectors=store.vectors(sid),
         )
         self.state.method.observations = store.list_observations(sid)
@@ -353,6 +361,7 @@ class Scheduler(TaskExecution, Following):
             observations=len(memory.observations),
             matches_since_top_change=self._matches_since_top_change,
             literature=self.literature is not None,
+            graph_gap=bool(state.graph_view.gaps(self._last_top)),
             busy_ids=self.in_flight.busy_ids(),
         )
 

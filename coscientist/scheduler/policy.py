@@ -5,6 +5,12 @@ matches and evolution interleave with no stage barriers. The answer is complete:
 the kind, and for a match the pair, the order shown and the mode; for evolution
 the strategy and the parents; for generation the strategy. No I/O, no agents:
 the strategy names come from schemas.
+
+The knowledge graph steers (through the state's `graph_view`, refreshed off the
+loop): generation may be given concepts to build on (a bridge, an area no top
+hypothesis covers; the "graph_gap" strategy writes into such an area), a
+combination may pair two top hypotheses from communities a bridge joins, and
+every third graph-reasoning step follows a path between two distant concepts.
 """
 
 from __future__ import annotations
@@ -28,6 +34,9 @@ from coscientist.schemas import (
 SEED_POOL = 24  # see Policy.seed_pool
 DEBATE_MIN_POOL = 6  # rated hypotheses before matches within the top k are debated
 DEEP_REVIEWS_IN_FLIGHT = 3  # reviews running at once before a deeper one waits
+FOCUS_SHARE = 0.5  # generations of other strategies given a graph focus
+BRIDGED_SHARE = 0.7  # combinations that pair across a bridge when the graph offers one
+PATH_EVERY = 3  # every third graph step reasons along a path
 
 # Priorities only order tasks that wait in the store (several workers, or a resume).
 PRIORITY = {
@@ -63,6 +72,7 @@ class Snapshot:
     matches_since_top_change: int = 0
     literature: bool = False
     graph_enabled: bool = True
+    graph_gap: bool = False  # the graph has an area no top hypothesis covers
     busy_ids: frozenset[str] = frozenset()  # hypotheses under review or in a match right now
 
     def expected_hypotheses(self) -> int:
@@ -91,12 +101,72 @@ class Policy:
         for _ in range(3):
             spec = self._kind(s)
             if spec is None or spec.kind != TaskKind.MATCH:
-                if spec is not None and spec.kind == TaskKind.EVOLVE:
-                    parents = self.parents(str(spec.payload["strategy"]), state)
-                    spec.payload["parent_ids"] = [p.id for p in parents]
+                if spec is not None:
+                    self._complete(spec, state)
                 return spec
             if self._pair(spec, s, state):
                 return spec
+        return None
+
+    def _complete(self, spec: TaskSpec, state: SessionState) -> None:
+        """What the kind alone does not say: parents, a graph focus, a path to follow."""
+        if spec.kind == TaskKind.EVOLVE:
+            strategy = str(spec.payload["strategy"])
+            bridged = self.bridged_pair(state) if strategy == "combination" else None
+            if bridged is not None and self.rng.random() < BRIDGED_SHARE:
+                parents, bridge = bridged
+                spec.payload["focus"] = [bridge]
+            else:
+                parents = self.parents(strategy, state)
+            spec.payload["parent_ids"] = [p.id for p in parents]
+        elif spec.kind == TaskKind.GENERATE:
+            focus = self.focus(str(spec.payload["strategy"]), state)
+            if focus:
+                spec.payload["focus"] = focus
+        elif spec.kind == TaskKind.GRAPH:
+            paths = state.graph_view.paths
+            if (state.graph_steps + 1) % PATH_EVERY == 0 and paths:
+                path = self.rng.choice(paths)
+                spec.payload["path"] = {
+                    "labels": list(path.labels),
+                    "relations": list(path.relations),
+                }
+
+    def focus(self, strategy: str, state: SessionState) -> list[str]:
+        """Concepts a generation builds on: an uncovered area and a bridge into it."""
+        view = state.graph_view
+        if view.empty or (strategy != "graph_gap" and self.rng.random() >= FOCUS_SHARE):
+            return []
+        gaps = view.gaps(state.top_ids())
+        chosen: list[str] = []
+        area = None
+        if gaps:
+            area = self.rng.choice(gaps[:3])
+            chosen += area.top[:2]
+        into = [b for b in view.bridges if area is None or area.index in b.communities]
+        bridges = into or list(view.bridges)
+        if bridges:
+            bridge = self.rng.choice(bridges[:3]).label
+            if bridge not in chosen:
+                chosen.append(bridge)
+        if not chosen and view.hubs:
+            chosen.append(view.hubs[0].label)
+        return chosen[:3]
+
+    def bridged_pair(self, state: SessionState) -> tuple[list[Hypothesis], str] | None:
+        """Two top hypotheses in different communities that one bridge concept joins."""
+        view = state.graph_view
+        top = state.top()
+        placed = [(h, view.community_of(h.id)) for h in top]
+        for bridge in view.bridges:
+            joined = set(bridge.communities)
+            first: dict[int, Hypothesis] = {}
+            for h, community in placed:  # best first: keep the best of each community
+                if community is not None and community in joined:
+                    first.setdefault(community, h)
+            if len(first) >= 2:
+                a, b = list(first.values())[:2]
+                return [a, b], bridge.label
         return None
 
     def _pair(self, spec: TaskSpec, s: Snapshot, state: SessionState) -> bool:
@@ -221,6 +291,8 @@ class Policy:
         strategies = list(GENERATION_STRATEGIES)
         if not s.has_meta_review:
             strategies.remove("expansion")
+        if not s.graph_gap:
+            strategies.remove("graph_gap")
         return self._spec(TaskKind.GENERATE, strategy=self._adaptive(strategies, s, "generation"))
 
     def _evolution(self, s: Snapshot) -> TaskSpec:

@@ -13,11 +13,13 @@ import random
 from collections import deque
 from dataclasses import dataclass, field
 
-from coscientist.knowledge import KnowledgeGraph, insights
+from coscientist.knowledge import GraphView, KnowledgeGraph
+from coscientist.knowledge.concepts import DEFAULT_MERGE_THRESHOLD
 from coscientist.proximity import ProximityIndex, Vector, cached_embed, embedding_text
 from coscientist.scheduler.method import MethodMemory
 from coscientist.schemas import (
     GraphEdge,
+    GraphMerge,
     GraphNode,
     Hypothesis,
     HypothesisStatus,
@@ -31,6 +33,12 @@ from coscientist.tournament.pairing import PairingPolicy
 from coscientist.tournament.ratings import INITIAL_MU, INITIAL_SIGMA, conservative
 
 RECENT_LIMIT = 60  # reviews and matches kept for meta-review prompts
+
+
+def graph_step(origin: str) -> int:
+    """The step number of a graph-reasoning origin ("graph:3" -> 3); 0 for any other origin."""
+    kind, _, number = origin.partition(":")
+    return int(number) if kind == "graph" and number.isdigit() else 0
 
 
 def _proximity_index() -> ProximityIndex:
@@ -51,11 +59,14 @@ class SessionState:
     matches_done: int = 0
     matches_at_meta: int = 0
     proximity: ProximityIndex = field(default_factory=_proximity_index)
-    kg: KnowledgeGraph = field(default_factory=KnowledgeGraph)
+    merge_threshold: float = DEFAULT_MERGE_THRESHOLD  # cosine at which concept names merge
+    kg: KnowledgeGraph = field(init=False)
     graph_question: str | None = None
-    graph_iteration: int = 0
-    graph_insights: list[str] = field(default_factory=list)  # cached per graph step
+    graph_iteration: int = 0  # newest iteration of any part in the graph
+    graph_steps: int = 0  # graph-reasoning steps (Buehler's loop) applied
+    graph_insights: list[str] = field(default_factory=list)  # cached per refresh
     graph_seeds: list[str] = field(default_factory=list)  # concepts to steer the next question
+    graph_view: GraphView = field(default_factory=GraphView)  # bridges, gaps, paths; per refresh
     match_ids: set[str] = field(default_factory=set)  # applied here: never twice
     method: MethodMemory = field(default_factory=MethodMemory)  # observations, titles, losses
     policy_members: set[str] = field(default_factory=set)
@@ -66,6 +77,7 @@ class SessionState:
     _unreviewed: dict[str, None] = field(default_factory=dict)  # in creation order
 
     def __post_init__(self) -> None:
+        self.kg = KnowledgeGraph(self.merge_threshold)
         self.policy = PairingPolicy(
             self.rng, top_k=max(self.top_k, 10), neighbours=self._neighbours
         )
@@ -84,6 +96,7 @@ class SessionState:
         meta_review: MetaReview | None,
         graph: tuple[list[GraphNode], list[GraphEdge]],
         vectors: dict[str, Vector] | None = None,
+        merges: list[GraphMerge] | None = None,
     ) -> None:
         """Fill from the store; stored vectors spare re-embedding every hypothesis."""
         vectors = vectors or {}
@@ -99,15 +112,23 @@ class SessionState:
         self.matches_done = len(matches)
         self.meta_review = meta_review
         self.matches_at_meta = self.matches_done if meta_review else 0
-        self.kg = KnowledgeGraph.from_parts(*graph)
-        self.graph_iteration = max((n.iteration for n in graph[0]), default=0)
-        self.graph_insights = insights(self.kg, k=5) if graph[0] else []
+        self.kg = KnowledgeGraph(self.merge_threshold)
+        self.add_graph(graph[0], graph[1], merges or [], "")
+        # Insights and the steering view are computed off the loop once the run starts.
 
-    def add_graph(self, nodes: list[GraphNode], edges: list[GraphEdge], question: str) -> None:
-        """A committed graph step: its parts join the graph (insights follow, off the loop)."""
-        self.kg.add(nodes, edges)
+    def add_graph(
+        self,
+        nodes: list[GraphNode],
+        edges: list[GraphEdge],
+        merges: list[GraphMerge],
+        question: str,
+    ) -> None:
+        """Committed graph parts join the graph (the view follows, off the loop)."""
+        self.kg.add(nodes, edges, merges)
         iterations = [n.iteration for n in nodes] + [e.iteration for e in edges]
         self.graph_iteration = max([self.graph_iteration, *iterations])
+        steps = [graph_step(e.origin) for e in edges] + [graph_step(n.origin) for n in nodes]
+        self.graph_steps = max([self.graph_steps, *steps])
         self.graph_question = question or self.graph_question
 
     # --- updates -------------------------------------------------------------

@@ -148,6 +148,7 @@ async def work_on(
         lease_seconds=cs.settings.lease_seconds,
         max_tokens=cs.settings.max_output_tokens,
         review_filter=cs.settings.filters_reviews(info.model_spec),
+        graph_merge_threshold=cs.settings.graph_merge_threshold,
         plan=False,
         idle_exit=idle_exit if idle_exit is not None else POLL_SECONDS,
     )

@@ -23,7 +23,9 @@ from coscientist.proximity import Vector
 from coscientist.schemas import (
     CallRecord,
     GraphEdge,
+    GraphMerge,
     GraphNode,
+    GraphSeriesPoint,
     Hypothesis,
     HypothesisStatus,
     LeaderboardEntry,
@@ -52,6 +54,7 @@ from coscientist.store.db import (
     mask_text,
     parse_url,
 )
+from coscientist.store.graph import GraphMarks
 from coscientist.store.ledger import OwnerInfo
 from coscientist.store.tables import hypotheses, sessions
 
@@ -296,6 +299,32 @@ class Store:
     def graph(self, session_id: str) -> tuple[list[GraphNode], list[GraphEdge]]:
         with self._read() as conn:
             return graph.load(conn, session_id)
+
+    def graph_since(
+        self, session_id: str, marks: GraphMarks = (0, 0, 0)
+    ) -> tuple[list[GraphNode], list[GraphEdge], list[GraphMerge], GraphMarks]:
+        """Graph rows added after `marks` (row ids), and the marks to ask from next time."""
+        with self._read() as conn:
+            return graph.load_since(conn, session_id, marks)
+
+    def graph_merges(self, session_id: str) -> list[GraphMerge]:
+        """Every name folded into an existing concept, oldest first, with its reason."""
+        with self._read() as conn:
+            return graph.load_merges(conn, session_id)
+
+    def graph_links(self, session_id: str, key: str) -> list[tuple[str, GraphNode]]:
+        """(relation, node) for every node `key` links to: a hypothesis's concepts and sources."""
+        with self._read() as conn:
+            return graph.linked_nodes(conn, session_id, key)
+
+    def add_graph_point(self, session_id: str, point: GraphSeriesPoint) -> None:
+        with self._write() as conn:
+            graph.add_point(conn, session_id, point)
+
+    def graph_series(self, session_id: str, limit: int | None = None) -> list[GraphSeriesPoint]:
+        """The graph's figures per iteration, oldest first (the newest `limit` when given)."""
+        with self._read() as conn:
+            return graph.load_series(conn, session_id, limit)
 
     # --- tasks ------------------------------------------------------------------
 

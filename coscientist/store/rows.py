@@ -11,7 +11,9 @@ from typing import Any
 
 from coscientist.schemas import (
     GraphEdge,
+    GraphMerge,
     GraphNode,
+    GraphSeriesPoint,
     Hypothesis,
     Match,
     MetaReview,
@@ -41,7 +43,7 @@ def session_info(row: Row) -> SessionInfo:
 
 
 def hypothesis_row(h: Hypothesis) -> dict[str, Any]:
-    data = h.model_dump()
+    data = h.model_dump()  # `relations` is excluded: the graph keeps them, with provenance
     data["status"] = h.status.value
     data["citations"] = [c.model_dump(mode="json") for c in h.citations]
     return data
@@ -68,7 +70,13 @@ def meta_review(row: Row) -> MetaReview:
 
 
 def graph_node(row: Row) -> GraphNode:
-    return GraphNode(key=row["key"], label=row["label"], iteration=row["iteration"])
+    return GraphNode(
+        key=row["key"],
+        label=row["label"],
+        iteration=row["iteration"],
+        kind=row["kind"],
+        origin=row["origin"],
+    )
 
 
 def graph_edge(row: Row) -> GraphEdge:
@@ -77,6 +85,27 @@ def graph_edge(row: Row) -> GraphEdge:
         target=row["target"],
         relation=row["relation"],
         iteration=row["iteration"],
+        origin=row["origin"],
+    )
+
+
+def graph_merge(row: Row) -> GraphMerge:
+    return GraphMerge(
+        alias=row["alias"],
+        into=row["into"],
+        method=row["method"],
+        similarity=row["similarity"],
+        iteration=row["iteration"],
+        origin=row["origin"],
+    )
+
+
+def series_point(row: Row) -> GraphSeriesPoint:
+    return GraphSeriesPoint.model_validate(
+        {
+            k: row[k]
+            for k in ("iteration", "metrics", "hubs", "bridges", "communities", "created_at")
+        }
     )
 
 

@@ -128,6 +128,7 @@ class HypothesisRow(StoreTable, table=True):
     citations: list[dict[str, Any]] = Field(sa_type=JSONDoc)
     origin: str = Field(sa_type=String)
     parent_ids: list[str] = Field(sa_type=JSONDoc)
+    inspired_by: list[str] = Field(sa_type=JSONDoc)
     status: str = Field(sa_type=String)
     pinned: bool = Field(sa_type=Boolean)
     duplicate_of: str | None = Field(default=None, sa_type=String)
@@ -284,6 +285,8 @@ class GraphNodeRow(StoreTable, table=True):
     key: str = Field(sa_type=Text)
     label: str = Field(sa_type=Text)
     iteration: int = Field(sa_type=Integer)
+    kind: str = Field(sa_type=String)
+    origin: str = Field(sa_type=Text)
 
 
 class GraphEdgeRow(StoreTable, table=True):
@@ -300,6 +303,41 @@ class GraphEdgeRow(StoreTable, table=True):
     target: str = Field(sa_type=Text)
     relation: str = Field(sa_type=Text)
     iteration: int = Field(sa_type=Integer)
+    origin: str = Field(sa_type=Text)
+
+
+class GraphMergeRow(StoreTable, table=True):
+    """A name folded into an existing concept, and why (same normalised name, or embedding)."""
+
+    __tablename__ = "kg_merges"
+    __table_args__ = (
+        UniqueConstraint("session_id", "alias", "into", name="uq_kg_merges_session_alias"),
+    )
+
+    id: int | None = Field(default=None, sa_type=Integer, primary_key=True)
+    session_id: str = _fk("sessions.id")
+    alias: str = Field(sa_type=Text)
+    into: str = Field(sa_type=Text)
+    method: str = Field(sa_type=String)
+    similarity: float = Field(sa_type=Float)
+    iteration: int = Field(sa_type=Integer)
+    origin: str = Field(sa_type=Text)
+
+
+class GraphSeriesRow(StoreTable, table=True):
+    """The graph's figures after one iteration: its growth, point by point."""
+
+    __tablename__ = "kg_series"
+    __table_args__ = (Index("ix_kg_series_session_iteration", "session_id", "iteration"),)
+
+    id: int | None = Field(default=None, sa_type=Integer, primary_key=True)
+    session_id: str = _fk("sessions.id")
+    iteration: int = Field(sa_type=Integer)
+    metrics: dict[str, Any] = Field(sa_type=JSONDoc)
+    hubs: list[dict[str, Any]] = Field(sa_type=JSONDoc)
+    bridges: list[dict[str, Any]] = Field(sa_type=JSONDoc)
+    communities: list[dict[str, Any]] = Field(sa_type=JSONDoc)
+    created_at: datetime = Field(sa_type=UTCDateTime)
 
 
 class MetaReviewRow(StoreTable, table=True):
@@ -356,6 +394,8 @@ owners = _table(OwnerRow)
 llm_calls = _table(CallRow)
 kg_nodes = _table(GraphNodeRow)
 kg_edges = _table(GraphEdgeRow)
+kg_merges = _table(GraphMergeRow)
+kg_series = _table(GraphSeriesRow)
 meta_reviews = _table(MetaReviewRow)
 literature_cache = _table(CacheRow)
 observations = _table(ObservationRow)

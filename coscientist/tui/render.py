@@ -166,8 +166,8 @@ def event_line(event: Event, titles: Mapping[str, str]) -> Text | None:
     """One log line for an event, or None for bookkeeping events not worth a line."""
     data = event.data
     kind = event.kind
-    if kind in ("task_started", "task_done"):
-        return None
+    if kind in ("task_started", "task_done", "graph", "graph_growth"):
+        return None  # graph growth is on the graph screen (`g`), not a line per task
     if kind == "hypothesis":
         line = Text("+ ", style="bold green")
         line.append(f"[{clip(str(data.get('origin', '?')), 40)}] ", style="dim")
@@ -254,7 +254,12 @@ def detail(d: Detail) -> Text:
         if body:
             _section(text, heading)
             text.append(printable(body))
-    for heading, items in (("Predictions", h.predictions), ("Assumptions", h.assumptions)):
+    graph_items = (("Inspired by (knowledge graph)", h.inspired_by),)
+    for heading, items in (
+        ("Predictions", h.predictions),
+        ("Assumptions", h.assumptions),
+        *graph_items,
+    ):
         if items:
             _section(text, heading)
             _bullets(text, items)

@@ -32,6 +32,7 @@ from coscientist.tui.data import (
     add_observation as store_observation,
 )
 from coscientist.tui.detail import HypothesisScreen
+from coscientist.tui.graph_screen import GraphScreen
 from coscientist.tui.messages import HypothesisChosen, LoadFailed, SessionEvent, SnapshotLoaded
 from coscientist.tui.method_screen import MethodScreen
 from coscientist.tui.widgets import EventLog, LeaderboardTable, SessionHeader, StatsLine
@@ -41,6 +42,8 @@ STORE_POLL_SECONDS = 2.0
 
 class SessionScreen(Screen[None]):
     """Shows one session. Subclasses say when to reload and what else a reload reports."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("g", "graph", "Knowledge graph")]
 
     def __init__(self, store: Store, session_id: str, *, poll_seconds: float) -> None:
         super().__init__()
@@ -157,6 +160,11 @@ class SessionScreen(Screen[None]):
         if line is not None:
             self.query_one(EventLog).add(line)
         self.request_reload()
+
+    def action_graph(self) -> None:
+        """The knowledge graph, with the concepts of the hypothesis under the cursor."""
+        selected = self.query_one(LeaderboardTable).selected_key
+        self.app.push_screen(GraphScreen(self.store, self.session_id, selected))
 
     def on_hypothesis_chosen(self, message: HypothesisChosen) -> None:
         self.app.push_screen(HypothesisScreen(self.store, self.session_id, message.hypothesis_id))
