@@ -121,7 +121,7 @@ class Policy:
             other = self._top_pair(top, busy, state)
             if other is not None:
                 state.policy.release(first, second)
-                first, second = state.policy.choose_order(*other)
+                first, second = state.policy.hand_out(*other)
         state.policy.record(first, second)
         debate = first in top and second in top
         mode = MatchMode.DEBATE if debate else MatchMode.SINGLE
