@@ -154,6 +154,14 @@ ROWS = [
         ["export", "{sid}", "--format", "md", "--db", "{db}"],
         "Missing option '--output'",
     ),
+    _r("plan-unknown-session", ["plan", "nosuch", "--db", "{db}"], "no session"),
+    _r(
+        "plan-missing-file",
+        ["plan", "{sid}", "--file", "{tmp}/nosuch.toml", "--db", "{db}"],
+        "cannot read",
+    ),
+    _r("observe-empty", ["observe", "{sid}", "   ", "--db", "{db}"], "observation is empty"),
+    _r("observe-unknown-session", ["observe", "nosuch", "a finding", "--db", "{db}"], "no session"),
     _r(
         "export-to-a-directory",
         ["export", "{sid}", "--format", "md", "--output", "{tmp}", "--db", "{db}"],
@@ -324,6 +332,8 @@ def test_the_table_covers_every_command() -> None:
         "tui",
         "worker",
         "doctor",
+        "plan",
+        "observe",
     } <= covered
     assert commands <= covered | {"frobnicate"}, commands - covered
     assert len(ROWS) >= 30

@@ -288,8 +288,13 @@ def test_matches_within_the_top_k_are_debates_from_six_rated_hypotheses() -> Non
             state.add_hypothesis(h, Rating(hypothesis_id=h.id, mu=20.0 + i, sigma=3.0))
         policy = Policy(rng=random.Random(pool))
         top = set(state.top_ids(debate_k(pool)))
-        snap = Snapshot(
-            n_hypotheses=pool, n_rankable=pool, has_meta_review=True, max_hypotheses=pool
+        snap = Snapshot(  # enough debates played: pairs come from the pairing policy alone
+            n_hypotheses=pool,
+            n_rankable=pool,
+            has_meta_review=True,
+            max_hypotheses=pool,
+            matches_done=100,
+            debates_done=100,
         )
         modes = Counter()
         for _ in range(300):
@@ -434,3 +439,25 @@ async def test_a_plan_edited_from_another_process_reaches_a_running_session(
         await session.run(Limits(max_calls=160))
     seen = [i for i, r in enumerate(backend.requests) if "ELSEWHERE-D" in text_of(r)]
     assert seen and seen[0] > 30, "picked up from the store by the running loop"
+
+
+def test_the_top_k_gets_its_share_of_debates_whatever_the_pairing_prefers() -> None:
+    state = SessionState(rng=random.Random(7))
+    for i in range(40):
+        h = hypothesis(f"h{i:02d}").model_copy(update={"reviewed": True})
+        state.add_hypothesis(h, Rating(hypothesis_id=h.id, mu=20.0 + i / 4, sigma=3.0))
+    top = set(state.top_ids(debate_k(40)))
+    policy = Policy(rng=random.Random(7))
+    base = {"n_hypotheses": 40, "n_rankable": 40, "has_meta_review": True, "max_hypotheses": 40}
+    behind = Snapshot(**base, matches_done=50, debates_done=2)  # 4 % debates so far
+    ahead = Snapshot(**base, matches_done=50, debates_done=30)
+    for snap, expect_all in ((behind, True), (ahead, False)):
+        specs = [policy.next(snap, state) for _ in range(60)]
+        modes = [
+            (s.payload["mode"], {s.payload["first_id"], s.payload["second_id"]} <= top)
+            for s in specs
+            if s is not None and s.kind == TaskKind.MATCH
+        ]
+        assert modes and all(debate == (mode == "debate") for mode, debate in modes)
+        share = sum(mode == "debate" for mode, _ in modes) / len(modes)
+        assert share == 1.0 if expect_all else share < 1.0

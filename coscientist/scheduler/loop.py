@@ -94,10 +94,6 @@ class Scheduler(TaskExecution, Following):
 
     async def _run(self) -> None:
         await self.db(self._load)
-        if self.plans:  # the goal's safety review and the research plan come before any task
-            self._obey(self.inbox.drain())
-            if self.stop_reason is None and not self.budget.spent():
-                self.info = await self.intake.prepare(self.info)
         await self.graph.start()
         # Fresh sessions with one seed replay exactly; a resumed one continues from its history.
         self.rng.seed(
@@ -107,6 +103,10 @@ class Scheduler(TaskExecution, Following):
             self.state, self.info.id, self._id_factory(), review_filter=self.review_filter
         )
         self.bus.emit("run_started", self.info.id, f"run started (owner {self.owner})")
+        if self.plans:  # the goal's safety review and the research plan come before any task
+            self._obey(self.inbox.drain())
+            if self.stop_reason is None and not self.budget.spent():
+                self.info = await self.intake.prepare(self.info)
         try:
             with one_blas_thread():
                 async with anyio.create_task_group() as tg:
@@ -359,6 +359,7 @@ class Scheduler(TaskExecution, Following):
                 h for h in method.tournament_reviews_due(top_ids, memory) if not busy(h)
             ],
             observations=len(memory.observations),
+            debates_done=memory.debates,
             matches_since_top_change=self._matches_since_top_change,
             literature=self.literature is not None,
             graph_gap=bool(state.graph_view.gaps(self._last_top)),

@@ -21,6 +21,7 @@ from coscientist.schemas import (
     Hypothesis,
     HypothesisStatus,
     Match,
+    MatchMode,
     Observation,
     Rating,
     Review,
@@ -52,12 +53,14 @@ class MethodMemory:
     losses: dict[str, deque[Match]] = field(default_factory=dict)
     lost: Counter[str] = field(default_factory=Counter)
     tournament_seen: dict[str, int] = field(default_factory=dict)  # losses read by its last review
+    debates: int = 0  # matches played as debates
 
     def on_hypothesis(self, h: Hypothesis) -> None:
         if h.status not in (HypothesisStatus.DUPLICATE, HypothesisStatus.UNSAFE):
             self.titles.setdefault(title_key(h.title), h.id)
 
     def on_match(self, m: Match) -> None:
+        self.debates += m.mode == MatchMode.DEBATE
         loser = m.second_id if m.winner_id == m.first_id else m.first_id
         self.lost[loser] += 1
         self.losses.setdefault(loser, deque(maxlen=LOSSES_KEPT)).append(m)

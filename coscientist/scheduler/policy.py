@@ -33,6 +33,8 @@ from coscientist.schemas import (
 
 SEED_POOL = 24  # see Policy.seed_pool
 DEBATE_MIN_POOL = 6  # rated hypotheses before matches within the top k are debated
+DEBATE_SHARE = 0.2  # matches played as top-k debates the policy makes room for, at most
+TOP_PAIR_CANDIDATES = 10  # top-k members considered for a debate pair (k grows with the pool)
 DEEP_REVIEWS_IN_FLIGHT = 3  # reviews running at once before a deeper one waits
 FOCUS_SHARE = 0.5  # generations of other strategies given a graph focus
 BRIDGED_SHARE = 0.7  # combinations that pair across a bridge when the graph offers one
@@ -69,6 +71,7 @@ class Snapshot:
     deep_due: list[tuple[str, frozenset[ReviewKind]]] = field(default_factory=list)
     tournament_due: list[str] = field(default_factory=list)
     observations: int = 0  # the scientist's observations (observation reviews need some)
+    debates_done: int = 0
     matches_since_top_change: int = 0
     literature: bool = False
     graph_enabled: bool = True
@@ -174,18 +177,37 @@ class Policy:
         pool = len(state.policy_members)
         # Keep a hypothesis out of two matches at once only while the pool is large enough.
         crowded = pool < 4 * (s.in_flight[TaskKind.MATCH] + 1)
-        pair = state.policy.choose(exclude=() if crowded else s.busy_ids)
+        busy = frozenset() if crowded else s.busy_ids
+        pair = state.policy.choose(exclude=busy)
         if pair is None:
             return False
         first, second = pair
-        state.policy.record(first, second)
         # Debates (several calls) separate the best; while the pool is small every
         # hypothesis is "top", and single comparisons rank it faster.
-        top = state.top_ids(debate_k(pool, self.top_k))
-        debate = pool >= DEBATE_MIN_POOL and first in top and second in top
+        top = state.top_ids(debate_k(pool, self.top_k)) if pool >= DEBATE_MIN_POOL else []
+        wanted = s.debates_done < DEBATE_SHARE * (s.matches_done + 1)
+        if top and wanted and not (first in top and second in top):
+            # The pairing policy ranks the whole pool; the top k also needs its debates.
+            other = self._top_pair(top, busy, state)
+            if other is not None:
+                state.policy.release(first, second)
+                first, second = state.policy.hand_out(*other)
+        state.policy.record(first, second)
+        debate = first in top and second in top
         mode = MatchMode.DEBATE if debate else MatchMode.SINGLE
         spec.payload.update(first_id=first, second_id=second, mode=mode.value)
         return True
+
+    def _top_pair(
+        self, top: list[str], busy: frozenset[str], state: SessionState
+    ) -> tuple[str, str] | None:
+        """The two free top-k hypotheses that have met least, the best placed among equals."""
+        free = [hid for hid in top if hid not in busy][:TOP_PAIR_CANDIDATES]
+        if len(free) < 2:
+            return None
+        shown = state.policy.shown
+        pairs = [(a, b) for i, a in enumerate(free) for b in free[i + 1 :]]
+        return min(pairs, key=lambda p: shown(p[0], p[1]) + shown(p[1], p[0]))
 
     def parents(self, strategy: str, state: SessionState) -> list[Hypothesis]:
         """Parents for an evolution strategy, drawn from the top."""

@@ -223,6 +223,11 @@ class PairingPolicy:
             self._auditable.append(pair)
         return self._hand_out(pair)
 
+    def hand_out(self, a: str, b: str) -> tuple[str, str]:
+        """A pair the caller chose itself (the top k's debates), in the order to show it:
+        counted as shown and pending like a pair `choose` hands out."""
+        return self._hand_out(self.choose_order(a, b))
+
     def _hand_out(self, pair: tuple[str, str]) -> tuple[str, str]:
         self._handed[pair] = self._handed.get(pair, 0) + 1
         self._count(pair, 1)
