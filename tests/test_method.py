@@ -14,6 +14,7 @@ import sys
 from collections import Counter
 from pathlib import Path
 
+import anyio
 import pytest
 from textual.widgets import Input, Static
 
@@ -335,7 +336,7 @@ def test_same_titles_and_near_identical_statements_are_duplicates_at_creation() 
             origin="generation:debate",
         ),
     ]
-    result = runner._materialise(drafts, None)
+    result = anyio.run(runner._materialise, drafts, None)  # async: it builds the graph part too
     statuses = [(h.status, h.duplicate_of, h.status_reason) for h in result.hypotheses]
     assert statuses == [
         (HypothesisStatus.DUPLICATE, "old", "same title as old"),
