@@ -162,7 +162,19 @@ def test_kill_9_then_resume_loses_nothing_and_applies_nothing_twice(tmp_path: Pa
     assert matches_before and running == 0
 
     resumed = subprocess.run(
-        [sys.executable, "-m", "coscientist.cli", "resume", session_id, "--db", db],
+        # More calls than the killed run left: the resumed run must get as far as new matches
+        # (its intake and the overview held back for the end take calls of their own).
+        [
+            sys.executable,
+            "-m",
+            "coscientist.cli",
+            "resume",
+            session_id,
+            "--db",
+            db,
+            "--max-calls",
+            "400",
+        ],
         capture_output=True,
         text=True,
         timeout=300,
