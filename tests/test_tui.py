@@ -310,7 +310,9 @@ async def test_model_written_markup_is_shown_literally(store: Store, tmp_path: P
         await wait_for(lambda: board.row_count == 4, what="the leaderboard")
         title = board.get_cell(hs[1].id, "title")
         assert title.plain == MARKUP_TITLE
-        assert html.escape(MARKUP_TITLE).replace(" ", "&#160;") in app.export_screenshot()
+        shown = html.escape(MARKUP_TITLE).replace(" ", "&#160;")
+        # The table holds the row before the screen is painted: wait for the paint.
+        await wait_for(lambda: shown in app.export_screenshot(), what="the title on screen")
 
         await pilot.press("enter")  # the cursor is on the first row: the markup title
         await wait_for(lambda: isinstance(app.screen, HypothesisScreen), what="the detail screen")
