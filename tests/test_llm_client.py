@@ -18,7 +18,7 @@ from coscientist.errors import (
 from coscientist.llm import CallContext, Message, ModelClient, ScriptedBackend
 from coscientist.llm.base import RawCompletion
 from coscientist.llm.client import extract_json, prompt_hash
-from coscientist.schemas import CallRecord
+from tests.fakes.records import Records
 
 pytestmark = pytest.mark.anyio
 
@@ -35,15 +35,6 @@ class Idea(BaseModel):
 
 
 GOOD = '{"title": "Mites spread viruses", "confidence": 4}'
-
-
-class Records(list[CallRecord]):
-    async def __call__(self, record: CallRecord) -> None:
-        self.append(record)
-
-    @property
-    def outcomes(self) -> list[str]:
-        return [r.outcome for r in self]
 
 
 def make(backend: ScriptedBackend, **kwargs: object) -> tuple[ModelClient, Records]:

@@ -18,8 +18,8 @@ from coscientist.errors import (
 )
 from coscientist.llm import CallContext, Message, ModelClient
 from coscientist.llm.openai_compat import OpenAICompatibleBackend
-from coscientist.schemas import CallRecord
 from tests.fakes import FakeOpenAIServer, Reply
+from tests.fakes.records import Records
 
 pytestmark = pytest.mark.anyio
 
@@ -36,15 +36,6 @@ class Idea(BaseModel):
 
 
 GOOD = {"title": "Mites spread viruses", "confidence": 4}
-
-
-class Records(list[CallRecord]):
-    async def __call__(self, record: CallRecord) -> None:
-        self.append(record)
-
-    @property
-    def outcomes(self) -> list[str]:
-        return [r.outcome for r in self]
 
 
 @pytest.fixture

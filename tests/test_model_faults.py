@@ -27,8 +27,9 @@ from coscientist.llm import Message, ModelClient
 from coscientist.llm.base import Reservation
 from coscientist.llm.openai_compat import OpenAICompatibleBackend, retry_after
 from coscientist.scheduler.budget import Budget
-from coscientist.schemas import ANSWERED_OUTCOMES, UNANSWERED_OUTCOMES, CallRecord
+from coscientist.schemas import ANSWERED_OUTCOMES, UNANSWERED_OUTCOMES
 from tests.fakes import FakeOpenAIServer, Reply
+from tests.fakes.records import Records
 
 pytestmark = pytest.mark.anyio
 
@@ -39,15 +40,6 @@ GOOD = {"title": "Glymphatic clearance peaks in deep sleep", "confidence": 3}
 class Idea(BaseModel):
     title: str = Field(max_length=80)
     confidence: int = Field(ge=1, le=5)
-
-
-class Records(list[CallRecord]):
-    async def __call__(self, record: CallRecord) -> None:
-        self.append(record)
-
-    @property
-    def outcomes(self) -> list[str]:
-        return [r.outcome for r in self]
 
 
 @pytest.fixture

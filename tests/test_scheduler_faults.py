@@ -21,6 +21,7 @@ from coscientist.scheduler.loop import Scheduler
 from coscientist.schemas import TaskKind, TaskResult, TaskSpec, TaskState
 from coscientist.session import CoScientist
 from coscientist.store import Store
+from tests.scheduler_support import capture_schedulers
 
 pytestmark = [pytest.mark.anyio, pytest.mark.task_failures]
 
@@ -29,18 +30,6 @@ GOAL = "Explain why some bacteria survive antibiotics without resistance genes"
 
 def settings(tmp_path: Path, **kw: Any) -> Settings:
     return Settings(db=f"sqlite:///{tmp_path / 'f.db'}", model="scripted", seed=2, **kw)
-
-
-def capture_schedulers(monkeypatch: pytest.MonkeyPatch) -> list[Scheduler]:
-    seen: list[Scheduler] = []
-    real_run = Scheduler.run
-
-    async def keep(self: Scheduler, limits: Limits) -> Any:
-        seen.append(self)
-        return await real_run(self, limits)
-
-    monkeypatch.setattr(Scheduler, "run", keep)
-    return seen
 
 
 def assert_memory_matches_store(scheduler: Scheduler, store: Store, session_id: str) -> None:

@@ -14,11 +14,11 @@ import anyio
 import pytest
 
 from coscientist.config import Limits, Settings
-from coscientist.scheduler.loop import Scheduler
 from coscientist.schemas import TaskKind, TaskSpec, TaskState
 from coscientist.session import CoScientist
 from coscientist.store import Store
 from coscientist.tournament import ratings
+from tests.scheduler_support import capture_schedulers
 
 pytest_plugins = ["tests.store_fixtures"]
 
@@ -99,14 +99,7 @@ def _assert_consistent(store: Store, session_id: str) -> None:
 async def test_a_worker_process_takes_a_share_of_a_running_session(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    planners: list[Scheduler] = []
-    real_run = Scheduler.run
-
-    async def keep(self: Scheduler, limits: Limits) -> Any:
-        planners.append(self)
-        return await real_run(self, limits)
-
-    monkeypatch.setattr(Scheduler, "run", keep)
+    planners = capture_schedulers(monkeypatch)
     config = settings(tmp_path, model="scripted:latency=0.05", concurrency=2, queue_depth=6)
     env = {**os.environ, "COSCIENTIST_CONFIG": str(tmp_path / "none.toml")}
     args = [str(WORKER), "worker", "--db", config.db, "--idle-exit", "2", "--concurrency", "4"]
