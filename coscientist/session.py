@@ -17,6 +17,8 @@ comes from the store (a resume), before it marks the session running.
 
 from __future__ import annotations
 
+import importlib
+import threading
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -89,6 +91,7 @@ class CoScientist:
         if not goal:
             raise ConfigError("the research goal is empty: say what you want to find out")
         check_goal(goal)
+        preload_scheduler()  # a started session is about to run: overlap the import with the probe
         limits = limits or self.settings.limits
         checked = self.check_model(self.settings, limits.max_cost)
         info = SessionInfo(
@@ -173,6 +176,26 @@ class CoScientist:
         self.close()
 
 
+SCHEDULER_MODULE = "coscientist.scheduler.loop"
+_preloading: list[threading.Thread] = []
+
+
+def preload_scheduler() -> threading.Thread:
+    """Import the scheduler (the agents, LangGraph: seconds of imports) in a daemon thread.
+
+    Started when a session is created or about to run, so the import overlaps the model's
+    preflight instead of freezing the event loop. Returns the thread to join (once per
+    process; joining a finished thread costs nothing).
+    """
+    if not _preloading:
+        loader = threading.Thread(
+            target=importlib.import_module, args=(SCHEDULER_MODULE,), daemon=True
+        )
+        loader.start()
+        _preloading.append(loader)
+    return _preloading[0]
+
+
 class Session:
     """One research goal: run it, watch it, steer it."""
 
@@ -198,15 +221,15 @@ class Session:
 
     async def run(self, limits: Limits | None = None, **overrides: Any) -> RunSummary:
         """Run until a stop rule fires. Limits not given come from the session's stored ones."""
-        from coscientist.scheduler.loop import (
-            Scheduler,  # the agents and LangGraph load only to run
-        )
-
         limits = self._effective_limits(limits, overrides)
         settings = self._cs.settings
         # What can refuse to run (a backend that cannot be built, a dead endpoint, no price
-        # for max_cost) does so before the session is marked running.
-        checked = await anyio.to_thread.run_sync(self._check, limits)
+        # for max_cost) does so before the session is marked running. The agents and
+        # LangGraph load only to run, and take seconds to import: in a thread beside the
+        # check, so the event loop (a TUI, a progress bar) is not frozen meanwhile.
+        checked = await anyio.to_thread.run_sync(self._check_and_load, limits)
+        from coscientist.scheduler.loop import Scheduler
+
         self._checked = checked
         self.info = self.store.update_session(
             self.id,
@@ -276,6 +299,13 @@ class Session:
         """Run on another endpoint (the server moved): checked now, stored when a run starts."""
         self.info = self.info.model_copy(update={"base_url": check_base_url(base_url.rstrip("/"))})
         self._checked = None
+
+    def _check_and_load(self, limits: Limits) -> ModelCheck:
+        """The check, while another thread imports the scheduler; a refusal need not wait."""
+        loader = preload_scheduler()
+        checked = self._check(limits)
+        loader.join()
+        return checked
 
     def _check(self, limits: Limits) -> ModelCheck:
         """The model preflight: probed unless `start` did so moments ago in this process."""

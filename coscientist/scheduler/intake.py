@@ -15,6 +15,8 @@ import random
 from dataclasses import dataclass
 from functools import partial
 
+import anyio
+
 from agents import intake
 from agents.context import AgentContext
 from coscientist import safety
@@ -23,7 +25,7 @@ from coscientist.events import EventBus
 from coscientist.llm.base import CallContext
 from coscientist.llm.client import ModelClient
 from coscientist.scheduler.storage import StoreCalls
-from coscientist.schemas import SessionInfo
+from coscientist.schemas import ResearchPlan, SafetyVerdict, SessionInfo
 
 
 @dataclass
@@ -46,28 +48,61 @@ class Intake:
         )
 
     async def prepare(self, info: SessionInfo) -> SessionInfo:
-        """Review the goal and draft the plan where not done yet; the session as now stored."""
+        """Review the goal and draft the plan where not done yet; the session as now stored.
+
+        Where the model's refusal would bind, the plan waits for the review: a goal that may
+        be refused is asked nothing else. Where it is advisory the two calls run side by side
+        (a plan is dropped if the review failed), so the first tasks wait one latency, not two.
+        """
         safety.check_goal(info.goal)
         store = self.db.store
         ctx = self._context(info)
-        if info.goal_safety is None:
+        review = info.goal_safety is None
+        drafting = info.plan is None or not info.plan.drafted
+        verdicts: list[SafetyVerdict] = []
+        plans: list[ResearchPlan] = []
+        faults: dict[str, ModelError] = {}
+
+        async def review_goal() -> None:
             try:
-                verdict = await intake.review_goal(ctx, info.goal)
+                verdicts.append(await intake.review_goal(ctx, info.goal))
             except ModelError as exc:
-                self.bus.emit("intake", info.id, f"goal safety review failed: {exc}")
-                return info
+                faults["review"] = exc
+
+        async def draft_plan() -> None:
+            try:
+                plans.append(await intake.draft_plan(ctx, info.goal, info.plan))
+            except ModelError as exc:
+                faults["plan"] = exc
+
+        if self.binding:  # a goal the review may refuse is asked nothing else first
+            if review:
+                await review_goal()
+            refused = any(not v.safe for v in verdicts)
+            if drafting and "review" not in faults and not refused:
+                await draft_plan()
+        else:
+            async with anyio.create_task_group() as tg:
+                if review:
+                    tg.start_soon(review_goal)
+                if drafting:
+                    tg.start_soon(draft_plan)
+        if "review" in faults:
+            self.bus.emit("intake", info.id, f"goal safety review failed: {faults['review']}")
+            return info
+        if verdicts:
+            verdict = verdicts[0]
             if not verdict.safe and self.binding:
                 raise safety.refusal(verdict)
             if not verdict.safe:  # recorded, but this model's refusals do not bind
                 verdict = verdict.model_copy(update={"safe": True, "by": "model (advisory)"})
             info = await self.db(partial(store.update_session, info.id, goal_safety=verdict))
             self.bus.emit("safety", info.id, f"goal reviewed: {verdict.model_verdict or 'safe'}")
-        if info.plan is None or not info.plan.drafted:
-            try:
-                plan = await intake.draft_plan(ctx, info.goal, info.plan)
-            except ModelError as exc:
-                self.bus.emit("intake", info.id, f"research plan not drafted: {exc}")
-                return info
+        if "plan" in faults:
+            self.bus.emit("intake", info.id, f"research plan not drafted: {faults['plan']}")
+            return info
+        if plans:
+            plan = plans[0]
             info = await self.db(partial(store.update_session, info.id, plan=plan))
             self.bus.emit("plan", info.id, f"research plan: {plan.objective}")
         return info
