@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 
 MAX_NAME_CHARS = 80
 MAX_NAME_WORDS = 8
@@ -44,6 +45,7 @@ def _strip_edges(text: str) -> str:
     return text[start:end]
 
 
+@lru_cache(maxsize=1 << 16)  # pure, and asked for the same few thousand words all run
 def singular(word: str) -> str:
     """Fold regular English plurals only; leave anything doubtful alone."""
     if len(word) <= 3 or not word.isalpha() or word in _KEEP_FINAL_S:
@@ -57,12 +59,14 @@ def singular(word: str) -> str:
     return word
 
 
+@lru_cache(maxsize=1 << 13)
 def clean(text: str) -> str:
     """Display form: NFKC, underscores as spaces, trimmed of punctuation, single-spaced."""
     text = unicodedata.normalize("NFKC", text).replace("_", " ")
     return " ".join(_strip_edges(text).split())
 
 
+@lru_cache(maxsize=1 << 13)
 def normalise(name: str) -> str:
     """The node key: casefolded, trimmed, single-spaced, last word singular.
 
