@@ -12,9 +12,9 @@ import os
 import random
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, computed_field
 
 
 def utcnow() -> datetime:
@@ -146,10 +146,25 @@ class HypothesisStatus(enum.StrEnum):
     FLAWED = "flawed"  # a deeper review found a fatal flaw or a failed simulation
 
 
+CitationCheck = Literal["checked", "unchecked", "not_found"]
+
+
 class Citation(Frozen):
     identifier: str  # doi:..., arXiv:..., PMID:...
     title: str = ""
-    verified: bool | None = None  # None: not checked (literature tools off)
+    # True: the identifier resolves in its source and the title matches (checked); False: the
+    # source does not know the identifier (not found); None: not checked, or the titles differ
+    # (coscientist/literature/check.py; `note` says which).
+    verified: bool | None = None
+    note: str = ""
+    year: str = ""
+    authors: list[str] = Field(default_factory=list)  # as the source lists them, for contacts
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def check(self) -> CitationCheck:
+        """The check's outcome as one word, for show --json, reports and the TUI."""
+        return {True: "checked", False: "not_found", None: "unchecked"}[self.verified]
 
 
 class GraphTriple(BaseModel):
@@ -522,6 +537,8 @@ class TaskResult(BaseModel):
     # Kept for the method's deeper reviews: a fatal flaw takes a hypothesis out (issue 12).
     status_changes: dict[str, HypothesisStatus] = Field(default_factory=dict)
     status_reasons: dict[str, str] = Field(default_factory=dict)  # why, for each status change
+    # A full review's citations of a hypothesis, checked: they replace the stored list.
+    citations: dict[str, list[Citation]] = Field(default_factory=dict)
     graph_question: str = ""  # a graph step's own follow-up question (not stored)
     note: str = ""
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import xml.etree.ElementTree as ET
 
-from coscientist.literature.http import Fetcher, Paper, ServiceError, shorten, tidy
+from coscientist.literature.http import MAX_AUTHORS, Fetcher, Paper, ServiceError, shorten, tidy
 
 DEFAULT_BASE_URL = "https://export.arxiv.org/api"
 MIN_INTERVAL = 3.0
@@ -38,6 +38,11 @@ def _text(entry: ET.Element, tag: str) -> str:
     return tidy(found.text or "") if found is not None else ""
 
 
+def _authors(entry: ET.Element) -> tuple[str, ...]:
+    names = (tidy(a.findtext(f"{_ATOM}name") or "") for a in entry.iter(f"{_ATOM}author"))
+    return tuple(n for n in names if n)[:MAX_AUTHORS]
+
+
 def parse_feed(xml: str) -> list[Paper]:
     """Papers of an Atom feed; an error entry or a non-feed body is a ServiceError."""
     try:
@@ -63,6 +68,7 @@ def parse_feed(xml: str) -> list[Paper]:
                 year=_text(entry, f"{_ATOM}published")[:4],
                 doi=_text(entry, f"{_ARXIV}doi"),
                 url=f"https://arxiv.org/abs/{arxiv_id}",
+                authors=_authors(entry),
             )
         )
     return papers
@@ -88,11 +94,15 @@ class Arxiv:
         return (await self.fetch.get(self.url, params, parse_feed))[:limit]
 
     async def exists(self, arxiv_id: str) -> bool:
+        return await self.lookup(arxiv_id) is not None
+
+    async def lookup(self, arxiv_id: str) -> Paper | None:
+        """The paper with this id (any version), or None when arXiv has none."""
         wanted = bare_id(arxiv_id)
         try:
             papers = await self.fetch.get(
                 self.url, {"id_list": wanted, "max_results": "1"}, parse_feed
             )
         except QueryRejected:
-            return False  # "incorrect id format": no such paper
-        return any(p.identifier == f"arXiv:{wanted}" for p in papers)
+            return None  # "incorrect id format": no such paper
+        return next((p for p in papers if p.identifier == f"arXiv:{wanted}"), None)

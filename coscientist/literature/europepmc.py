@@ -7,7 +7,7 @@ import json
 import re
 from typing import Any
 
-from coscientist.literature.http import Fetcher, Paper, ServiceError, shorten, tidy
+from coscientist.literature.http import MAX_AUTHORS, Fetcher, Paper, ServiceError, shorten, tidy
 
 DEFAULT_BASE_URL = "https://www.ebi.ac.uk/europepmc/webservices/rest"
 MIN_INTERVAL = 0.2
@@ -32,6 +32,12 @@ def _results(text: str) -> list[dict[str, Any]]:
     return [r for r in result_list.get("result", []) if isinstance(r, dict)]
 
 
+def _authors(author_string: str) -> tuple[str, ...]:
+    """"Doe J, Roe R." -> ("Doe J", "Roe R")."""
+    names = (tidy(n).rstrip(".") for n in author_string.split(","))
+    return tuple(n for n in names if n)[:MAX_AUTHORS]
+
+
 def _paper(record: dict[str, Any]) -> Paper | None:
     pmid, doi = str(record.get("pmid", "")), str(record.get("doi", ""))
     source, ext_id = str(record.get("source", "")), str(record.get("id", ""))
@@ -51,6 +57,7 @@ def _paper(record: dict[str, Any]) -> Paper | None:
         year=str(record.get("pubYear", "")),
         doi=doi,
         url=url,
+        authors=_authors(str(record.get("authorString", ""))),
     )
 
 
@@ -78,9 +85,15 @@ class EuropePmc:
         return await self._search(query, limit, "core")  # core carries abstractText
 
     async def has_doi(self, doi: str) -> bool:
-        papers = await self._search(f'DOI:"{doi}"', 1, "lite")
-        return any(p.doi.casefold() == doi.casefold() for p in papers)
+        return await self.by_doi(doi) is not None
 
     async def has_pmid(self, pmid: str) -> bool:
+        return await self.by_pmid(pmid) is not None
+
+    async def by_doi(self, doi: str) -> Paper | None:
+        papers = await self._search(f'DOI:"{doi}"', 1, "lite")
+        return next((p for p in papers if p.doi.casefold() == doi.casefold()), None)
+
+    async def by_pmid(self, pmid: str) -> Paper | None:
         papers = await self._search(f"EXT_ID:{pmid} AND SRC:MED", 1, "lite")
-        return any(p.identifier == f"PMID:{pmid}" for p in papers)
+        return next((p for p in papers if p.identifier == f"PMID:{pmid}"), None)

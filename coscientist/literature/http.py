@@ -23,6 +23,7 @@ def _version() -> str:
 
 USER_AGENT = f"coscientist/{_version()} (open AI co-scientist; literature lookup)"
 MAX_ABSTRACT_CHARS = 600
+MAX_AUTHORS = 12  # enough to find recurring authors; consortium papers list hundreds
 
 CacheGet = Callable[[str], str | None]
 CachePut = Callable[[str, str], None]
@@ -46,9 +47,14 @@ class Paper:
     year: str = ""
     doi: str = ""
     url: str = ""
+    authors: tuple[str, ...] = ()  # as the source writes them: "Jane Doe" or "Doe J"
 
     def as_dict(self) -> dict[str, str]:
-        return {k: v for k, v in asdict(self).items() if k != "doi" or v}
+        """Search results as agents take them: strings only; authors joined by "; "."""
+        out = {k: v for k, v in asdict(self).items() if k != "authors" and (k != "doi" or v)}
+        if self.authors:
+            out["authors"] = "; ".join(self.authors)
+        return out
 
 
 def tidy(text: str) -> str:

@@ -11,7 +11,7 @@ import json
 import re
 from typing import Any
 
-from coscientist.literature.http import Fetcher, Paper, ServiceError, tidy
+from coscientist.literature.http import MAX_AUTHORS, Fetcher, Paper, ServiceError, tidy
 
 DEFAULT_BASE_URL = "https://eutils.ncbi.nlm.nih.gov/entrez/eutils"
 MIN_INTERVAL = 0.34  # a little over 1/3 s: three requests a second
@@ -44,6 +44,13 @@ def _doi(record: dict[str, Any]) -> str:
     return ""
 
 
+def _authors(record: dict[str, Any]) -> tuple[str, ...]:
+    names = (
+        tidy(str(a.get("name", ""))) for a in record.get("authors", []) if isinstance(a, dict)
+    )
+    return tuple(n for n in names if n)[:MAX_AUTHORS]
+
+
 def parse_esummary(text: str) -> list[Paper]:
     result = _json(text).get("result")
     if not isinstance(result, dict):
@@ -62,6 +69,7 @@ def parse_esummary(text: str) -> list[Paper]:
                 year=year.group(0) if year else "",
                 doi=_doi(record),
                 url=f"https://pubmed.ncbi.nlm.nih.gov/{uid}/",
+                authors=_authors(record),
             )
         )
     return papers
@@ -92,3 +100,10 @@ class PubMed:
 
     async def exists(self, pmid: str) -> bool:
         return pmid in await self._ids(f"{pmid}[pmid]", 1)
+
+    async def lookup(self, pmid: str) -> Paper | None:
+        """The record of this PMID (esummary), or None when PubMed has none."""
+        papers = await self.fetch.get(
+            f"{self.base}/esummary.fcgi", {**self.common, "id": pmid}, parse_esummary
+        )
+        return next((p for p in papers if p.identifier == f"PMID:{pmid}"), None)

@@ -18,6 +18,7 @@ import anyio
 import httpx
 
 from coscientist.errors import ConfigError
+from coscientist.schemas import Citation
 from coscientist.literature import arxiv, europepmc, pubmed
 from coscientist.literature.http import (
     USER_AGENT,
@@ -29,6 +30,7 @@ from coscientist.literature.http import (
     ServiceUnreachable,
     tidy,
 )
+from coscientist.literature.check import Lookup, check_citation
 from coscientist.literature.identifiers import parse_identifier
 from coscientist.literature.ratelimit import MinInterval
 
@@ -46,6 +48,8 @@ DEFAULT_MIN_INTERVALS = {
     "europepmc": europepmc.MIN_INTERVAL,
 }
 MAX_QUERY_CHARS = 300
+PREFLIGHT_SECONDS = 4.0  # all three probes together; a connect attempt gives up after 2 s
+CONNECT_TIMEOUT = 2.0
 OFFLINE_NOTICE = "Literature tools are unavailable: no literature service could be reached."
 
 R = TypeVar("R")
@@ -97,6 +101,11 @@ def merge(groups: Sequence[Sequence[Paper]], limit: int) -> list[Paper]:
     return kept
 
 
+async def _found(find: Callable[[], Awaitable[Paper | None]]) -> tuple[Paper | None]:
+    """A one-tuple, so that "asked and not found" is not mistaken for "could not ask"."""
+    return (await find(),)
+
+
 class LiteratureTools:
     """Implements agents.context.LiteratureSearch."""
 
@@ -120,7 +129,7 @@ class LiteratureTools:
         urls = {**DEFAULT_BASE_URLS, **(base_urls or {})}
         intervals = {**DEFAULT_MIN_INTERVALS, **(min_intervals or {})}
         self._client = httpx.AsyncClient(
-            timeout=httpx.Timeout(timeout, connect=min(timeout, 5.0)),
+            timeout=httpx.Timeout(timeout, connect=min(timeout, CONNECT_TIMEOUT)),
             headers={"User-Agent": USER_AGENT},
             follow_redirects=True,
         )
@@ -194,6 +203,75 @@ class LiteratureTools:
             if answer is not None:
                 return answer
         return None
+
+    async def preflight(self, deadline: float = PREFLIGHT_SECONDS) -> list[str]:
+        """The services that answer one small request within `deadline` seconds in all,
+        asked at once (each still waits for its own pace). Unanswering ones rest as after
+        any failure, so the run does not ask them again at once."""
+        answered: list[str] = []
+        probes = {
+            "arxiv": (self._arxiv.url, {"search_query": "all:protein", "max_results": "1"}),
+            "pubmed": (
+                f"{self._pubmed.base}/esearch.fcgi",
+                {**self._pubmed.common, "term": "protein", "retmax": "1"},
+            ),
+            "europepmc": (
+                self._europepmc.url,
+                {"query": "protein", "format": "json", "pageSize": "1", "resultType": "idlist"},
+            ),
+        }
+
+        async def probe(name: str) -> None:
+            url, params = probes[name]
+            fetcher = self._fetchers[name]
+            try:
+                await fetcher.pace.wait()
+                response = await self._client.get(url, params=params)
+            except httpx.HTTPError as exc:
+                self._down_until[name] = anyio.current_time() + self._retry_after
+                log.info("literature preflight: %s did not answer: %r", name, exc)
+                return
+            fetcher.requests += 1
+            if response.status_code == 200:
+                answered.append(name)
+            else:
+                log.info("literature preflight: %s answered HTTP %s", name, response.status_code)
+
+        with anyio.move_on_after(deadline):
+            async with anyio.create_task_group() as group:
+                for name in SERVICES:
+                    group.start_soon(probe, name)
+        return sorted(answered, key=SERVICES.index)
+
+    async def lookup(self, identifier: str) -> Lookup:
+        """The record an identifier names in its source: found, missing, or unknown (an
+        identifier of no known form, or no service could answer)."""
+        parsed = parse_identifier(identifier)
+        if parsed is None:
+            return Lookup("unknown", reason="not an arXiv id, PMID or DOI")
+        value = parsed.value
+        finders: list[tuple[str, Callable[[], Awaitable[Paper | None]]]]
+        if parsed.kind == "arxiv":
+            finders = [("arxiv", lambda: self._arxiv.lookup(value))]
+        elif parsed.kind == "pmid":
+            finders = [
+                ("pubmed", lambda: self._pubmed.lookup(value)),
+                ("europepmc", lambda: self._europepmc.by_pmid(value)),
+            ]
+        else:
+            finders = [("europepmc", lambda: self._europepmc.by_doi(value))]
+        for name, find in finders:
+            answer, _ = await self._attempt(name, lambda find=find: _found(find))  # type: ignore[misc]
+            if answer is not None:
+                (paper,) = answer
+                if paper is not None:
+                    return Lookup("found", paper, source=name)
+                return Lookup("missing", source=name, reason=f"{name} has no {parsed}")
+        return Lookup("unknown", reason="no literature service could answer")
+
+    async def check(self, citation: Citation) -> Citation:
+        """The citation with its check recorded (coscientist/literature/check.py)."""
+        return check_citation(citation, await self.lookup(citation.identifier))
 
     async def aclose(self) -> None:
         await self._client.aclose()
