@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
 from coscientist.llm.base import CallContext
-from coscientist.schemas import MetaReviewDraft, ResearchPlan
+from coscientist.schemas import Citation, MetaReviewDraft, ResearchPlan
 
 if TYPE_CHECKING:
     from coscientist.llm.client import ModelClient
@@ -23,6 +23,10 @@ class LiteratureSearch(Protocol):
     async def search(self, query: str, limit: int = 5) -> list[dict[str, str]]: ...
 
     async def verify(self, identifier: str) -> bool | None: ...
+
+    async def check(self, citation: Citation) -> Citation:
+        """The citation with its check recorded: resolved in its source, title compared."""
+        ...
 
 
 @dataclass

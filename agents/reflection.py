@@ -30,6 +30,7 @@ from agents.outputs import (
     RelationOut,
     Relations3,
     Score,
+    SearchQueries,
     Sentence,
     SomeLines4,
     SomeLines5,
@@ -39,11 +40,13 @@ from agents.outputs import (
     triples,
 )
 from coscientist.errors import CoscientistError
-from coscientist.schemas import Hypothesis, ReviewDraft, ReviewKind
+from coscientist.schemas import Citation, Hypothesis, ReviewDraft, ReviewKind
 
 CRITERIA = ("novelty", "correctness", "testability", "safety")
 MAX_OBSERVATIONS = 5
-MAX_CITATION_CHECKS = 5
+MAX_CITATION_CHECKS = 8
+MAX_REVIEW_SOURCES = 6  # sources listed in the full review's prompt
+SOURCE_CHARS = 480  # title, year and abstract of one source in that prompt
 
 
 class InitialReviewOut(BaseModel):
@@ -68,6 +71,12 @@ class InitialReviewOut(BaseModel):
 class FullReviewOut(InitialReviewOut):
     literature: Sentence = Field(default="", description="what the sources support or contradict")
     related: SourceNumbers = Field(default_factory=list)
+
+
+class SearchQueriesOut(BaseModel):
+    queries: SearchQueries = Field(
+        description="one to three literature search queries, a few key terms each"
+    )
 
 
 class DecompositionOut(BaseModel):
@@ -159,38 +168,72 @@ async def _initial(ctx: AgentContext, hypothesis: Hypothesis) -> ReviewDraft:
 
 
 async def _full(ctx: AgentContext, hypothesis: Hypothesis) -> ReviewDraft:
-    found = await lit.search(ctx, f"{hypothesis.title}. {hypothesis.statement}")
+    """Queries from the hypothesis, the sources they find, a review citing them by number,
+    then every citation of the hypothesis checked (details["citations"])."""
+    found: list[lit.Source] | None = None
+    queries: list[str] = []
+    if ctx.literature is not None:
+        queries = await _queries(ctx, hypothesis)
+        found = await lit.search_all(ctx, queries, MAX_REVIEW_SOURCES)
     sources = found or []
     out = await ask(
         ctx,
         REFLECTION,
         "reflection/full.j2",
         FullReviewOut,
-        sources=lit.lines(sources),
+        sources=lit.lines(sources, SOURCE_CHARS),
         hypothesis=hypothesis_text(hypothesis),
     )
     draft = _scored(out, hypothesis, ReviewKind.FULL)
     draft.details["literature"] = out.literature if found is not None else "unavailable"
-    draft.details["related"] = [c.identifier for c in lit.citations(sources, out.related)]
-    checked = await _check_citations(ctx, hypothesis)
-    if checked:
-        draft.details["citations_verified"] = checked
-        missing = [ident for ident, ok in checked.items() if ok is False]
-        if missing:
-            draft.weaknesses.append("cited work not found: " + ", ".join(missing))
+    draft.details["queries"] = queries
+    related = lit.citations(sources, out.related)
+    draft.details["related"] = [c.identifier for c in related]
+    if ctx.literature is None:
+        return draft
+    checked = await _check_citations(ctx, _merge(hypothesis.citations, related))
+    draft.details["citations"] = [c.model_dump(mode="json") for c in checked]
+    draft.details["citations_verified"] = {c.identifier: c.verified for c in checked}
+    missing = [c.identifier for c in checked if c.verified is False]
+    if missing:
+        draft.weaknesses.append("cited work not found: " + ", ".join(missing))
     return draft
 
 
-async def _check_citations(ctx: AgentContext, hypothesis: Hypothesis) -> dict[str, bool | None]:
-    """Whether each cited identifier exists; None where the tools could not tell."""
-    if ctx.literature is None:
-        return {}
-    checked: dict[str, bool | None] = {}
-    for citation in hypothesis.citations[:MAX_CITATION_CHECKS]:
+async def _queries(ctx: AgentContext, hypothesis: Hypothesis) -> list[str]:
+    """One to three search queries the model writes for the hypothesis; its title and
+    statement when the model's are blank."""
+    out = await ask(
+        ctx,
+        REFLECTION,
+        "reflection/queries.j2",
+        SearchQueriesOut,
+        hypothesis=hypothesis_text(hypothesis),
+    )
+    queries = list(dict.fromkeys(q for q in out.queries if q.strip()))
+    return queries or [clip(f"{hypothesis.title}. {hypothesis.statement}", 300)]
+
+
+def _merge(own: Sequence[Citation], new: Sequence[Citation]) -> list[Citation]:
+    """The hypothesis's citations, then the review's new ones; one per identifier."""
+    merged: dict[str, Citation] = {}
+    for citation in [*own, *new]:
+        merged.setdefault(citation.identifier.casefold(), citation)
+    return list(merged.values())
+
+
+async def _check_citations(ctx: AgentContext, citations: Sequence[Citation]) -> list[Citation]:
+    """Each citation checked (the first MAX_CITATION_CHECKS; the rest kept as they were)."""
+    assert ctx.literature is not None
+    checked: list[Citation] = []
+    for i, citation in enumerate(citations):
+        if i >= MAX_CITATION_CHECKS:
+            checked.append(citation)
+            continue
         try:
-            checked[citation.identifier] = await ctx.literature.verify(citation.identifier)
-        except CoscientistError:
-            checked[citation.identifier] = None
+            checked.append(await ctx.literature.check(citation))
+        except CoscientistError as exc:
+            checked.append(citation.model_copy(update={"verified": None, "note": str(exc)}))
     return checked
 
 

@@ -27,10 +27,22 @@ class Source:
     identifier: str
     title: str
     text: str
+    year: str = ""
+    authors: tuple[str, ...] = ()
 
     def line(self, number: int, limit: int = 320) -> str:
-        body = f"{self.title}. {self.text}" if self.text else self.title
-        return f"[{number}] {clip(body, limit)} ({self.identifier})"
+        year = f" ({self.year})" if self.year else ""
+        head = f"{clip(self.title, 200)}{year}"
+        body = f"{head}. {clip(self.text, max(limit - len(head), 40))}" if self.text else head
+        return f"[{number}] {body} ({self.identifier})"
+
+    def citation(self) -> Citation:
+        return Citation(
+            identifier=self.identifier,
+            title=self.title,
+            year=self.year,
+            authors=list(self.authors),
+        )
 
 
 def _first(result: Mapping[str, str], keys: Iterable[str]) -> str:
@@ -51,7 +63,9 @@ def to_sources(results: Sequence[Mapping[str, str]], limit: int) -> list[Source]
             continue
         seen.add(identifier)
         title = _first(result, ("title",)) or identifier
-        sources.append(Source(identifier, title, _first(result, _TEXT_KEYS)))
+        authors = tuple(a.strip() for a in _first(result, ("authors",)).split(";") if a.strip())
+        year = _first(result, ("year",))
+        sources.append(Source(identifier, title, _first(result, _TEXT_KEYS), year, authors))
         if len(sources) >= limit:
             break
     return sources
@@ -69,15 +83,37 @@ async def search(ctx: AgentContext, query: str, limit: int = 5) -> list[Source] 
     return to_sources(results, limit)
 
 
+async def search_all(
+    ctx: AgentContext, queries: Sequence[str], limit: int, per_query: int = 4
+) -> list[Source] | None:
+    """Several queries' results, interleaved and without repeats, at most `limit`; None when
+    no tools are configured or every search failed."""
+    groups: list[list[Source]] = []
+    for query in queries:
+        found = await search(ctx, query, per_query)
+        if found is not None:
+            groups.append(found)
+    if not groups:
+        return None
+    merged: dict[str, Source] = {}
+    for rank in range(max(len(g) for g in groups)):
+        for group in groups:
+            if rank < len(group):
+                merged.setdefault(group[rank].identifier, group[rank])
+    return list(merged.values())[:limit]
+
+
 def citations(sources: Sequence[Source], numbers: Iterable[int]) -> list[Citation]:
-    """Citations for the 1-based source numbers the model pointed at; others are ignored."""
+    """Citations for the 1-based source numbers the model pointed at. A number that is not
+    in the list (the model made it up) is dropped, never stored."""
     cited: list[Citation] = []
     for number in dict.fromkeys(numbers):
         if 1 <= number <= len(sources):
-            source = sources[number - 1]
-            cited.append(Citation(identifier=source.identifier, title=source.title))
+            cited.append(sources[number - 1].citation())
+        else:
+            log.info("dropped citation number %s: only %s sources were listed", number, len(sources))
     return cited
 
 
-def lines(sources: Sequence[Source]) -> list[str]:
-    return [source.line(i) for i, source in enumerate(sources, start=1)]
+def lines(sources: Sequence[Source], limit: int = 320) -> list[str]:
+    return [source.line(i, limit) for i, source in enumerate(sources, start=1)]

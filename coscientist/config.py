@@ -106,13 +106,20 @@ class Settings(BaseSettings):
     # every model but the shipped 135M one, whose reviews are too noisy to filter on
     # (docs/design-notes.md).
     review_filter: bool | None = None
-    literature: bool = False
+    # Literature search and citation checks (arXiv, PubMed, Europe PMC). None: on when the
+    # services answer a preflight request at the start of a run; True: on regardless (a
+    # service that cannot be reached is skipped); False: off.
+    literature: bool | None = None
     # Matches within the top k are debates and its members get deeper reviews; None: the larger
     # of 5 and a fifth of the rated pool.
     top_k: int | None = Field(default=None, ge=2, le=1000)
     # Cosine of two concept names' embeddings at or above which they become one concept.
     graph_merge_threshold: float = Field(default=0.9, gt=0.0, le=1.0)
+    # Where each service lives, by name (arxiv, pubmed, europepmc); unset ones use the public
+    # addresses. COSCIENTIST_LITERATURE_BASE_URLS__ARXIV=http://... sets one from the environment.
     literature_base_urls: dict[str, str] = Field(default_factory=dict)
+    # Contact address NCBI asks E-utilities clients to send (optional; never required).
+    literature_email: str | None = None
     # Prices by model name (USD per million tokens), over the defaults in coscientist/llm/pricing.py:
     # [prices."my-model"] input = 0.5, output = 1.5 in the TOML file.
     prices: dict[str, ModelPrice] = Field(default_factory=dict)

@@ -242,7 +242,7 @@ class Session:
         literature: LiteratureTools | None = None
         self._running = True
         try:
-            literature = self._literature()
+            literature = await self._literature()
             info = self.info
             scheduler = Scheduler(
                 store=self.store,
@@ -341,16 +341,17 @@ class Session:
             out.max_calls = DEFAULT_MAX_CALLS
         return out
 
-    def _literature(self) -> LiteratureTools | None:
-        if not self._cs.settings.literature:
-            return None
-        from coscientist.literature import LiteratureTools
+    async def _literature(self) -> LiteratureTools | None:
+        """The literature tools of this run: off, on, or (the default) on when the services
+        answer a preflight request; when none does, one line says so and the run goes on."""
+        from coscientist.literature.session import open_literature
 
-        return LiteratureTools(
-            base_urls=self._cs.settings.literature_base_urls,
-            cache_get=self.store.cache_get,
-            cache_put=self.store.cache_put,
+        tools, notice = await open_literature(
+            self._cs.settings, cache_get=self.store.cache_get, cache_put=self.store.cache_put
         )
+        if notice:
+            self.bus.emit("literature", self.id, notice)
+        return tools
 
     def pause(self) -> None:
         """Pause a run of this process: no new tasks start; running ones finish."""

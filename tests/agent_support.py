@@ -11,7 +11,7 @@ from coscientist.errors import CoscientistError
 from coscientist.llm.base import CallContext
 from coscientist.llm.client import ModelClient
 from coscientist.llm.scripted import ScriptedBackend
-from coscientist.schemas import CallRecord, Hypothesis, Match, Review, ReviewKind
+from coscientist.schemas import CallRecord, Citation, Hypothesis, Match, Review, ReviewKind
 
 GOAL = "Explain why bacteria form biofilms on urinary catheters and how to prevent it"
 
@@ -102,6 +102,10 @@ class FakeLiterature:
     async def verify(self, identifier: str) -> bool | None:
         self.verified.append(identifier)
         return identifier in self.known
+
+    async def check(self, citation: Citation) -> Citation:
+        self.verified.append(citation.identifier)
+        return citation.model_copy(update={"verified": citation.identifier in self.known})
 
 
 class BrokenLiterature(FakeLiterature):

@@ -71,6 +71,12 @@ def _isolated_env(
     monkeypatch.setenv("XDG_DATA_HOME", str(home / "data"))
     monkeypatch.setenv("XDG_CONFIG_HOME", str(home / "config"))
     monkeypatch.setenv("COSCIENTIST_THREADS", "1")
+    # Literature is on by default after a preflight to the real services: in tests it is off,
+    # and its services point at a closed local port, unless a test opts in with the local
+    # fake (tests/fakes/literature_server.py) through Settings.
+    monkeypatch.setenv("COSCIENTIST_LITERATURE", "false")
+    for service in ("ARXIV", "PUBMED", "EUROPEPMC"):
+        monkeypatch.setenv(f"COSCIENTIST_LITERATURE_BASE_URLS__{service}", "http://127.0.0.1:9")
 
 
 @pytest.fixture(autouse=True)

@@ -64,6 +64,7 @@ STEPS: dict[str, dict[str, Any]] = {
     },
     "generation/graph_gap.j2": {"existing": ["EXISTING-SENTINEL"]},
     "reflection/initial.j2": HYPOTHESIS,
+    "reflection/queries.j2": HYPOTHESIS,
     "reflection/full.j2": {**HYPOTHESIS, "sources": ["SOURCE-SENTINEL"]},
     "reflection/deep_decompose.j2": HYPOTHESIS,
     "reflection/deep_judge.j2": {**HYPOTHESIS, "assumption": "ASSUMPTION-SENTINEL"},

@@ -79,20 +79,25 @@ async def test_initial_review_scores_and_verdict() -> None:
     assert not rejected.passed
 
 
-async def test_full_review_uses_the_literature_and_checks_citations() -> None:
-    literature = FakeLiterature(PAPERS, known={"doi:10.1/biofilm"})
+async def test_full_review_searches_its_own_queries_and_checks_citations() -> None:
+    literature = FakeLiterature(PAPERS, known={"doi:10.1/biofilm", "PMID:42"})
     h = Harness(literature=literature)
-    h.queue({**initial_answer(), "literature": "Source 1 supports adhesion.", "related": [1]})
+    h.queue({"queries": ["catheter biofilm adhesion", "silver coating", "catheter biofilm adhesion"]})
+    # 7 is not a listed source: the model made it up, and it is dropped
+    h.queue({**initial_answer(), "literature": "Source 1 supports adhesion.", "related": [2, 7]})
     cited = hypothesis("h1").model_copy(
-        update={
-            "citations": [Citation(identifier="doi:10.1/biofilm"), Citation(identifier="doi:x")]
-        }
+        update={"citations": [Citation(identifier="doi:10.1/biofilm"), Citation(identifier="doi:x")]}
     )
     draft = await reflection.review(h.ctx, cited, ReviewKind.FULL)
-    assert draft.details["related"] == ["doi:10.1/biofilm"]
-    assert draft.details["citations_verified"] == {"doi:10.1/biofilm": True, "doi:x": False}
+    assert literature.queries == ["catheter biofilm adhesion", "silver coating"]
+    assert draft.details["queries"] == ["catheter biofilm adhesion", "silver coating"]
+    assert draft.details["related"] == ["PMID:42"]
+    checked = {c["identifier"]: c["check"] for c in draft.details["citations"]}
+    assert checked == {"doi:10.1/biofilm": "checked", "doi:x": "not_found", "PMID:42": "checked"}
     assert any("doi:x" in w for w in draft.weaknesses)
-    assert "[2] Silver coatings" in h.prompts()[0]
+    review_prompt = h.prompts()[1]
+    assert "[2] Silver coatings. Silver reduces growth. (PMID:42)" in review_prompt
+    assert "[3]" not in review_prompt  # the two queries found the same two papers
 
 
 async def test_full_review_without_tools_marks_literature_unavailable() -> None:

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from coscientist.events import EventBus
 from coscientist.scheduler.state import SessionState
 from coscientist.schemas import (
+    Citation,
     GraphEdge,
     GraphMerge,
     GraphNode,
@@ -57,6 +58,7 @@ class Effects:
     graph_marks: GraphMarks | None = None  # row ids read up to, when read from the store
     statuses: dict[str, tuple[HypothesisStatus, str | None]] = field(default_factory=dict)
     reasons: dict[str, str | None] = field(default_factory=dict)  # why a status changed
+    citations: dict[str, list[Citation]] = field(default_factory=dict)  # checked, by hypothesis
 
     @property
     def touches_graph(self) -> bool:
@@ -84,6 +86,7 @@ def from_result(task: Task, result: TaskResult, applied: Committed, *, planned: 
         out.meta_review = MetaReview(
             **result.meta_review.model_dump(), id=applied.meta_review_id, session_id=sid
         )
+    out.citations = dict(result.citations)
     for hid, status in result.status_changes.items():
         out.statuses[hid] = (status, None)
         out.reasons[hid] = result.status_reasons.get(hid)
@@ -159,6 +162,10 @@ def apply(state: SessionState, bus: EventBus, effects: Effects) -> Applied:
                 id=review.hypothesis_id,
                 passed=review.passed,
             )
+    for hid, citations in effects.citations.items():
+        cited = state.hypotheses.get(hid)
+        if cited is not None:  # only its citations changed: indexes keyed by id still hold
+            state.hypotheses[hid] = cited.model_copy(update={"citations": citations})
     out = Applied()
     for rated in effects.matches:
         m = rated.match

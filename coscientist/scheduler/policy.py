@@ -270,6 +270,8 @@ class Policy:
         hid, done = s.deep_due[0]
         if ReviewKind.DEEP_VERIFICATION not in done:
             kind = ReviewKind.DEEP_VERIFICATION
+        elif s.literature and ReviewKind.FULL not in done:
+            kind = ReviewKind.FULL  # with literature on, every top hypothesis gets its sources
         else:
             options = [ReviewKind.SIMULATION]
             if s.literature:

@@ -37,6 +37,7 @@ from coscientist.proximity import cached_embed, embedding_text
 from coscientist.scheduler import method
 from coscientist.scheduler.state import SessionState
 from coscientist.schemas import (
+    Citation,
     GraphTriple,
     Hypothesis,
     HypothesisDraft,
@@ -197,6 +198,8 @@ class TaskRunner:
             # Kept and shown, but the hypothesis stays in the tournament (see Settings.review_filter).
             draft.details["advisory"] = True
         result = TaskResult(reviews=[draft])
+        if kind == ReviewKind.FULL and "citations" in draft.details:  # checked: stored on h
+            result.citations[h.id] = [Citation(**c) for c in draft.details["citations"]]
         changed = method.consequence(draft, h, self.review_filter)
         if changed is not None:
             result.status_changes[h.id] = changed.status

@@ -58,6 +58,8 @@ def complete(
         meta = content.insert_meta_review(conn, session_id, result.meta_review, task_id)
         applied.meta_review_id = meta.id
     graph.merge(conn, session_id, result.graph_nodes, result.graph_edges, result.graph_merges)
+    for hypothesis_id, citations in result.citations.items():
+        content.set_citations(conn, session_id, hypothesis_id, citations)
     for hypothesis_id, status in result.status_changes.items():
         reason = result.status_reasons.get(hypothesis_id)
         content.set_status(conn, hypothesis_id, status, None, session_id, reason=reason)

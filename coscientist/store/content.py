@@ -17,6 +17,7 @@ from sqlalchemy.sql import ColumnElement
 from coscientist.errors import NotFoundError
 from coscientist.proximity import Vector, cached_embed, embedding_text, from_bytes, to_bytes
 from coscientist.schemas import (
+    Citation,
     Hypothesis,
     HypothesisStatus,
     MetaReview,
@@ -232,6 +233,17 @@ def set_status(
     if done.rowcount == 0:
         where = f" in session {session_id!r}" if session_id else ""
         raise NotFoundError(f"no hypothesis {hypothesis_id!r}{where}")
+
+
+def set_citations(
+    conn: Connection, session_id: str, hypothesis_id: str, citations: Sequence[Citation]
+) -> None:
+    """A full review's checked citations replace the hypothesis's list (its text stays)."""
+    conn.execute(
+        update(hypotheses)
+        .where(hypotheses.c.id == hypothesis_id, hypotheses.c.session_id == session_id)
+        .values(citations=[c.model_dump(mode="json") for c in citations])
+    )
 
 
 def set_pinned(conn: Connection, hypothesis_id: str, pinned: bool) -> None:
