@@ -263,8 +263,8 @@ def test_markdown_report(exported: Exported) -> None:
     for expected in (
         "Two-dose mouse study",
         "- Tau follows with a delay",
-        "doi:10.1/real: A real paper (verified)",
-        "doi:10.1/fake: A made-up paper (not found)",
+        "doi:10.1/real: A real paper (✓ checked)",
+        "doi:10.1/fake: A made-up paper (✗ not found)",
         "arXiv:2502.18864 (not checked)",
         "correctness 3.0, novelty 4.0",
         "weakness: small sample",
@@ -292,7 +292,7 @@ def test_html_escapes_everything_a_model_wrote(exported: Exported) -> None:
     # Self-contained: no scripts, stylesheets, images or fonts fetched from anywhere.
     for external in ("<link", "src=", "@import", "url(", "http://", "https://"):
         assert external not in text, external
-    assert text.count("<section") == text.count("</section>") == 12
+    assert text.count("<section") == text.count("</section>") == 13
 
 
 def test_json_document(exported: Exported) -> None:

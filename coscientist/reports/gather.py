@@ -20,6 +20,7 @@ from coscientist.reports.analysis import (
 from coscientist.reports.curve import compute_curve
 from coscientist.reports.judging import judge_audit
 from coscientist.reports.knowledge import knowledge_part, load_graph
+from coscientist.reports.literature import contacts_of
 from coscientist.reports.model import (
     BradleyTerrySummary,
     CallStats,
@@ -160,4 +161,5 @@ def gather(
         reviews_by_kind=method.reviews_by_kind(all_reviews, hidden),
         debates=method.top_debates(matches, [row.id for row in board[:DEBATE_TOP]], titles),
         observations=store.list_observations(sid),
+        contacts=contacts_of(shown, [row.id for row in board]),
     )

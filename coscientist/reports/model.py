@@ -12,6 +12,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from coscientist.literature.contacts import ResearchContact
 from coscientist.schemas import (
     Community,
     GraphMerge,
@@ -311,3 +312,5 @@ class Report(BaseModel):
     reviews_by_kind: dict[str, int] = Field(default_factory=dict)
     debates: list[DebateRecord] = Field(default_factory=list)  # of the top hypotheses
     observations: list[Observation] = Field(default_factory=list)
+    # Authors recurring across the citations of the top hypotheses (coscientist/literature/contacts.py)
+    contacts: list[ResearchContact] = Field(default_factory=list)

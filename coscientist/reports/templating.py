@@ -88,7 +88,8 @@ def when(value: datetime, seconds: bool = True) -> str:
 
 
 def verified(value: bool | None) -> str:
-    return {True: "verified", False: "not found", None: "not checked"}[value]
+    """A citation's check (coscientist/literature/check.py) in words, with a mark."""
+    return {True: "✓ checked", False: "✗ not found", None: "not checked"}[value]
 
 
 _COMMON_FILTERS: dict[str, Any] = {

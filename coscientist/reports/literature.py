@@ -1,0 +1,34 @@
+"""The literature part of `show --json` and the reports: citations with their checks, contacts."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from coscientist.literature.contacts import ResearchContact, research_contacts
+from coscientist.schemas import Hypothesis
+from coscientist.store import Store
+
+CONTACTS_TOP = 10  # contacts come from the citations of this many leaders
+
+
+def contacts_of(hypotheses: Sequence[Hypothesis], ranked_ids: Sequence[str]) -> list[ResearchContact]:
+    """Recurring authors across the citations of the first CONTACTS_TOP of `ranked_ids`."""
+    by_id = {h.id: h for h in hypotheses}
+    top = [by_id[i] for i in ranked_ids[:CONTACTS_TOP] if i in by_id]
+    return research_contacts(top)
+
+
+def show_literature(store: Store, session_id: str, board_ids: Sequence[str]) -> dict[str, Any]:
+    """{"citations": {hypothesis id: [citation, ...]}, "contacts": [...]} for show --json."""
+    hypotheses = store.list_hypotheses(session_id)
+    by_id = {h.id: h for h in hypotheses}
+    ranked = [e.id for e in store.leaderboard(session_id, top=CONTACTS_TOP)]
+    return {
+        "citations": {
+            hid: [c.model_dump(mode="json") for c in by_id[hid].citations]
+            for hid in board_ids
+            if hid in by_id
+        },
+        "contacts": [c.model_dump(mode="json") for c in contacts_of(hypotheses, ranked)],
+    }
