@@ -179,7 +179,10 @@ SourceNumbers = Annotated[
     list[Annotated[int, Field(ge=1, le=20)]], BeforeValidator(_numbers(3, 20)), Field(max_length=3)
 ]
 SearchQueries = Annotated[
-    list[Phrase], BeforeValidator(_cap(3)), Field(min_length=1, max_length=3), AfterValidator(_drop_blank)
+    list[Phrase],
+    BeforeValidator(_cap(3)),
+    Field(min_length=1, max_length=3),
+    AfterValidator(_drop_blank),
 ]
 ItemNumbers = Annotated[
     list[Annotated[int, Field(ge=1, le=5)]], BeforeValidator(_numbers(5, 5)), Field(max_length=5)

@@ -111,7 +111,9 @@ def citations(sources: Sequence[Source], numbers: Iterable[int]) -> list[Citatio
         if 1 <= number <= len(sources):
             cited.append(sources[number - 1].citation())
         else:
-            log.info("dropped citation number %s: only %s sources were listed", number, len(sources))
+            log.info(
+                "dropped citation number %s: only %s sources were listed", number, len(sources)
+            )
     return cited
 
 

@@ -349,21 +349,19 @@ def show(
             "elo_high",
             "in_top",
         )
+        from coscientist.reports.literature import board_citations
         from coscientist.reports.summary import method_summary
 
-        from coscientist.reports.literature import show_literature
-
         latest = cs.store.graph_series(session.id, limit=1)
-        lit = show_literature(cs.store, session.id, [e.id for e in board])
+        cited = board_citations(cs.store, session.id, [e.id for e in board])
         payload = {
             "session": session.info.model_dump(mode="json"),
             "confidence": confidence_summary(session.info, confidence),
             "leaderboard": [
-                {**e.model_dump(mode="json", include=set(fields)), "citations": lit["citations"].get(e.id, [])}
+                {**e.model_dump(mode="json", include=set(fields)), "citations": cited.get(e.id, [])}
                 for e in board
             ],
             **method_summary(cs.store, session.id),
-            "contacts": lit["contacts"],  # research contacts: authors recurring in the citations
             # The graph's figures at its latest stored point (`coscientist graph` for more).
             "graph": latest[0].model_dump(mode="json") if latest else None,
         }

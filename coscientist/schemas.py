@@ -164,7 +164,9 @@ class Citation(Frozen):
     @property
     def check(self) -> CitationCheck:
         """The check's outcome as one word, for show --json, reports and the TUI."""
-        return {True: "checked", False: "not_found", None: "unchecked"}[self.verified]
+        if self.verified is None:
+            return "unchecked"
+        return "checked" if self.verified else "not_found"
 
 
 class GraphTriple(BaseModel):

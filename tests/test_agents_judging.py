@@ -82,11 +82,15 @@ async def test_initial_review_scores_and_verdict() -> None:
 async def test_full_review_searches_its_own_queries_and_checks_citations() -> None:
     literature = FakeLiterature(PAPERS, known={"doi:10.1/biofilm", "PMID:42"})
     h = Harness(literature=literature)
-    h.queue({"queries": ["catheter biofilm adhesion", "silver coating", "catheter biofilm adhesion"]})
+    h.queue(
+        {"queries": ["catheter biofilm adhesion", "silver coating", "catheter biofilm adhesion"]}
+    )
     # 7 is not a listed source: the model made it up, and it is dropped
     h.queue({**initial_answer(), "literature": "Source 1 supports adhesion.", "related": [2, 7]})
     cited = hypothesis("h1").model_copy(
-        update={"citations": [Citation(identifier="doi:10.1/biofilm"), Citation(identifier="doi:x")]}
+        update={
+            "citations": [Citation(identifier="doi:10.1/biofilm"), Citation(identifier="doi:x")]
+        }
     )
     draft = await reflection.review(h.ctx, cited, ReviewKind.FULL)
     assert literature.queries == ["catheter biofilm adhesion", "silver coating"]

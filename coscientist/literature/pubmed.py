@@ -45,9 +45,7 @@ def _doi(record: dict[str, Any]) -> str:
 
 
 def _authors(record: dict[str, Any]) -> tuple[str, ...]:
-    names = (
-        tidy(str(a.get("name", ""))) for a in record.get("authors", []) if isinstance(a, dict)
-    )
+    names = (tidy(str(a.get("name", ""))) for a in record.get("authors", []) if isinstance(a, dict))
     return tuple(n for n in names if n)[:MAX_AUTHORS]
 
 

@@ -18,8 +18,8 @@ import anyio
 import httpx
 
 from coscientist.errors import ConfigError
-from coscientist.schemas import Citation
 from coscientist.literature import arxiv, europepmc, pubmed
+from coscientist.literature.check import Lookup, check_citation
 from coscientist.literature.http import (
     USER_AGENT,
     CacheGet,
@@ -30,9 +30,9 @@ from coscientist.literature.http import (
     ServiceUnreachable,
     tidy,
 )
-from coscientist.literature.check import Lookup, check_citation
 from coscientist.literature.identifiers import parse_identifier
 from coscientist.literature.ratelimit import MinInterval
+from coscientist.schemas import Citation
 
 log = logging.getLogger(__name__)
 

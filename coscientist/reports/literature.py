@@ -12,23 +12,30 @@ from coscientist.store import Store
 CONTACTS_TOP = 10  # contacts come from the citations of this many leaders
 
 
-def contacts_of(hypotheses: Sequence[Hypothesis], ranked_ids: Sequence[str]) -> list[ResearchContact]:
+def contacts_of(
+    hypotheses: Sequence[Hypothesis], ranked_ids: Sequence[str]
+) -> list[ResearchContact]:
     """Recurring authors across the citations of the first CONTACTS_TOP of `ranked_ids`."""
     by_id = {h.id: h for h in hypotheses}
     top = [by_id[i] for i in ranked_ids[:CONTACTS_TOP] if i in by_id]
     return research_contacts(top)
 
 
-def show_literature(store: Store, session_id: str, board_ids: Sequence[str]) -> dict[str, Any]:
-    """{"citations": {hypothesis id: [citation, ...]}, "contacts": [...]} for show --json."""
-    hypotheses = store.list_hypotheses(session_id)
-    by_id = {h.id: h for h in hypotheses}
+def leaders_contacts(
+    store: Store, session_id: str, hypotheses: Sequence[Hypothesis]
+) -> list[ResearchContact]:
+    """Contacts from the current leaders; `hypotheses`: those that may be shown."""
     ranked = [e.id for e in store.leaderboard(session_id, top=CONTACTS_TOP)]
+    return contacts_of(hypotheses, ranked)
+
+
+def board_citations(
+    store: Store, session_id: str, board_ids: Sequence[str]
+) -> dict[str, list[dict[str, Any]]]:
+    """Each listed hypothesis's citations with their checks, for show --json."""
+    by_id = {h.id: h for h in store.list_hypotheses(session_id)}
     return {
-        "citations": {
-            hid: [c.model_dump(mode="json") for c in by_id[hid].citations]
-            for hid in board_ids
-            if hid in by_id
-        },
-        "contacts": [c.model_dump(mode="json") for c in contacts_of(hypotheses, ranked)],
+        hid: [c.model_dump(mode="json") for c in by_id[hid].citations]
+        for hid in board_ids
+        if hid in by_id
     }

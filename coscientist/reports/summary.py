@@ -11,6 +11,7 @@ from typing import Any
 
 from coscientist.reports import method
 from coscientist.reports.analysis import tournament_stats
+from coscientist.reports.literature import leaders_contacts
 from coscientist.store import Store
 
 SHOW_DEBATES_TOP = 5
@@ -47,4 +48,6 @@ def method_summary(store: Store, session_id: str) -> dict[str, Any]:
             "by_status": stats.by_status,
         },
         "debates": [d.model_dump(mode="json") for d in method.top_debates(matches, top, titles)],
+        # Authors recurring across the citations of the leaders (coscientist/literature/contacts.py)
+        "contacts": [c.model_dump(mode="json") for c in leaders_contacts(store, sid, shown)],
     }

@@ -265,8 +265,9 @@ def detail(d: Detail) -> Text:
             _bullets(text, items)
             text.rstrip()
     if h.citations:
-        _section(text, "Citations")
-        _bullets(text, [f"{c.identifier} {c.title}".strip() for c in h.citations])
+        _section(text, "Citations (✓ checked, ✗ not found, ? not checked)")
+        marks = {"checked": "✓", "not_found": "✗", "unchecked": "?"}
+        _bullets(text, [f"{marks[c.check]} {c.identifier} {c.title}".strip() for c in h.citations])
         text.rstrip()
     _section(text, f"Reviews ({len(d.reviews)})")
     if not d.reviews:
@@ -371,6 +372,14 @@ def method_view(view: MethodView) -> Text:
             for label in ("rationale", "approach", "expected_outcome", "pitfalls"):
                 text.append(f"\n  {label.replace('_', ' ')}: ", style="dim")
                 text.append(aim[label])
+        text.rstrip()
+    contacts = summary.get("contacts") or []
+    if contacts:
+        _section(text, f"Research contacts ({len(contacts)})")
+        _bullets(
+            text,
+            [f"{c['name']}: " + "; ".join(p["identifier"] for p in c["papers"]) for c in contacts],
+        )
         text.rstrip()
     t = summary["tournament"]
     _section(text, "Tournament and reviews")
