@@ -74,7 +74,7 @@ async def evolve(
     draft = out.to_draft(
         f"evolution:{strategy}",
         parent_ids=[p.id for p in used],
-        citations=lit.citations(sources, out.sources),
+        citations=await lit.check_all(ctx, lit.citations(sources, out.sources)),
         inspired_by=ctx.focus,
     )
     return [draft]

@@ -128,7 +128,7 @@ async def _literature(
         )
         return out.to_draft(
             origin,
-            citations=lit.citations(sources, out.sources),
+            citations=await lit.check_all(ctx, lit.citations(sources, out.sources)),
             note=note,
             inspired_by=ctx.focus,
         )

@@ -39,12 +39,10 @@ from agents.outputs import (
     relations_required,
     triples,
 )
-from coscientist.errors import CoscientistError
 from coscientist.schemas import Citation, Hypothesis, ReviewDraft, ReviewKind
 
 CRITERIA = ("novelty", "correctness", "testability", "safety")
 MAX_OBSERVATIONS = 5
-MAX_CITATION_CHECKS = 8
 MAX_REVIEW_SOURCES = 6  # sources listed in the full review's prompt
 SOURCE_CHARS = 480  # title, year and abstract of one source in that prompt
 
@@ -191,7 +189,7 @@ async def _full(ctx: AgentContext, hypothesis: Hypothesis) -> ReviewDraft:
     draft.details["related"] = [c.identifier for c in related]
     if ctx.literature is None:
         return draft
-    checked = await _check_citations(ctx, _merge(hypothesis.citations, related))
+    checked = await lit.check_all(ctx, _merge(hypothesis.citations, related))
     draft.details["citations"] = [c.model_dump(mode="json") for c in checked]
     draft.details["citations_verified"] = {c.identifier: c.verified for c in checked}
     missing = [c.identifier for c in checked if c.verified is False]
@@ -220,21 +218,6 @@ def _merge(own: Sequence[Citation], new: Sequence[Citation]) -> list[Citation]:
     for citation in [*own, *new]:
         merged.setdefault(citation.identifier.casefold(), citation)
     return list(merged.values())
-
-
-async def _check_citations(ctx: AgentContext, citations: Sequence[Citation]) -> list[Citation]:
-    """Each citation checked (the first MAX_CITATION_CHECKS; the rest kept as they were)."""
-    assert ctx.literature is not None
-    checked: list[Citation] = []
-    for i, citation in enumerate(citations):
-        if i >= MAX_CITATION_CHECKS:
-            checked.append(citation)
-            continue
-        try:
-            checked.append(await ctx.literature.check(citation))
-        except CoscientistError as exc:
-            checked.append(citation.model_copy(update={"verified": None, "note": str(exc)}))
-    return checked
 
 
 async def _observation(

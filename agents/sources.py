@@ -18,6 +18,7 @@ from coscientist.schemas import Citation
 
 log = logging.getLogger(__name__)
 
+MAX_CHECKS = 8  # citations checked per task
 _ID_KEYS = ("identifier", "id", "doi", "pmid", "arxiv", "url")
 _TEXT_KEYS = ("abstract", "summary", "snippet", "text")
 
@@ -115,6 +116,25 @@ def citations(sources: Sequence[Source], numbers: Iterable[int]) -> list[Citatio
                 "dropped citation number %s: only %s sources were listed", number, len(sources)
             )
     return cited
+
+
+async def check_all(
+    ctx: AgentContext, citations: Sequence[Citation], limit: int = MAX_CHECKS
+) -> list[Citation]:
+    """Each citation checked where tools are configured (the first `limit`; the rest are kept
+    as they were). Look-ups are cached in the store, so a paper cited again costs nothing."""
+    if ctx.literature is None:
+        return list(citations)
+    checked: list[Citation] = []
+    for i, citation in enumerate(citations):
+        if i >= limit:
+            checked.append(citation)
+            continue
+        try:
+            checked.append(await ctx.literature.check(citation))
+        except CoscientistError as exc:
+            checked.append(citation.model_copy(update={"verified": None, "note": str(exc)}))
+    return checked
 
 
 def lines(sources: Sequence[Source], limit: int = 320) -> list[str]:

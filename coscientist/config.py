@@ -118,6 +118,9 @@ class Settings(BaseSettings):
     # Where each service lives, by name (arxiv, pubmed, europepmc); unset ones use the public
     # addresses. COSCIENTIST_LITERATURE_BASE_URLS__ARXIV=http://... sets one from the environment.
     literature_base_urls: dict[str, str] = Field(default_factory=dict)
+    # Seconds between two requests to one service, by name, over the published limits
+    # (coscientist/literature/ratelimit.py); tests against the local fake set 0.
+    literature_min_intervals: dict[str, float] = Field(default_factory=dict)
     # Contact address NCBI asks E-utilities clients to send (optional; never required).
     literature_email: str | None = None
     # Prices by model name (USD per million tokens), over the defaults in coscientist/llm/pricing.py:

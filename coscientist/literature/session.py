@@ -30,6 +30,7 @@ async def open_literature(
         cache_get=cache_get,
         cache_put=cache_put,
         email=settings.literature_email,
+        min_intervals=settings.literature_min_intervals,
     )
     if settings.literature is True:
         return tools, None

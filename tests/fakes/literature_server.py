@@ -13,6 +13,7 @@ import json
 import re
 import threading
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
@@ -34,10 +35,16 @@ ARXIV = {
         "2025-02-26T18:31:23Z",
     ),
 }
+# Made-up authors; "Jane Doe" here and "Doe J" at PubMed are one research contact.
+ARXIV_AUTHORS = {
+    "2502.13025": ["Ada Graph", "Jane Doe"],
+    "2502.18864": ["Jane Doe", "Carl Scientist"],
+}
 PUBMED = {
     "31000001": ("Tau propagation across neural networks.", "2019 Apr 12", "10.1000/tau.2019.1"),
     "32000002": ("Microglia and amyloid clearance.", "2020 Jan", "10.1000/mg.2020.2"),
 }
+PUBMED_AUTHORS = {"31000001": ["Doe J", "Roe R"], "32000002": ["Doe J", "Moe M"]}
 EUROPEPMC = [
     {
         "id": "31000001",
@@ -54,7 +61,7 @@ EUROPEPMC = [
         "source": "PPR",
         "doi": "10.1101/2024.01.01.000001",
         "title": "A preprint on tau seeding in organoids",
-        "authorString": "Poe P.",
+        "authorString": "Poe P, Doe J.",
         "pubYear": "2024",
         "abstractText": "Organoids show tau seeding.",
     },
@@ -75,8 +82,12 @@ _ATOM_HEAD = (
 )
 
 
-def _arxiv_entry(arxiv_id: str) -> str:
+def _arxiv_entry(arxiv_id: str, titles: Mapping[str, str]) -> str:
     title, summary, published = ARXIV[arxiv_id]
+    title = titles.get(f"arXiv:{arxiv_id}", title)
+    authors = "".join(
+        f"    <author><name>{escape(name)}</name></author>\n" for name in ARXIV_AUTHORS[arxiv_id]
+    )
     return (
         "  <entry>\n"
         f"    <id>http://arxiv.org/abs/{arxiv_id}v1</id>\n"
@@ -84,7 +95,7 @@ def _arxiv_entry(arxiv_id: str) -> str:
         f"    <published>{published}</published>\n"
         f"    <title>{escape(title)}</title>\n"
         f"    <summary>  {escape(summary)}\n</summary>\n"
-        "    <author><name>A. Author</name></author>\n"
+        f"{authors}"
         f'    <link href="http://arxiv.org/abs/{arxiv_id}v1" rel="alternate" type="text/html"/>\n'
         f'    <link title="pdf" href="http://arxiv.org/pdf/{arxiv_id}v1" rel="related"/>\n'
         '    <arxiv:primary_category term="cs.AI" scheme="http://arxiv.org/schemas/atom"/>\n'
@@ -106,7 +117,8 @@ def _arxiv_error(message: str) -> str:
     )
 
 
-def arxiv_feed(params: dict[str, str]) -> str:
+def arxiv_feed(params: dict[str, str], search_titles: Mapping[str, str] | None = None) -> str:
+    """An id_list look-up answers the true titles; a search, `search_titles` where given."""
     if "id_list" in params:
         wanted = [re.sub(r"v\d+$", "", i) for i in params["id_list"].split(",")]
         bad = [i for i in wanted if not re.fullmatch(r"\d{4}\.\d{4,5}|[a-z-]+/\d{7}", i)]
@@ -116,10 +128,10 @@ def arxiv_feed(params: dict[str, str]) -> str:
                 + _arxiv_error(f"incorrect id format for {bad[0]}")
                 + "</feed>\n"
             )
-        entries = [_arxiv_entry(i) for i in wanted if i in ARXIV]
+        entries = [_arxiv_entry(i, {}) for i in wanted if i in ARXIV]
     else:
         limit = int(params.get("max_results", "10"))
-        entries = [_arxiv_entry(i) for i in ARXIV][:limit]
+        entries = [_arxiv_entry(i, search_titles or {}) for i in ARXIV][:limit]
     head = _ATOM_HEAD.format(query=escape(str(params)), total=len(entries))
     return head + "".join(entries) + "</feed>\n"
 
@@ -156,7 +168,10 @@ def esummary(params: dict[str, str]) -> dict[str, Any]:
             "uid": uid,
             "pubdate": pubdate,
             "source": "J Fake Neurosci",
-            "authors": [{"name": "Doe J", "authtype": "Author", "clusterid": ""}],
+            "authors": [
+                {"name": name, "authtype": "Author", "clusterid": ""}
+                for name in PUBMED_AUTHORS[uid]
+            ],
             "title": title,
             "articleids": [
                 {"idtype": "pubmed", "idtypen": 1, "value": uid},
@@ -209,6 +224,9 @@ class Hit:
 class FakeLiteratureServer:
     failing: set[str] = field(default_factory=set)
     hits: list[Hit] = field(default_factory=list)
+    # Titles a search answers in place of the true ones (by identifier, e.g. "arXiv:2502.18864"),
+    # so that a citation built from the search is mis-cited; look-ups by id stay true.
+    search_titles: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
@@ -266,7 +284,7 @@ class FakeLiteratureServer:
         service, content_type, build = routes[path]
         if service in self.failing:
             return service, 503, "text/plain", "Service Unavailable"
-        body = build(params)
+        body = arxiv_feed(params, self.search_titles) if service == "arxiv" else build(params)
         text = body if isinstance(body, str) else json.dumps(body)
         return service, 200, content_type, text
 
