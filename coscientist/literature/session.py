@@ -6,7 +6,7 @@ import time
 
 from coscientist.config import Settings
 from coscientist.literature.http import CacheGet, CachePut
-from coscientist.literature.tools import PREFLIGHT_SECONDS, SERVICES, LiteratureTools
+from coscientist.literature.tools import PREFLIGHT_SECONDS, LiteratureTools
 
 PREFLIGHT_FAILED = (
     "Literature is off for this run: arXiv, PubMed and Europe PMC did not answer "
@@ -40,4 +40,4 @@ async def open_literature(
         return tools, None
     await tools.aclose()
     took = time.monotonic() - started
-    return None, f"{PREFLIGHT_FAILED} ({took:.1f} s, {len(SERVICES)} services asked)"
+    return None, f"{PREFLIGHT_FAILED} (preflight: {took:.1f} s)"
