@@ -144,7 +144,11 @@ def run(
     threads: ThreadsOpt = None,
     literature: Annotated[
         bool | None,
-        typer.Option("--literature/--no-literature", help="search arXiv, PubMed and Europe PMC"),
+        typer.Option(
+            "--literature/--no-literature",
+            help="search arXiv, PubMed and Europe PMC and check citations "
+            "(default: on when they answer a preflight request)",
+        ),
     ] = None,
     preference: PreferenceOpt = None,
     constraint: ConstraintOpt = None,

@@ -8,6 +8,7 @@ so the caller can say once that literature tools are unavailable.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import logging
 import re
 from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
@@ -261,7 +262,7 @@ class LiteratureTools:
         else:
             finders = [("europepmc", lambda: self._europepmc.by_doi(value))]
         for name, find in finders:
-            answer, _ = await self._attempt(name, lambda find=find: _found(find))  # type: ignore[misc]
+            answer, _ = await self._attempt(name, functools.partial(_found, find))
             if answer is not None:
                 (paper,) = answer
                 if paper is not None:
