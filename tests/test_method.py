@@ -261,7 +261,28 @@ def test_the_policy_schedules_deep_verification_first_then_another_kind() -> Non
         "no observations and no literature: no observation review"
     )
     assert {k[2] for k in kinds if k[:2] == (2, False)} == {"simulation", "observation"}
-    assert {k[2] for k in kinds if k[:2] == (0, True)} == {"simulation", "full", "observation"}
+    assert {k[2] for k in kinds if k[:2] == (0, True)} == {"full"}, "literature: full review first"
+    with_full = done | {ReviewKind.FULL}
+    after = set()
+    for _ in range(60):
+        snap = Snapshot(**base, deep_due=[("h1", with_full)], literature=True)
+        spec = policy.next(snap, state)
+        assert spec is not None
+        after.add(spec.payload["kind"])
+    assert after == {"simulation", "observation"}
+
+
+def test_with_literature_the_full_review_comes_on_top_of_another_deeper_review() -> None:
+    ratings = {"h": Rating(hypothesis_id="h", mu=30, sigma=2, matches=10)}
+    kinds = (ReviewKind.INITIAL, ReviewKind.DEEP_VERIFICATION, ReviewKind.SIMULATION)
+    reviews = {"h": [review("h", k) for k in kinds]}
+    assert deep_reviews_due(["h"], reviews, ratings) == []
+    assert [hid for hid, _ in deep_reviews_due(["h"], reviews, ratings, literature=True)] == ["h"]
+    reviews["h"].append(review("h", ReviewKind.FULL))
+    assert deep_reviews_due(["h"], reviews, ratings, literature=True) == []
+    only_full = {"h": [review("h", k) for k in (ReviewKind.DEEP_VERIFICATION, ReviewKind.FULL)]}
+    assert deep_reviews_due(["h"], only_full, ratings) == []
+    assert [hid for hid, _ in deep_reviews_due(["h"], only_full, ratings, literature=True)] == ["h"]
 
 
 def test_tournament_reviews_are_due_after_new_losses() -> None:

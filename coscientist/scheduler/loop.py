@@ -335,7 +335,9 @@ class Scheduler(TaskExecution, Following):
         if pool < self.policy.min_pool:
             return []  # while the pool fills, every hypothesis is "top": wait for a real top
         top = state.top_ids(method.debate_k(pool, self.policy.top_k))
-        return method.deep_reviews_due(top, state.reviews, state.ratings)
+        return method.deep_reviews_due(
+            top, state.reviews, state.ratings, literature=self.literature is not None
+        )
 
     def _snapshot(self) -> Snapshot:
         state, busy = self.state, self.in_flight.busy

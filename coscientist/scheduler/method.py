@@ -33,6 +33,7 @@ from coscientist.schemas import (
 ENTRY_MATCHES = 2  # matches played before a place in the top k counts as entering it
 LOSSES_KEPT = 3  # lost matches remembered per hypothesis, for its tournament review
 OTHER_DEEP_KINDS = (ReviewKind.FULL, ReviewKind.OBSERVATION, ReviewKind.SIMULATION)
+_BESIDES_FULL = frozenset({ReviewKind.OBSERVATION, ReviewKind.SIMULATION})
 _NON_WORD = re.compile(r"[^a-z0-9]+")
 
 
@@ -81,6 +82,7 @@ def deep_reviews_due(
     reviews: Mapping[str, Sequence[Review]],
     ratings: Mapping[str, Rating],
     min_matches: int = ENTRY_MATCHES,
+    literature: bool = False,
 ) -> list[tuple[str, frozenset[ReviewKind]]]:
     """Top hypotheses still lacking a deep verification or one more deeper review.
 
@@ -96,6 +98,10 @@ def deep_reviews_due(
             continue
         kinds = frozenset(r.kind for r in reviews.get(hid, ()))
         if ReviewKind.DEEP_VERIFICATION not in kinds or not kinds & set(OTHER_DEEP_KINDS):
+            due.append((hid, kinds))
+        elif literature and (ReviewKind.FULL not in kinds or not kinds & _BESIDES_FULL):
+            # With literature on, the full review (its sources and checked citations) comes
+            # on top of the simulation or observation review, not instead of it.
             due.append((hid, kinds))
     return due
 

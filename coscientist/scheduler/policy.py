@@ -263,8 +263,9 @@ class Policy:
 
     def _deeper_review(self, s: Snapshot) -> TaskSpec | None:
         """A hypothesis that entered the top k gets a deep verification, then one more deeper
-        review (simulation; full review with the literature; observation review when there are
-        observations to check it against), before anything else but initial reviews."""
+        review (simulation, or observation review when there are observations to check it
+        against), and with the literature on a full review too (first), before anything else
+        but initial reviews."""
         if not s.deep_due or s.in_flight[TaskKind.REVIEW] >= DEEP_REVIEWS_IN_FLIGHT:
             return None
         hid, done = s.deep_due[0]
@@ -274,8 +275,6 @@ class Policy:
             kind = ReviewKind.FULL  # with literature on, every top hypothesis gets its sources
         else:
             options = [ReviewKind.SIMULATION]
-            if s.literature:
-                options.append(ReviewKind.FULL)
             if s.observations or s.literature:
                 options.append(ReviewKind.OBSERVATION)
             kind = self.rng.choice(options)
