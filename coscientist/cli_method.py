@@ -85,3 +85,9 @@ def print_method(console: Console, summary: dict[str, Any]) -> None:
         _line(console, f"Specific Aims: {overview['title']}")
         for i, aim in enumerate(overview["aims"], start=1):
             _line(console, f"  Aim {i} ({aim['hypothesis_id']}): {aim['aim']}")
+    contacts = summary.get("contacts") or []
+    if contacts:
+        _line(console, f"Research contacts ({len(contacts)}):")
+        for person in contacts:
+            papers = ", ".join(p["identifier"] for p in person["papers"])
+            _line(console, f"  {person['name']}: {papers}")

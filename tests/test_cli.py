@@ -93,7 +93,7 @@ def test_run_show_add_sessions_with_scripted_model(tmp_path: Path) -> None:
         "wins",
         "origin",
     }
-    assert set(board[0]) == contract | {"elo_mean", "elo_high", "in_top"}
+    assert set(board[0]) == contract | {"elo_mean", "elo_high", "in_top", "citations"}
     assert [e["rank"] for e in board] == list(range(1, len(board) + 1))
     # Ranked by the conservative Elo, the lower end of the interval each entry states.
     assert [e["elo"] for e in board] == sorted((e["elo"] for e in board), reverse=True)
