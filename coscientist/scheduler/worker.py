@@ -12,6 +12,7 @@ its owner is dead (leases.py).
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -20,13 +21,18 @@ import anyio
 
 from coscientist.config import Limits, ModelPrice, Settings
 from coscientist.events import EventBus
+from coscientist.literature import LiteratureTools
+from coscientist.literature.session import open_literature
 from coscientist.llm.base import Gate
 from coscientist.llm.client import ModelClient
 from coscientist.llm.pricing import price_for
 from coscientist.llm.spec import parse_spec
+from coscientist.scheduler.budget import RunSummary
 from coscientist.scheduler.loop import Scheduler  # the agents load with the worker, not per task
 from coscientist.schemas import CallRecord, SessionInfo, SessionStatus, TaskState
 from coscientist.store import Store
+
+log = logging.getLogger(__name__)
 
 
 class Workspace(Protocol):
@@ -137,6 +143,31 @@ async def work_on(
     )
     spec = parse_spec(info.model_spec)  # priced by name; an unnamed served model goes unpriced
     price = price_for(cs.settings, spec.kind, spec.target)
+    # Literature as a run would have it (on after a preflight by default): a full review the
+    # planner queued gets its sources and checks here too.
+    literature, notice = await open_literature(
+        cs.settings, cache_get=cs.store.cache_get, cache_put=cs.store.cache_put
+    )
+    if notice:
+        log.warning("%s", notice)
+    try:
+        run, spent = await _serve(cs, info, limits, price, literature, idle_exit, concurrency)
+    finally:
+        if literature is not None:
+            with anyio.CancelScope(shield=True):
+                await literature.aclose()
+    return SessionWork(info.id, run.tasks_done, run.tasks_failed, run.stop_reason, spent)
+
+
+async def _serve(
+    cs: Workspace,
+    info: SessionInfo,
+    limits: Limits,
+    price: ModelPrice | None,
+    literature: LiteratureTools | None,
+    idle_exit: float | None,
+    concurrency: int | None,
+) -> tuple[RunSummary, bool]:
     scheduler = Scheduler(
         store=cs.store,
         make_client=lambda gate, recorder: cs.make_client(
@@ -151,10 +182,10 @@ async def work_on(
         graph_merge_threshold=cs.settings.graph_merge_threshold,
         plan=False,
         idle_exit=idle_exit if idle_exit is not None else POLL_SECONDS,
+        literature=literature,
     )
     run = await scheduler.run(limits)
-    spent = scheduler.budget.spent() is not None
-    return SessionWork(info.id, run.tasks_done, run.tasks_failed, run.stop_reason, spent)
+    return run, scheduler.budget.spent() is not None
 
 
 __all__ = ["SessionWork", "WorkerSummary", "run_worker", "work_on"]
