@@ -111,6 +111,11 @@ def test_a_session_with_literature_cites_checked_papers_and_lists_contacts(tmp_p
         )
         leader = next(h for h in hypotheses if any(c.check == "checked" for c in h.citations))
         view = render.detail(Detail(hypothesis=leader, entry=None, reviews=[], parents=[])).plain
+        exported = export_session(cs.store, sid, "json", tmp_path / "r.json")
+        report = json.loads(exported.read_text(encoding="utf-8"))
+    assert [c["name"] for c in report["contacts"]] == [c["name"] for c in data["contacts"]]
+    report_checks = {c["check"] for t in report["top"] for c in t["hypothesis"]["citations"]}
+    assert "checked" in report_checks
     assert "✓ checked" in md and "## Research contacts" in md and "Jane Doe" in md
     assert "✓ checked" in html and 'id="contacts"' in html
     assert "✓ " in view and "Citations" in view
