@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import socket
 import time
 from collections.abc import AsyncIterator, Iterator
@@ -183,6 +184,7 @@ async def test_literature_off_asks_nothing_and_on_does_not_preflight(
         ("Doe, Jane", "doe j"),
         ("van der Berg AB", "van der berg a"),
         ("Madonna", "madonna"),
+        ("et al.", ""),
         ("", ""),
     ],
 )
@@ -212,3 +214,27 @@ def test_contacts_are_authors_in_two_distinct_papers_of_the_top() -> None:
     assert [p.check for p in doe.papers] == ["checked", "unchecked"]
     assert doe.hypotheses == ["h1", "h2"]
     assert research_contacts([_h("h1", a), _h("h2", a)]) == []  # one paper cited twice
+
+
+def test_authors_from_each_source_are_people_only() -> None:
+    from coscientist.literature.europepmc import parse_search
+    from coscientist.literature.pubmed import parse_esummary
+
+    summary = {
+        "result": {
+            "uids": ["1"],
+            "1": {
+                "uid": "1",
+                "title": "T",
+                "authors": [
+                    {"name": "Doe J", "authtype": "Author"},
+                    {"name": "Tau Genomics Consortium", "authtype": "CollectiveName"},
+                ],
+            },
+        }
+    }
+    (paper,) = parse_esummary(json.dumps(summary))
+    assert paper.authors == ("Doe J",)
+    record = {"pmid": "1", "title": "T", "authorString": "Doe J, Roe R, et al."}
+    (europe,) = parse_search(json.dumps({"resultList": {"result": [record]}}))
+    assert europe.authors == ("Doe J", "Roe R")

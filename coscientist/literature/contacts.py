@@ -42,8 +42,8 @@ def author_key(name: str) -> str:
     else:
         words = name.replace(".", ". ").split()
     words = [w.strip(".") for w in words if w.strip(".")]
-    if not words:
-        return ""
+    if not words or [w.casefold() for w in words] == ["et", "al"]:
+        return ""  # "Smith J, et al." lists an "author" who is not one
     if len(words) >= 2 and _INITIALS.match(words[-1]):  # PubMed style: surname, then initials
         surname, initial = " ".join(words[:-1]), words[-1][0]
     else:

@@ -33,9 +33,9 @@ def _results(text: str) -> list[dict[str, Any]]:
 
 
 def _authors(author_string: str) -> tuple[str, ...]:
-    """ "Doe J, Roe R." -> ("Doe J", "Roe R")."""
+    """ "Doe J, Roe R, et al." -> ("Doe J", "Roe R")."""
     names = (tidy(n).rstrip(".") for n in author_string.split(","))
-    return tuple(n for n in names if n)[:MAX_AUTHORS]
+    return tuple(n for n in names if n and n.casefold() != "et al")[:MAX_AUTHORS]
 
 
 def _paper(record: dict[str, Any]) -> Paper | None:

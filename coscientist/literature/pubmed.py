@@ -45,7 +45,11 @@ def _doi(record: dict[str, Any]) -> str:
 
 
 def _authors(record: dict[str, Any]) -> tuple[str, ...]:
-    names = (tidy(str(a.get("name", ""))) for a in record.get("authors", []) if isinstance(a, dict))
+    names = (  # people only: a consortium ("CollectiveName") is nobody to write to
+        tidy(str(a.get("name", "")))
+        for a in record.get("authors", [])
+        if isinstance(a, dict) and a.get("authtype", "Author") == "Author"
+    )
     return tuple(n for n in names if n)[:MAX_AUTHORS]
 
 
