@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import tomllib
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import platformdirs
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
@@ -127,8 +127,14 @@ class Settings(BaseSettings):
     # [prices."my-model"] input = 0.5, output = 1.5 in the TOML file.
     prices: dict[str, ModelPrice] = Field(default_factory=dict)
     limits: Limits = Field(default_factory=Limits)
+    # Proximity's embedder (coscientist/embedding; benchmarks/README.md compares them). The
+    # endpoint and key of openai-compatible default to base_url and api_key; never stored.
+    embedder: Literal["hashed", "openai-compatible", "embedded"] = "hashed"
+    embedding_model: str = ""  # served model name, or a GGUF path for embedded
+    embedding_base_url: str | None = None
+    embedding_api_key: SecretStr | None = None
 
-    @field_validator("base_url")
+    @field_validator("base_url", "embedding_base_url")
     @classmethod
     def _strip_slash(cls, v: str | None) -> str | None:
         return v.rstrip("/") if v else v
@@ -159,4 +165,4 @@ class Settings(BaseSettings):
 
     def public_dict(self) -> dict[str, Any]:
         """What may be stored with a session: everything but secrets."""
-        return self.model_dump(mode="json", exclude={"api_key"})
+        return self.model_dump(mode="json", exclude={"api_key", "embedding_api_key"})

@@ -27,6 +27,8 @@ from coscientist.errors import CoscientistError
 from coscientist.schemas import HypothesisDraft
 
 Vector = npt.NDArray[np.float32]
+HASHED_DIM = 512
+HASHED_KEY = f"hashed:ngrams-v1:{HASHED_DIM}"  # stored with its vectors (coscientist.embedding)
 Embedder = Callable[[str], Vector]
 
 # Share of the squared norm given to each feature family. Words carry topic, bigrams carry
@@ -65,7 +67,7 @@ def from_bytes(data: bytes) -> Vector:
     return np.frombuffer(data, dtype=np.float32)
 
 
-def embed(text: str, dim: int = 512) -> Vector:
+def embed(text: str, dim: int = HASHED_DIM) -> Vector:
     """Unit-length hashed feature vector of `text` (all zeros when it has no words)."""
     if dim < 8:
         raise CoscientistError(f"embedding dimension must be at least 8, got {dim}")
@@ -118,7 +120,7 @@ class ProximityIndex:
 
     def __init__(
         self,
-        dim: int = 512,
+        dim: int = HASHED_DIM,
         duplicate_threshold: float = 0.92,
         *,
         embedder: Embedder | None = None,
@@ -195,9 +197,13 @@ class ProximityIndex:
 
     def near_duplicate(self, text: str) -> tuple[str, float] | None:
         """The most similar indexed hypothesis if its cosine reaches the duplicate threshold."""
+        return self.near_duplicate_vector(self._embed(text)) if self._rows else None
+
+    def near_duplicate_vector(self, vector: Vector) -> tuple[str, float] | None:
+        """`near_duplicate` for a vector already made (by the index's own embedder)."""
         if not self._rows:
             return None
-        scores = self._scores(self._unit(self._embed(text)))
+        scores = self._scores(self._unit(vector))
         best = int(np.argmax(scores))
         score = float(scores[best])
         return (self._ids[best], score) if score >= self.duplicate_threshold else None
