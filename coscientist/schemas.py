@@ -543,6 +543,10 @@ class TaskResult(BaseModel):
     citations: dict[str, list[Citation]] = Field(default_factory=dict)
     graph_question: str = ""  # a graph step's own follow-up question (not stored)
     note: str = ""
+    # Embeddings of the new hypotheses (float32 bytes) and the key of the embedder that made
+    # them (coscientist.embedding): stored with them, and indexed without embedding again.
+    vectors: dict[str, bytes] = Field(default_factory=dict)
+    embedder: str = ""
 
 
 class Event(BaseModel):

@@ -55,7 +55,9 @@ class OpenAICompatibleEmbedder:
         if not texts:
             return []
         self.calls += 1
-        body = await self._request("POST", "/embeddings", {"model": self.model, "input": list(texts)})
+        body = await self._request(
+            "POST", "/embeddings", {"model": self.model, "input": list(texts)}
+        )
         data = body.get("data") if isinstance(body, dict) else None
         if not isinstance(data, list):
             raise EmbeddingError(f"{self.shown_url}/embeddings answered without a data list")

@@ -50,7 +50,7 @@ def complete(
             f"task {task_id} of session {session_id} returned hypotheses {strangers} of another session"
         )
     applied = Applied(task_id=task_id, session_id=session_id)
-    content.insert_hypotheses(conn, result.hypotheses)
+    content.insert_hypotheses(conn, result.hypotheses, result.vectors, result.embedder)
     applied.hypothesis_ids = [h.id for h in result.hypotheses]
     applied.review_ids = [content.insert_review(conn, session_id, d).id for d in result.reviews]
     applied.matches = tournament.apply_matches(conn, session_id, result.matches, task_id)

@@ -6,7 +6,7 @@ complete_task combines several of them into one.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from pydantic import BaseModel
@@ -15,7 +15,14 @@ from sqlalchemy.engine import RowMapping
 from sqlalchemy.sql import ColumnElement
 
 from coscientist.errors import NotFoundError
-from coscientist.proximity import Vector, cached_embed, embedding_text, from_bytes, to_bytes
+from coscientist.proximity import (
+    HASHED_KEY,
+    Vector,
+    cached_embed,
+    embedding_text,
+    from_bytes,
+    to_bytes,
+)
 from coscientist.schemas import (
     Citation,
     Hypothesis,
@@ -102,6 +109,7 @@ def delete_session(conn: Connection, session_id: str) -> None:
         tables.reviews,
         tables.ratings,
         tables.hypothesis_vectors,
+        tables.session_embedders,
         tables.meta_reviews,
         tables.kg_edges,
         tables.kg_nodes,
@@ -145,10 +153,20 @@ _INSERT_RATING = ratings.insert()
 _INSERT_VECTOR = hypothesis_vectors.insert()
 
 
-def insert_hypotheses(conn: Connection, items: Sequence[Hypothesis]) -> None:
-    """New hypotheses and their rating rows at the initial rating."""
+def insert_hypotheses(
+    conn: Connection,
+    items: Sequence[Hypothesis],
+    vectors: Mapping[str, bytes] | None = None,
+    embedder: str = HASHED_KEY,
+) -> None:
+    """New hypotheses, their embeddings and their rating rows at the initial rating.
+
+    `vectors`: made by the embedder keyed `embedder` (the run's); a hypothesis without one
+    gets its hashed vector here (the scientist's own, added outside a run).
+    """
     if not items:
         return
+    vectors = vectors or {}
     conn.execute(_INSERT_HYPOTHESIS, [rows.hypothesis_row(h) for h in items])
     conn.execute(
         _INSERT_VECTOR,
@@ -156,8 +174,15 @@ def insert_hypotheses(conn: Connection, items: Sequence[Hypothesis]) -> None:
             {
                 "hypothesis_id": h.id,
                 "session_id": h.session_id,
-                # Cached: the scheduler embedded this text for its duplicate check just before.
+                "vector": made,
+                "embedder": embedder,
+            }
+            if (made := vectors.get(h.id)) is not None
+            else {
+                "hypothesis_id": h.id,
+                "session_id": h.session_id,
                 "vector": to_bytes(cached_embed(embedding_text(h))),
+                "embedder": HASHED_KEY,
             }
             for h in items
         ],
@@ -333,9 +358,12 @@ def list_observations(conn: Connection, session_id: str) -> list[Observation]:
     return [Observation.model_validate(dict(r)) for r in conn.execute(stmt).mappings()]
 
 
-def vectors(conn: Connection, session_id: str) -> dict[str, Vector]:
-    """The stored embedding of each hypothesis of a session (none for older sessions)."""
+def vectors(conn: Connection, session_id: str, embedder: str | None = None) -> dict[str, Vector]:
+    """The stored embedding of each hypothesis of a session (none for older sessions);
+    with `embedder`, only those that embedder (a key name:model:dimension) made."""
     stmt = select(hypothesis_vectors.c.hypothesis_id, hypothesis_vectors.c.vector).where(
         hypothesis_vectors.c.session_id == session_id
     )
+    if embedder is not None:
+        stmt = stmt.where(hypothesis_vectors.c.embedder == embedder)
     return {hid: from_bytes(data) for hid, data in conn.execute(stmt)}

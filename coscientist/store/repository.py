@@ -43,7 +43,16 @@ from coscientist.schemas import (
     TaskState,
     utcnow,
 )
-from coscientist.store import content, graph, ledger, migrate, queue, rows, tournament
+from coscientist.store import (
+    content,
+    embeddings,
+    graph,
+    ledger,
+    migrate,
+    queue,
+    rows,
+    tournament,
+)
 from coscientist.store.apply import Applied, complete
 from coscientist.store.db import (
     WRITE_OPTION,
@@ -210,10 +219,24 @@ class Store:
         with self._read() as conn:
             return content.count_hypotheses(conn, session_id, statuses)
 
-    def vectors(self, session_id: str) -> dict[str, Vector]:
-        """Stored embeddings by hypothesis id: loading a session need not re-embed."""
+    def vectors(self, session_id: str, embedder: str | None = None) -> dict[str, Vector]:
+        """Stored embeddings by hypothesis id: loading a session need not re-embed.
+        With `embedder` (a key of coscientist.embedding), only the vectors it made."""
         with self._read() as conn:
-            return content.vectors(conn, session_id)
+            return content.vectors(conn, session_id, embedder)
+
+    def replace_vectors(self, session_id: str, embedder: str, vectors: dict[str, bytes]) -> None:
+        with self._write() as conn:
+            embeddings.replace_vectors(conn, session_id, embedder, vectors)
+
+    def set_session_embedder(self, session_id: str, **fields: Any) -> None:
+        """requested, name, model, dimension, fallback: see store/embeddings.py."""
+        with self._write() as conn:
+            embeddings.set_session_embedder(conn, session_id, **fields)
+
+    def session_embedder(self, session_id: str) -> dict[str, Any] | None:
+        with self._read() as conn:
+            return embeddings.session_embedder(conn, session_id)
 
     def set_hypothesis_status(
         self,

@@ -34,6 +34,8 @@ from sqlalchemy.orm import registry
 from sqlalchemy.types import TypeEngine
 from sqlmodel import Field, SQLModel
 
+from coscientist.proximity import HASHED_KEY
+
 NAMING = {
     "ix": "ix_%(table_name)s_%(column_0_name)s",
     "uq": "uq_%(table_name)s_%(column_0_name)s",
@@ -186,6 +188,26 @@ class VectorRow(StoreTable, table=True):
     )
     session_id: str = _fk("sessions.id")
     vector: bytes = Field(sa_type=LargeBinary)
+    # The key (name:model:dimension) of the embedder that made it: coscientist.embedding.
+    embedder: str = Field(
+        default=HASHED_KEY, sa_type=String, sa_column_kwargs={"server_default": HASHED_KEY}
+    )
+
+
+class SessionEmbedderRow(StoreTable, table=True):
+    """The embedder a session's last run asked for and the one it used (after a fallback)."""
+
+    __tablename__ = "session_embedders"
+
+    session_id: str = Field(
+        sa_type=String, primary_key=True, sa_column_args=[ForeignKey("sessions.id")]
+    )
+    requested: str = Field(sa_type=String)
+    name: str = Field(sa_type=String)
+    model: str = Field(sa_type=String)
+    dimension: int = Field(sa_type=Integer)
+    fallback: str | None = Field(default=None, sa_type=Text)
+    updated_at: datetime = Field(sa_type=UTCDateTime)
 
 
 class RatingRow(StoreTable, table=True):
@@ -388,6 +410,7 @@ reviews = _table(ReviewRow)
 matches = _table(MatchRow)
 ratings = _table(RatingRow)
 hypothesis_vectors = _table(VectorRow)
+session_embedders = _table(SessionEmbedderRow)
 rating_history = _table(RatingHistoryRow)
 tasks = _table(TaskRow)
 owners = _table(OwnerRow)
