@@ -50,7 +50,7 @@ COUNTED = {
     "graph": "graph steps",
     "task_failed": "failed",
 }
-NOTICES = ("task_failed", "reclaimed", "meta_review", "literature", "status")
+NOTICES = ("task_failed", "reclaimed", "meta_review", "literature", "status", "embedding")
 
 
 @contextmanager

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 import anyio
 
 from coscientist.config import Limits, ModelPrice, Settings
+from coscientist.embedding import EmbeddingService, make_embedder
 from coscientist.errors import ConfigError, CoscientistError, GoalRefusedError
 from coscientist.events import EventBus
 from coscientist.llm.base import Backend, Gate
@@ -231,6 +232,7 @@ class Session:
         from coscientist.scheduler.loop import Scheduler
 
         self._checked = checked
+        embedding = EmbeddingService(make_embedder(settings))  # a setting that cannot work: here
         self.info = self.store.update_session(
             self.id,
             status=SessionStatus.RUNNING,
@@ -260,6 +262,7 @@ class Session:
                 queue_depth=settings.queue_depth,
                 top_k=settings.top_k,
                 graph_merge_threshold=settings.graph_merge_threshold,
+                embedding=embedding,
             )
             self._scheduler = scheduler
             await self._load_model(scheduler.client)

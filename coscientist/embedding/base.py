@@ -76,5 +76,5 @@ def unit_rows(rows: Sequence[Sequence[float]], expected: int) -> list[Vector]:
     if matrix.ndim != 2 or matrix.shape[1] == 0 or not np.isfinite(matrix).all():
         raise EmbeddingError(f"embeddings have the wrong shape {matrix.shape} or are not finite")
     norms = np.linalg.norm(matrix, axis=1, keepdims=True)
-    matrix = matrix / np.where(norms > 0.0, norms, 1.0)
-    return list(matrix)
+    units = (matrix / np.where(norms > 0.0, norms, 1.0)).astype(np.float32)
+    return list(units)

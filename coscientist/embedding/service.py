@@ -48,6 +48,7 @@ class EmbeddingService:
         self.batch = max(1, batch)
         self.notify: Callable[[str], None] | None = None  # the one line of a fallback
         self.listeners: list[Callable[[EmbedderInfo], None]] = []  # told of a switch
+        self.recorded: str | None = None  # the key last written to the store
 
     @property
     def info(self) -> EmbedderInfo:

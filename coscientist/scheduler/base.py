@@ -14,6 +14,7 @@ from typing import Any
 
 from agents.context import LiteratureSearch
 from coscientist.config import Limits
+from coscientist.embedding import EmbeddingService
 from coscientist.events import EventBus
 from coscientist.knowledge.concepts import DEFAULT_MERGE_THRESHOLD
 from coscientist.llm.base import Gate
@@ -60,6 +61,7 @@ class SchedulerBase:
         idle_exit: float | None = None,
         top_k: int | None = None,
         graph_merge_threshold: float | None = None,
+        embedding: EmbeddingService | None = None,
     ) -> None:
         self.store = store
         self.info = info
@@ -83,6 +85,7 @@ class SchedulerBase:
             rng=self.rng,
             session_id=info.id,
             merge_threshold=graph_merge_threshold or DEFAULT_MERGE_THRESHOLD,
+            embedding=embedding or EmbeddingService(),
         )
         self.policy = Policy(rng=self.rng, top_k=top_k)
         self.db = StoreCalls(store)

@@ -15,6 +15,7 @@ from collections.abc import Collection
 from dataclasses import dataclass, field
 
 from coscientist.events import EventBus
+from coscientist.proximity import Vector, from_bytes
 from coscientist.scheduler.state import SessionState
 from coscientist.schemas import (
     Citation,
@@ -59,6 +60,8 @@ class Effects:
     statuses: dict[str, tuple[HypothesisStatus, str | None]] = field(default_factory=dict)
     reasons: dict[str, str | None] = field(default_factory=dict)  # why a status changed
     citations: dict[str, list[Citation]] = field(default_factory=dict)  # checked, by hypothesis
+    vectors: dict[str, Vector] = field(default_factory=dict)  # of new hypotheses, if made
+    embedder: str = ""  # the key of the embedder that made `vectors`
 
     @property
     def touches_graph(self) -> bool:
@@ -74,6 +77,8 @@ def from_result(task: Task, result: TaskResult, applied: Committed, *, planned: 
         graph_edges=list(result.graph_edges),
         graph_merges=list(result.graph_merges),
         graph_question=result.graph_question,
+        vectors={hid: from_bytes(data) for hid, data in result.vectors.items()},
+        embedder=result.embedder,
     )
     for draft, review_id in zip(result.reviews, applied.review_ids, strict=True):
         out.reviews.append(Review(**draft.model_dump(), id=review_id, session_id=sid))
@@ -149,9 +154,10 @@ class Applied:
 def apply(state: SessionState, bus: EventBus, effects: Effects) -> Applied:
     """Apply committed effects to memory and tell the displays."""
     sid = state.session_id
+    own = effects.embedder == state.embedding.key  # else the run's embedder changed meanwhile
     for h in effects.hypotheses:
         if h.id not in state.hypotheses:
-            state.add_hypothesis(h)
+            state.add_hypothesis(h, vector=effects.vectors.get(h.id) if own else None)
             bus.emit("hypothesis", sid, h.title, id=h.id, origin=h.origin, status=h.status.value)
     for review in effects.reviews:
         if state.add_review(review):

@@ -19,13 +19,14 @@ import random
 import uuid
 from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
+from functools import partial
 
 import anyio
 from anyio.abc import TaskGroup
 
 from coscientist.config import Limits
 from coscientist.errors import StoreError
-from coscientist.scheduler import commands, effects, leases, method
+from coscientist.scheduler import commands, effects, leases, method, vectors
 from coscientist.scheduler.base import ClientFactory
 from coscientist.scheduler.budget import RunSummary
 from coscientist.scheduler.execution import TaskExecution
@@ -87,13 +88,19 @@ class Scheduler(TaskExecution, Following):
             with anyio.CancelScope(shield=True):
                 self.inbox.detach()
                 await self.client.aclose()
+                await self.state.embedding.aclose()
         reason = self.stop_reason or "stopped"
         summary = await self.db(self._summary, reason)
         self.bus.emit("stop", self.info.id, f"stopped: {reason}", reason=reason)
         return summary
 
     async def _run(self) -> None:
+        # Load or probe the embedder; a failure falls back to hashed, told in one line.
+        await vectors.prepare(
+            self.state, self.db, partial(self.bus.emit, "embedding", self.info.id)
+        )
         await self.db(self._load)
+        await self._embed_waiting()  # stored vectors of another embedder are made again
         await self.graph.start()
         # Fresh sessions with one seed replay exactly; a resumed one continues from its history.
         self.rng.seed(
@@ -115,6 +122,7 @@ class Scheduler(TaskExecution, Following):
                     follows_queue = self.queue_depth or not self.plans
                     sync_every = QUEUE_SYNC_SECONDS if follows_queue else SYNC_SECONDS
                     tg.start_soon(self._every, sync_every, self._sync)
+                    tg.start_soon(self._every, vectors.CATCH_UP_SECONDS, self._embed_waiting)
                     if self.concurrency > 1:  # graph refreshes run beside the slots
                         self.graph.spawn = spawner(tg)
                     await self._dispatch(tg)
@@ -155,6 +163,10 @@ class Scheduler(TaskExecution, Following):
                 await self.wake.wait(IDLE_WAIT_SECONDS)
         self.budget.closed = True
 
+    async def _embed_waiting(self) -> None:
+        while await vectors.catch_up(self.state, self.db):
+            pass
+
     def _id_factory(self) -> Callable[[], str]:
         """Hypothesis ids: the session's prefix, then a stream drawn from the seed.
 
@@ -186,7 +198,7 @@ class Scheduler(TaskExecution, Following):
             meta_review=store.latest_meta_review(sid),
             graph=(nodes, edges),
             merges=merges,
-            vectors=store.vectors(sid),
+            vectors=store.vectors(sid, self.state.embedding.key),
         )
         self.state.method.observations = store.list_observations(sid)
         self.budget.load(store.call_stats(sid))  # answered calls only: refusals cost nothing

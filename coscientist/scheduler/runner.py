@@ -33,7 +33,7 @@ from coscientist.knowledge.parts import (
     review_text,
     text_part,
 )
-from coscientist.proximity import cached_embed, embedding_text
+from coscientist.proximity import embedding_text, to_bytes
 from coscientist.scheduler import method
 from coscientist.scheduler.state import SessionState
 from coscientist.schemas import (
@@ -123,14 +123,21 @@ class TaskRunner:
         result = TaskResult()
         if limit is not None:
             drafts = drafts[: max(limit, 0)]
-        proximity = self.state.proximity
         titles = dict(self.state.method.titles)
+        made = [
+            Hypothesis(**draft.model_dump(), id=self.new_id(), session_id=self.session_id)
+            for draft in drafts
+        ]
+        # Awaited here, off the loop's decisions: an endpoint's latency only holds this slot.
+        embedded = await self.state.embedding.embed([embedding_text(h) for h in made])
+        proximity = self.state.proximity
+        # An index of another embedder (the run fell back meanwhile) is not compared with.
+        comparable = embedded.info.dimension == proximity.dim
+        result.embedder = embedded.info.key
         batch: list[tuple[str, np.ndarray]] = []
-        for draft in drafts:
-            h = Hypothesis(**draft.model_dump(), id=self.new_id(), session_id=self.session_id)
-            text = embedding_text(h)
-            vector = cached_embed(text)
-            dup = proximity.near_duplicate(text)
+        for h, vector in zip(made, embedded.vectors, strict=True):
+            result.vectors[h.id] = to_bytes(vector)
+            dup = proximity.near_duplicate_vector(vector) if comparable else None
             duplicate_of = dup[0] if dup else None
             for other_id, other in batch:  # duplicates within one answer, too
                 if duplicate_of is None and float(vector @ other) >= proximity.duplicate_threshold:

@@ -13,6 +13,7 @@ import random
 from collections import deque
 from dataclasses import dataclass, field
 
+from coscientist.embedding import EmbedderInfo, EmbeddingService
 from coscientist.knowledge import GraphView, KnowledgeGraph
 from coscientist.knowledge.concepts import DEFAULT_MERGE_THRESHOLD
 from coscientist.proximity import ProximityIndex, Vector, cached_embed, embedding_text
@@ -45,6 +46,13 @@ def _proximity_index() -> ProximityIndex:
     return ProximityIndex(embedder=cached_embed)
 
 
+def _index_for(embedding: EmbeddingService) -> ProximityIndex:
+    inline = embedding.embed_now
+    return ProximityIndex(
+        dim=embedding.info.dimension, embedder=lambda text: inline(text) or cached_embed(text)
+    )
+
+
 @dataclass
 class SessionState:
     rng: random.Random
@@ -59,6 +67,11 @@ class SessionState:
     matches_done: int = 0
     matches_at_meta: int = 0
     proximity: ProximityIndex = field(default_factory=_proximity_index)
+    # The run's embedder; hypotheses it has not embedded yet wait in `unembedded` (id -> text)
+    # until scheduler/vectors.py catches up, off the loop's hot path. Until then they have
+    # no neighbours and no duplicate check against them.
+    embedding: EmbeddingService = field(default_factory=EmbeddingService)
+    unembedded: dict[str, str] = field(default_factory=dict)
     merge_threshold: float = DEFAULT_MERGE_THRESHOLD  # cosine at which concept names merge
     kg: KnowledgeGraph = field(init=False)
     graph_question: str | None = None
@@ -77,13 +90,45 @@ class SessionState:
     _unreviewed: dict[str, None] = field(default_factory=dict)  # in creation order
 
     def __post_init__(self) -> None:
+        if self.proximity.dim != self.embedding.info.dimension:
+            self.proximity = _index_for(self.embedding)
+        self.embedding.listeners.append(self.reset_index)
         self.kg = KnowledgeGraph(self.merge_threshold)
         self.policy = PairingPolicy(
             self.rng, top_k=max(self.top_k, 10), neighbours=self._neighbours
         )
 
     def _neighbours(self, hid: str) -> list[str]:
-        return self.proximity.neighbours(hid, k=10)
+        return self.proximity.neighbours(hid, k=10) if hid in self.proximity else []
+
+    def reset_index(self, info: EmbedderInfo | None = None) -> None:
+        """The embedder changed (started, or fell back): the index starts again with it, so
+        vectors of two embedders never meet; an inline embedder fills it at once."""
+        self.proximity = _index_for(self.embedding)
+        self.unembedded.clear()
+        for h in self.hypotheses.values():
+            self._index(h, None)
+
+    def _index(self, h: Hypothesis, vector: Vector | None) -> None:
+        if vector is not None and len(vector) == self.proximity.dim:
+            self.proximity.add_vector(h.id, vector)
+            self.unembedded.pop(h.id, None)
+            return
+        text = embedding_text(h)
+        now = self.embedding.embed_now(text)
+        if now is not None:
+            self.proximity.add_vector(h.id, now)
+        else:
+            self.unembedded[h.id] = text
+
+    def index_vectors(self, key: str, vectors: dict[str, Vector]) -> None:
+        """Vectors made by the embedder keyed `key`; ignored if the run's embedder changed."""
+        if key != self.embedding.key:
+            return
+        for hid, vector in vectors.items():
+            h = self.hypotheses.get(hid)
+            if h is not None and (hid in self.unembedded or hid not in self.proximity):
+                self._index(h, vector)
 
     # --- loading -------------------------------------------------------------
 
@@ -98,7 +143,8 @@ class SessionState:
         vectors: dict[str, Vector] | None = None,
         merges: list[GraphMerge] | None = None,
     ) -> None:
-        """Fill from the store; stored vectors spare re-embedding every hypothesis."""
+        """Fill from the store; stored vectors (of the run's embedder: Store.vectors with its
+        key) spare re-embedding every hypothesis."""
         vectors = vectors or {}
         for h in hypotheses:
             self.add_hypothesis(h, ratings.get(h.id), vectors.get(h.id))
@@ -146,10 +192,7 @@ class SessionState:
         )
         if member:
             self._rank(h.id)
-        if vector is not None and len(vector) == self.proximity.dim:
-            self.proximity.add_vector(h.id, vector)
-        else:
-            self.proximity.add(h.id, embedding_text(h))
+        self._index(h, vector)
         self._sync_policy(h)
 
     def set_status(
