@@ -75,6 +75,14 @@ ConfOpt = Annotated[
         help="stop ranking once the top 10 is this sure (expected recall, default 0.8)",
     ),
 ]
+EmbedderOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--embedder",
+        help="proximity embeddings: hashed, openai-compatible (COSCIENTIST_EMBEDDING_BASE_URL"
+        " or --base-url) or embedded",
+    ),
+]
 TuiOpt = Annotated[bool, typer.Option("--tui/--no-tui", help="watch the run in the terminal UI")]
 VerboseOpt = Annotated[
     bool,
@@ -142,6 +150,7 @@ def run(
     confidence: ConfOpt = None,
     seed: SeedOpt = None,
     threads: ThreadsOpt = None,
+    embedder: EmbedderOpt = None,
     literature: Annotated[
         bool | None,
         typer.Option(
@@ -176,6 +185,7 @@ def run(
         seed=seed,
         threads=threads,
         literature=literature,
+        embedder=embedder,
     )
     cs = _open(db, **settings_opts)
     limits = _limits(
@@ -210,6 +220,7 @@ def resume(
     max_cost: CostOpt = None,
     confidence: ConfOpt = None,
     threads: ThreadsOpt = None,
+    embedder: EmbedderOpt = None,
     tui: TuiOpt = False,
     verbose: VerboseOpt = False,
 ) -> None:
@@ -218,7 +229,9 @@ def resume(
     The model is checked before the session is marked running; a new --base-url is
     stored only once that check passed.
     """
-    cs = _open(db, concurrency=concurrency, queue_depth=queue_depth, threads=threads)
+    cs = _open(
+        db, concurrency=concurrency, queue_depth=queue_depth, threads=threads, embedder=embedder
+    )
     session = cs.session(session_id)
     limits = _limits(
         max_calls=max_calls,
@@ -368,6 +381,8 @@ def show(
             **method_summary(cs.store, session.id),
             # The graph's figures at its latest stored point (`coscientist graph` for more).
             "graph": latest[0].model_dump(mode="json") if latest else None,
+            # Requested and used embedder, why it fell back, vectors stored per embedder.
+            "embedder": cs.store.session_embedder(session.id),
         }
         print(json_text(json.dumps(payload, indent=2, ensure_ascii=False)))
         return

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 import anyio
 
 from coscientist.config import Limits, ModelPrice, Settings
-from coscientist.embedding import EmbeddingService, make_embedder
+from coscientist.embedding import EmbeddingService, check_embedder, make_embedder
 from coscientist.errors import ConfigError, CoscientistError, GoalRefusedError
 from coscientist.events import EventBus
 from coscientist.llm.base import Backend, Gate
@@ -92,6 +92,7 @@ class CoScientist:
         if not goal:
             raise ConfigError("the research goal is empty: say what you want to find out")
         check_goal(goal)
+        check_embedder(self.settings)
         preload_scheduler()  # a started session is about to run: overlap the import with the probe
         limits = limits or self.settings.limits
         checked = self.check_model(self.settings, limits.max_cost)

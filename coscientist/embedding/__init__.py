@@ -13,7 +13,7 @@ from coscientist.embedding.base import (
     EmbedderInfo,
     EmbeddingError,
 )
-from coscientist.embedding.choose import make_embedder
+from coscientist.embedding.choose import check_embedder, make_embedder
 from coscientist.embedding.hashed import HASHED_INFO, HashedEmbedder
 from coscientist.embedding.service import EmbeddingService
 
@@ -26,5 +26,6 @@ __all__ = [
     "EmbeddingError",
     "EmbeddingService",
     "HashedEmbedder",
+    "check_embedder",
     "make_embedder",
 ]

@@ -11,7 +11,9 @@ llama.cpp's server (HTTP 500 on `json_schema`, `json_object` accepted);
 single-slot server. Like a real endpoint it answers only under /v1 (404
 elsewhere), with `api_key` set it answers 401 to any other bearer token, with
 `models_status` set `GET /models` fails with that status, and with
-`strict_models=True` a completion for a model it does not serve is a 404.
+`strict_models=True` a completion for a model it does not serve is a 404. POST
+/embeddings answers deterministic hashed bag-of-words vectors (64 dimensions),
+or fails with `embeddings_status`; `embedding_requests` counts them.
 
 Run it alone for benchmarks:
     python tests/fakes/openai_server.py --port 8000 --latency 0.5 --capacity 64
@@ -136,6 +138,7 @@ class FakeOpenAIServer:
         api_key: str | None = None,
         models_status: int | None = None,
         strict_models: bool = False,
+        embeddings_status: int | None = None,
     ) -> None:
         self.responder = responder
         self.reject_json_schema = reject_json_schema
@@ -150,10 +153,13 @@ class FakeOpenAIServer:
         self.api_key = api_key
         self.models_status = models_status
         self.strict_models = strict_models
+        self.embeddings_status = embeddings_status  # set: /embeddings fails with it
         self.request_times: list[float] = []  # monotonic arrival time of each chat request
         # Counters, written on the server thread and read by tests.
         self.requests_received = 0
         self.chat_requests = 0
+        self.embedding_requests = 0
+        self.embedded_texts = 0
         self.max_concurrent = 0  # requests being served at once (inside capacity)
         self.max_pending = 0  # requests received and not yet answered
         self.bodies: list[dict[str, Any]] = []
@@ -310,6 +316,9 @@ class FakeOpenAIServer:
         if self.record_bodies:
             self.bodies.append(body)
         if path.endswith("/embeddings"):
+            self.embedding_requests += 1
+            if self.embeddings_status is not None:
+                return self.embeddings_status, _error("embeddings are down", "server_error")
             return 200, self._embeddings(body)
         self.chat_requests += 1
         self.request_times.append(time.monotonic())
@@ -395,6 +404,7 @@ class FakeOpenAIServer:
         """Hashed bag of words, normalised: similar texts get similar vectors."""
         inputs = body.get("input", "")
         texts = [inputs] if isinstance(inputs, str) else [str(t) for t in inputs]
+        self.embedded_texts += len(texts)
         data = []
         for index, text in enumerate(texts):
             vector = [0.0] * _EMBEDDING_DIM
