@@ -64,6 +64,10 @@ def _isolated_env(
         "COSCIENTIST_API_KEY",
         "OPENAI_API_KEY",
         "OPENAI_BASE_URL",
+        "COSCIENTIST_EMBEDDER",
+        "COSCIENTIST_EMBEDDING_MODEL",
+        "COSCIENTIST_EMBEDDING_BASE_URL",
+        "COSCIENTIST_EMBEDDING_API_KEY",
     ):
         monkeypatch.delenv(name, raising=False)
     home = tmp_path_factory.mktemp("home")

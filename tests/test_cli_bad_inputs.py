@@ -66,6 +66,30 @@ ROWS = [
     _r("run-seed-word", [*RUN, "--seed", "x"], "--seed"),
     _r("run-seed-past-int64", [*RUN, "--model", "scripted", "--seed", "9" * 20], "seed"),
     _r("run-threads-zero", [*RUN, "--threads", "0"], "--threads"),
+    # the proximity embedder (coscientist/embedding)
+    _r("run-embedder-unknown", [*RUN, "--model", "scripted", "--embedder", "bert"], "embedder"),
+    _r(
+        "run-embedder-no-endpoint",
+        [*RUN, "--model", "scripted", "--embedder", "openai-compatible"],
+        "needs an endpoint",
+    ),
+    _r(
+        "run-embedder-from-env",
+        [*RUN, "--model", "scripted"],
+        "COSCIENTIST_EMBEDDER",
+        env={"COSCIENTIST_EMBEDDER": "word2vec"},
+    ),
+    _r(
+        "run-embedder-missing-gguf",
+        [*RUN, "--model", "scripted", "--embedder", "embedded"],
+        "is not a GGUF file",
+        env={"COSCIENTIST_EMBEDDING_MODEL": "/nonexistent/model.gguf"},
+    ),
+    _r(
+        "resume-embedder-unknown",
+        ["resume", "{sid}", "--db", "{db}", "--embedder", "bert"],
+        "embedder",
+    ),
     # model specs
     _r("model-unknown", [*RUN, "--model", "gpt-banana"], "unknown model spec"),
     _r("model-gguf-no-path", [*RUN, "--model", "gguf:"], "needs the path"),
