@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import httpx
+import numpy as np
 
 from coscientist.embedding.base import EmbeddingError, unit_rows
 from coscientist.proximity import Vector
@@ -63,7 +64,7 @@ class OpenAICompatibleEmbedder:
             raise EmbeddingError(f"{self.shown_url}/embeddings answered without a data list")
         try:
             ordered = sorted(data, key=lambda item: int(item.get("index", 0)))
-            rows = [item["embedding"] for item in ordered]
+            rows = [_pooled(item["embedding"]) for item in ordered]
         except (AttributeError, KeyError, TypeError, ValueError):
             raise EmbeddingError(
                 f"{self.shown_url}/embeddings answered items without an embedding"
@@ -100,3 +101,11 @@ class OpenAICompatibleEmbedder:
             return response.json()
         except ValueError:
             raise EmbeddingError(f"{where} answered something that is not JSON") from None
+
+
+def _pooled(embedding: Any) -> Any:
+    """One vector per token (llama-cpp-python's server, for a model whose GGUF names no
+    pooling type, such as the shipped SmolLM2) becomes their mean, as `embedded` pools."""
+    if isinstance(embedding, list) and embedding and isinstance(embedding[0], list):
+        return np.asarray(embedding, dtype=np.float32).mean(axis=0).tolist()
+    return embedding
