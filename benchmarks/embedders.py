@@ -16,11 +16,13 @@ its two unit vectors, and the figures are:
 
 Embedders: `hashed` always; `embedded` (the shipped SmolLM2 GGUF through
 llama-cpp-python, `--threads`) unless llama.cpp or the wheel is missing;
-`openai-compatible` when `--base-url` is given (for example llama-cpp-python's
-server on the same GGUF: `python -m llama_cpp.server --model PATH --embedding
-true --port 8790`, then `--base-url http://127.0.0.1:8790/v1`).
+`openai-compatible` when `--base-url` is given, `--batch` texts a request (for
+example llama-cpp-python's server on the same GGUF: `python -m llama_cpp.server
+--model PATH --embedding true --port 8790`, then `--base-url
+http://127.0.0.1:8790/v1 --batch 1`: that server answers every input of a batch
+after the first wrongly for a model without a pooling type).
 
-python benchmarks/embedders.py [--threads 1] [--base-url URL] [--model NAME]
+python benchmarks/embedders.py [--threads 1] [--base-url URL] [--model NAME] [--batch 32]
 The last line of output is one JSON object.
 """
 
@@ -77,11 +79,15 @@ def figures(pairs: list[dict[str, Any]], scores: list[float]) -> dict[str, Any]:
     }
 
 
-async def measure(embedder: Embedder, pairs: list[dict[str, Any]]) -> dict[str, Any]:
+async def measure(
+    embedder: Embedder, pairs: list[dict[str, Any]], batch: int = 1024
+) -> dict[str, Any]:
     await embedder.start()
     texts = sorted({p["a"] for p in pairs} | {p["b"] for p in pairs})
     started = time.perf_counter()
-    vectors = await embedder.embed(texts)
+    vectors = []
+    for start in range(0, len(texts), batch):
+        vectors.extend(await embedder.embed(texts[start : start + batch]))
     seconds = time.perf_counter() - started
     index = dict(zip(texts, vectors, strict=True))
     scores = [float(index[p["a"]] @ index[p["b"]]) for p in pairs]
@@ -116,8 +122,9 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
     results: list[dict[str, Any]] = []
     skipped: dict[str, str] = {}
     for label, embedder in embedders:
+        batch = args.batch if label == "openai-compatible" else len(pairs) * 2
         try:
-            results.append(await measure(embedder, pairs))
+            results.append({**await measure(embedder, pairs, batch), "batch": batch})
         except EmbeddingError as exc:
             skipped[label] = str(exc)
     for row in results:
@@ -143,6 +150,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--base-url", default=None, help="an OpenAI-compatible /v1 endpoint")
     parser.add_argument("--model", default=None, help="its embedding model (default: its first)")
+    parser.add_argument("--batch", type=int, default=32, help="texts per request to --base-url")
     parser.add_argument("--timeout", type=float, default=600.0, help="seconds per request")
     parser.add_argument("--skip-embedded", action="store_true")
     args = parser.parse_args()

@@ -133,6 +133,9 @@ class Settings(BaseSettings):
     embedding_model: str = ""  # served model name, or a GGUF path for embedded
     embedding_base_url: str | None = None
     embedding_api_key: SecretStr | None = None
+    # Texts per embeddings request. 1 for llama-cpp-python's server on a GGUF without a
+    # pooling type: it answers every input of a batch after the first wrongly (measured).
+    embedding_batch: int = Field(default=32, ge=1, le=2048)
 
     @field_validator("base_url", "embedding_base_url")
     @classmethod

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 import anyio
 
 from coscientist.config import Limits, ModelPrice, Settings
-from coscientist.embedding import EmbeddingService, check_embedder, make_embedder
+from coscientist.embedding import check_embedder, embedding_service
 from coscientist.errors import ConfigError, CoscientistError, GoalRefusedError
 from coscientist.events import EventBus
 from coscientist.llm.base import Backend, Gate
@@ -233,7 +233,7 @@ class Session:
         from coscientist.scheduler.loop import Scheduler
 
         self._checked = checked
-        embedding = EmbeddingService(make_embedder(settings))  # a setting that cannot work: here
+        embedding = embedding_service(settings)  # a setting that cannot work fails here
         self.info = self.store.update_session(
             self.id,
             status=SessionStatus.RUNNING,

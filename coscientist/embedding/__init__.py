@@ -13,7 +13,7 @@ from coscientist.embedding.base import (
     EmbedderInfo,
     EmbeddingError,
 )
-from coscientist.embedding.choose import check_embedder, make_embedder
+from coscientist.embedding.choose import check_embedder, embedding_service, make_embedder
 from coscientist.embedding.hashed import HASHED_INFO, HashedEmbedder
 from coscientist.embedding.service import EmbeddingService
 
@@ -27,5 +27,6 @@ __all__ = [
     "EmbeddingService",
     "HashedEmbedder",
     "check_embedder",
+    "embedding_service",
     "make_embedder",
 ]

@@ -9,6 +9,7 @@ from coscientist.embedding.base import Embedder
 from coscientist.embedding.hashed import HashedEmbedder
 from coscientist.embedding.http import OpenAICompatibleEmbedder
 from coscientist.embedding.llama import LlamaEmbedder
+from coscientist.embedding.service import EmbeddingService
 from coscientist.errors import ConfigError
 
 
@@ -43,3 +44,8 @@ def make_embedder(settings: Settings) -> Embedder:
         path = Path(settings.embedding_model).expanduser() if settings.embedding_model else None
         return LlamaEmbedder(path, threads=settings.threads)
     return HashedEmbedder()
+
+
+def embedding_service(settings: Settings) -> EmbeddingService:
+    """The service a run (or a worker) embeds through, as the settings ask."""
+    return EmbeddingService(make_embedder(settings), batch=settings.embedding_batch)

@@ -13,6 +13,7 @@ One module a responsibility, read in this order:
     budget.py    calls, tokens and time; the gate every model call passes; the run summary
     failures.py  what a failure means: retry, stop, or surface a bug
     storage.py   the store from the loop: worker threads, busy stores retried
+    vectors.py   the run's embedder: started first, what waits for a vector embedded in batches
     leases.py    who holds a task; taking back the tasks of dead owners
     commands.py  how the session reaches a running loop
     slots.py     what is in flight, by kind and by hypothesis

@@ -20,7 +20,7 @@ from typing import Any, Protocol
 import anyio
 
 from coscientist.config import Limits, ModelPrice, Settings
-from coscientist.embedding import EmbeddingService, make_embedder
+from coscientist.embedding import embedding_service
 from coscientist.events import EventBus
 from coscientist.literature import LiteratureTools
 from coscientist.literature.session import open_literature
@@ -184,7 +184,7 @@ async def _serve(
         plan=False,
         idle_exit=idle_exit if idle_exit is not None else POLL_SECONDS,
         literature=literature,
-        embedding=EmbeddingService(make_embedder(cs.settings)),
+        embedding=embedding_service(cs.settings),
     )
     run = await scheduler.run(limits)
     return run, scheduler.budget.spent() is not None
