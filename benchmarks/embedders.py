@@ -76,6 +76,7 @@ def figures(pairs: list[dict[str, Any]], scores: list[float]) -> dict[str, Any]:
         "best_accuracy": round(accuracy, 3),
         "threshold": round(threshold, 3),
         "mean_cosine": {k: round(float(np.mean(v)), 3) for k, v in sorted(by_kind.items())},
+        "max_cosine": {k: round(float(np.max(v)), 3) for k, v in sorted(by_kind.items())},
     }
 
 

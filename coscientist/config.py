@@ -136,6 +136,9 @@ class Settings(BaseSettings):
     # Texts per embeddings request. 1 for llama-cpp-python's server on a GGUF without a
     # pooling type: it answers every input of a batch after the first wrongly (measured).
     embedding_batch: int = Field(default=32, ge=1, le=2048)
+    # Cosine at which a new hypothesis is a near-duplicate; None: the embedder's default
+    # (coscientist/embedding/service.py). A served embedding model may need its own.
+    duplicate_threshold: float | None = Field(default=None, gt=0.0, le=1.0)
 
     @field_validator("base_url", "embedding_base_url")
     @classmethod

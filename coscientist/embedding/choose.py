@@ -48,4 +48,8 @@ def make_embedder(settings: Settings) -> Embedder:
 
 def embedding_service(settings: Settings) -> EmbeddingService:
     """The service a run (or a worker) embeds through, as the settings ask."""
-    return EmbeddingService(make_embedder(settings), batch=settings.embedding_batch)
+    return EmbeddingService(
+        make_embedder(settings),
+        batch=settings.embedding_batch,
+        duplicate_threshold=settings.duplicate_threshold,
+    )

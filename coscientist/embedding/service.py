@@ -25,6 +25,11 @@ from coscientist.embedding.hashed import HashedEmbedder
 from coscientist.proximity import Vector
 
 R = TypeVar("R")
+# Cosine at or above which a new hypothesis is a near-duplicate of an indexed one, by
+# embedder kind: each embedder has its own scale. 0.92 is proximity's own (hashed) default;
+# the shipped chat model puts nearly every pair of hypotheses between 0.85 and 0.95
+# (benchmarks/README.md), so only a near-identical text may count as a duplicate there.
+DUPLICATE_THRESHOLDS = {"hashed": 0.92, "openai-compatible": 0.92, "embedded": 0.99}
 RETRIES = 2  # after the first attempt
 RETRY_DELAY = 0.5  # seconds, doubled each time
 BATCH = 32  # texts per request
@@ -38,6 +43,7 @@ class EmbeddingService:
         retries: int = RETRIES,
         retry_delay: float = RETRY_DELAY,
         batch: int = BATCH,
+        duplicate_threshold: float | None = None,
     ) -> None:
         self.primary: Embedder = primary or HashedEmbedder()
         self.current: Embedder = self.primary
@@ -49,6 +55,7 @@ class EmbeddingService:
         self.notify: Callable[[str], None] | None = None  # the one line of a fallback
         self.listeners: list[Callable[[EmbedderInfo], None]] = []  # told of a switch
         self.recorded: str | None = None  # the key last written to the store
+        self._duplicate_threshold = duplicate_threshold  # for the primary; None: by kind
 
     @property
     def info(self) -> EmbedderInfo:
@@ -57,6 +64,12 @@ class EmbeddingService:
     @property
     def key(self) -> str:
         return self.info.key
+
+    @property
+    def duplicate_threshold(self) -> float:
+        if self._duplicate_threshold is not None and self.current is self.primary:
+            return self._duplicate_threshold
+        return DUPLICATE_THRESHOLDS.get(self.current.name, DUPLICATE_THRESHOLDS["hashed"])
 
     @property
     def inline(self) -> bool:

@@ -49,7 +49,9 @@ def _proximity_index() -> ProximityIndex:
 def _index_for(embedding: EmbeddingService) -> ProximityIndex:
     inline = embedding.embed_now
     return ProximityIndex(
-        dim=embedding.info.dimension, embedder=lambda text: inline(text) or cached_embed(text)
+        dim=embedding.info.dimension,
+        duplicate_threshold=embedding.duplicate_threshold,
+        embedder=lambda text: inline(text) or cached_embed(text),
     )
 
 
@@ -90,7 +92,11 @@ class SessionState:
     _unreviewed: dict[str, None] = field(default_factory=dict)  # in creation order
 
     def __post_init__(self) -> None:
-        if self.proximity.dim != self.embedding.info.dimension:
+        index, embedding = self.proximity, self.embedding
+        if (index.dim, index.duplicate_threshold) != (
+            embedding.info.dimension,
+            embedding.duplicate_threshold,
+        ):
             self.proximity = _index_for(self.embedding)
         self.embedding.listeners.append(self.reset_index)
         self.kg = KnowledgeGraph(self.merge_threshold)

@@ -26,7 +26,11 @@ async def prepare(state: SessionState, db: StoreCalls, notify: Callable[[str], N
     service = state.embedding
     service.notify = notify
     await service.start()
-    if state.proximity.dim != service.info.dimension:
+    index = state.proximity
+    if (index.dim, index.duplicate_threshold) != (
+        service.info.dimension,
+        service.duplicate_threshold,
+    ):
         state.reset_index()
     await record(state, db)
 
