@@ -121,9 +121,8 @@ class SessionState:
             self.unembedded.pop(h.id, None)
             return
         text = embedding_text(h)
-        now = self.embedding.embed_now(text)
-        if now is not None:
-            self.proximity.add_vector(h.id, now)
+        if self.embedding.inline:  # the index's own embedder (a benchmark may inject one)
+            self.proximity.add(h.id, text)
         else:
             self.unembedded[h.id] = text
 
