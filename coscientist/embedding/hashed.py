@@ -11,8 +11,9 @@ HASHED_INFO = EmbedderInfo("hashed", "ngrams-v1", HASHED_DIM)
 
 
 class HashedEmbedder:
-    """No weights, no network, the same vector in every process: embedding is a few
-    hundred microseconds of CPU, so it runs inline where the others are awaited."""
+    """No weights, no network, the same vector in every process: embedding takes a few
+    milliseconds of CPU at most, so the run indexes with it inline (EmbeddingService.inline)
+    where other embedders are awaited."""
 
     name = HASHED_INFO.name
     model = HASHED_INFO.model
@@ -20,9 +21,6 @@ class HashedEmbedder:
 
     async def start(self) -> None:
         return None
-
-    def embed_now(self, text: str) -> Vector:
-        return cached_embed(text)
 
     async def embed(self, texts: Sequence[str]) -> list[Vector]:
         return [cached_embed(t) for t in texts]

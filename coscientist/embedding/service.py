@@ -85,11 +85,6 @@ class EmbeddingService:
         except EmbeddingError as exc:
             self._fall_back(str(exc))
 
-    def embed_now(self, text: str) -> Vector | None:
-        """The vector at once when the embedder is inline; None when it must be awaited."""
-        current = self.current
-        return current.embed_now(text) if isinstance(current, HashedEmbedder) else None
-
     async def embed(self, texts: Sequence[str]) -> Embedded:
         """Vectors of `texts` with the embedder that made them, in batches of `batch`."""
         current = self.current

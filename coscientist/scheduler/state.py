@@ -47,11 +47,11 @@ def _proximity_index() -> ProximityIndex:
 
 
 def _index_for(embedding: EmbeddingService) -> ProximityIndex:
-    inline = embedding.embed_now
+    # Its own embedder serves only when the service is inline, and inline is hashed.
     return ProximityIndex(
         dim=embedding.info.dimension,
         duplicate_threshold=embedding.duplicate_threshold,
-        embedder=lambda text: inline(text) or cached_embed(text),
+        embedder=cached_embed,
     )
 
 
