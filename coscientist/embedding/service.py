@@ -54,6 +54,7 @@ class EmbeddingService:
         self.batch = max(1, batch)
         self.notify: Callable[[str], None] | None = None  # the one line of a fallback
         self.listeners: list[Callable[[EmbedderInfo], None]] = []  # told of a switch
+        self.records = True  # whether this run writes the session's embedder record
         self.recorded: str | None = None  # the key last written to the store
         self._duplicate_threshold = duplicate_threshold  # for the primary; None: by kind
 

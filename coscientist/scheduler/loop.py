@@ -96,9 +96,8 @@ class Scheduler(TaskExecution, Following):
 
     async def _run(self) -> None:
         # Load or probe the embedder; a failure falls back to hashed, told in one line.
-        await vectors.prepare(
-            self.state, self.db, partial(self.bus.emit, "embedding", self.info.id)
-        )
+        say = partial(self.bus.emit, "embedding", self.info.id)
+        await vectors.prepare(self.state, self.db, say, records=self.plans)
         await self.db(self._load)
         await self._embed_waiting()  # stored vectors of another embedder are made again
         await self.graph.start()

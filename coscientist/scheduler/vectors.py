@@ -19,12 +19,15 @@ CATCH_UP_SECONDS = 1.0
 CATCH_UP_BATCH = 256  # texts a round takes; the service splits them into requests
 
 
-async def prepare(state: SessionState, db: StoreCalls, notify: Callable[[str], None]) -> None:
+async def prepare(
+    state: SessionState, db: StoreCalls, notify: Callable[[str], None], *, records: bool = True
+) -> None:
     """Start (load or probe) the embedder and record it with the session; an index built
     before its dimension was known is rebuilt. A failing embedder falls back to hashed here,
     before any task, and `notify` gets the one line that says so."""
     service = state.embedding
     service.notify = notify
+    service.records = records  # a worker leaves the session's record to its planner
     await service.start()
     index = state.proximity
     if (index.dim, index.duplicate_threshold) != (
@@ -38,7 +41,7 @@ async def prepare(state: SessionState, db: StoreCalls, notify: Callable[[str], N
 async def record(state: SessionState, db: StoreCalls) -> None:
     """The session's embedder in the store (show --json), when it changed since last told."""
     service = state.embedding
-    if service.recorded == service.key:
+    if not service.records or service.recorded == service.key:
         return
     info = service.info
     write = partial(
