@@ -200,6 +200,9 @@ async def test_a_session_stores_vectors_with_its_embedder_and_a_resume_does_not_
         bodies_before = len(server.bodies)
 
         resumed = cs.session(session.id)
+        # Stored with a hashed vector (no run is going); the resume embeds it before any task.
+        own = resumed.add_hypothesis("Propionate from Bacteroides primes dendritic cells.")
+        assert set(cs.store.vectors(session.id, HASHED_KEY)) == {own.id}
         await resumed.run(Limits(max_calls=60))
         after = cs.store.list_hypotheses(session.id)
         assert len(after) > len(first)
