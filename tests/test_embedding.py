@@ -4,7 +4,9 @@ vectors kept with the embedder that made them, and the fallback to hashed."""
 from __future__ import annotations
 
 import importlib.util
+import json
 import random
+import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
@@ -13,6 +15,7 @@ import anyio.lowlevel
 import numpy as np
 import pytest
 
+from coscientist import cli
 from coscientist.config import Limits, Settings
 from coscientist.embedding import (
     HASHED_INFO,
@@ -234,7 +237,9 @@ async def test_a_resume_with_another_embedder_reembeds_once_and_stores_the_new_k
         assert server.embedded_texts >= len(hashed)  # the old ones, in batches
 
 
-async def test_a_dead_embeddings_endpoint_never_stops_the_run(tmp_path: Path) -> None:
+async def test_a_dead_embeddings_endpoint_never_stops_the_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     with FakeOpenAIServer(embeddings_status=500) as down:
         with CoScientist(http_settings(tmp_path, down)) as cs:
             session = cs.start(GOAL)
@@ -258,6 +263,29 @@ async def test_a_dead_embeddings_endpoint_never_stops_the_run(tmp_path: Path) ->
             hypotheses = cs.store.list_hypotheses(session.id)
             assert set(cs.store.vectors(session.id, HASHED_KEY)) == {h.id for h in hypotheses}
             assert len(lines) == 1 and "HTTP 500" in lines[0]
+        capsys.readouterr()
+        argv = ["coscientist", "show", session.id, "--db", cs.settings.db, "--json"]
+        monkeypatch.setattr(sys, "argv", argv)
+        with pytest.raises(SystemExit) as done:
+            cli.main()
+        assert done.value.code in (0, None)
+        shown = json.loads(capsys.readouterr().out)["embedder"]
+        assert shown["requested"] == "openai-compatible" and shown["name"] == "hashed"
+        assert "HTTP 500" in shown["fallback"] and shown["vectors"] == {HASHED_KEY: len(hypotheses)}
+
+
+async def test_a_worker_leaves_the_embedder_record_to_the_planner(tmp_path: Path) -> None:
+    from coscientist.scheduler import vectors
+    from coscientist.scheduler.storage import StoreCalls
+
+    with CoScientist(settings(tmp_path)) as cs:
+        session = cs.start(GOAL)
+        state = SessionState(rng=random.Random(0), session_id=session.id)
+        await vectors.prepare(state, StoreCalls(cs.store), print, records=False)
+        assert cs.store.session_embedder(session.id) is None
+        await vectors.prepare(state, StoreCalls(cs.store), print)
+        recorded = cs.store.session_embedder(session.id)
+        assert recorded is not None and recorded["name"] == "hashed"
 
 
 def test_openai_compatible_without_an_endpoint_is_refused_before_a_session_exists(
