@@ -6,7 +6,6 @@ import hashlib
 import os
 import subprocess
 import sys
-import time
 
 import numpy as np
 import pytest
@@ -138,19 +137,20 @@ def test_plugged_embedder_and_dimension_checks() -> None:
         ProximityIndex(duplicate_threshold=1.5)
 
 
-def test_neighbours_fast_with_10000_hypotheses() -> None:
+def test_neighbours_at_10000_hypotheses_agree_with_brute_force() -> None:
+    """Correctness at scale; the speed of the lookup is benchmarks/overhead.py's pair choice."""
     index = ProximityIndex()
     vectors = np.random.default_rng(0).standard_normal((10_000, 512)).astype(np.float32)
     for i, vector in enumerate(vectors):
         index.add_vector(f"h{i}", vector)
     assert len(index) == 10_000
-    start = time.perf_counter()
-    for i in range(100):
+    units = vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+    for i in range(0, 100, 7):
         found = index.neighbours(f"h{i}", k=10)
-        assert len(found) == 10
-    assert time.perf_counter() - start < 2.0  # sanity bound; about 1.5 ms a lookup here
-    best = int(np.argmax(vectors[1:] @ vectors[0])) + 1  # brute force agrees
-    assert index.neighbours("h0", k=1) == [f"h{best}"]
+        scores = units @ units[i]
+        scores[i] = -np.inf
+        expected = [f"h{j}" for j in np.argsort(-scores, kind="stable")[:10]]
+        assert found == expected
 
 
 def test_cached_neighbours_equal_a_fresh_scan_through_additions_and_removals() -> None:
