@@ -57,6 +57,39 @@ class ModelPrice(BaseModel):
     )
 
 
+# The agent roles that can each have a model of their own (`[roles.ranking]`, --judge-model).
+ROLES = ("generation", "reflection", "ranking", "evolution", "meta_review", "graph")
+
+
+ROLE_ALIASES = {"judge": "ranking", "meta-review": "meta_review", "metareview": "meta_review"}
+
+
+def role_name(name: str) -> str:
+    """`judge` is the ranking role; `meta-review` the meta_review one."""
+    key = name.strip().lower()
+    return ROLE_ALIASES.get(key, key.replace("-", "_"))
+
+
+class RoleModel(BaseModel):
+    """One role's model: spec, base URL and concurrency; None takes the session's.
+
+    The API key is not here: it comes from the environment only (COSCIENTIST_<ROLE>_API_KEY,
+    else COSCIENTIST_API_KEY), so a role map can be stored with a session as it is.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    model: str | None = None
+    base_url: str | None = None
+    concurrency: int | None = Field(default=None, ge=1, le=4096)
+
+    @field_validator("model", "base_url")
+    @classmethod
+    def _blank_is_none(cls, v: str | None) -> str | None:
+        v = v.strip() if v else v
+        return v.rstrip("/") if v else None
+
+
 class Limits(BaseSettings):
     """Stop rules of a run. None means unlimited.
 
@@ -139,6 +172,19 @@ class Settings(BaseSettings):
     # Cosine at which a new hypothesis is a near-duplicate; None: the embedder's default
     # (coscientist/embedding/service.py). A served embedding model may need its own.
     duplicate_threshold: float | None = Field(default=None, gt=0.0, le=1.0)
+    # A model per role ([roles.ranking] model = "...", base_url, concurrency); see llm/roles.py.
+    roles: dict[str, RoleModel] = Field(default_factory=dict)
+
+    @field_validator("roles", mode="before")
+    @classmethod
+    def _known_roles(cls, v: Any) -> Any:
+        if not isinstance(v, dict):
+            return v
+        named = {role_name(str(k)): item for k, item in v.items()}
+        unknown = sorted(set(named) - set(ROLES))
+        if unknown:
+            raise ValueError(f"unknown role {unknown[0]!r}: the roles are {', '.join(ROLES)}")
+        return named
 
     @field_validator("base_url", "embedding_base_url")
     @classmethod

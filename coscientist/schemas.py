@@ -16,6 +16,8 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, computed_field
 
+from coscientist.config import RoleModel
+
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
@@ -132,6 +134,9 @@ class SessionInfo(BaseModel):
     # (tournament.ratings.update_positioned); the store updates it with every match.
     position_mu: float = 0.0
     position_sigma: float = 2.0
+    # Roles with a model of their own (llm/roles.py): spec, base URL (password masked) and
+    # concurrency, so a resume and workers use the same models. Never a key.
+    roles: dict[str, RoleModel] = Field(default_factory=dict)
 
 
 # --- hypotheses ---------------------------------------------------------------
@@ -524,6 +529,9 @@ class CallRecord(BaseModel):
     session_id: str | None = None
     task_id: str | None = None
     created_at: datetime = Field(default_factory=utcnow)
+    # Which configured model made the call: its spec, and its base URL with the password
+    # masked (llm/roles.py Endpoint.label); `model` is the name the backend answered with.
+    endpoint: str | None = None
 
 
 class TaskResult(BaseModel):

@@ -30,7 +30,9 @@ from coscientist.errors import ConfigError, CoscientistError, GoalRefusedError
 from coscientist.events import EventBus
 from coscientist.llm.base import Backend, Gate
 from coscientist.llm.client import ModelClient
-from coscientist.llm.preflight import ModelCheck, check_model
+from coscientist.llm.preflight import ModelCheck, check_model, check_plan
+from coscientist.llm.roles import Endpoint, RolePlan, plan_roles, restore_roles
+from coscientist.llm.router import ClientOptions, ModelRouter, build_router
 from coscientist.llm.spec import check_base_url, make_backend
 from coscientist.redact import mask_secrets
 from coscientist.run_status import RunProgress
@@ -95,7 +97,8 @@ class CoScientist:
         check_embedder(self.settings)
         preload_scheduler()  # a started session is about to run: overlap the import with the probe
         limits = limits or self.settings.limits
-        checked = self.check_model(self.settings, limits.max_cost)
+        roles = plan_roles(self.settings)  # a bad role spec or URL fails here, before any probe
+        checks = self.check_models(self.settings, roles, limits.max_cost)
         info = SessionInfo(
             id=new_id(),
             goal=goal,
@@ -105,9 +108,10 @@ class CoScientist:
             limits=limits.model_dump(exclude_none=True),
             preferences=preferences,
             plan=plan if plan is not None and not plan.is_empty() else None,
+            roles=roles.stored_roles(),
         )
         session = Session(self, self.store.create_session(info))
-        session._checked = checked
+        session._checks = checks
         return session
 
     def check_model(
@@ -123,6 +127,30 @@ class CoScientist:
             settings, max_cost=max_cost, probe=probe and self._backend is None, served=served
         )
 
+    def check_models(
+        self,
+        settings: Settings,
+        roles: RolePlan,
+        max_cost: float | None,
+        *,
+        probe: bool = True,
+        served: dict[Endpoint, str | None] | None = None,
+    ) -> dict[Endpoint, ModelCheck]:
+        """The preflight of every model the roles use (llm/preflight.py check_plan); an
+        injected backend stands in for the session's model and is not probed."""
+        return check_plan(
+            settings,
+            roles,
+            max_cost=max_cost,
+            probe=probe,
+            served=served,
+            probe_default=self._backend is None,
+        )
+
+    def session_roles(self, info: SessionInfo) -> RolePlan:
+        """The models of a session's roles: its stored role map over its own model."""
+        return plan_roles(self.session_settings(info))
+
     def session_settings(self, info: SessionInfo) -> Settings:
         """Settings for running a session: its own model spec and base URL.
 
@@ -133,7 +161,10 @@ class CoScientist:
         given = self.settings.base_url
         if base_url and given and base_url != given and mask_secrets(given) == base_url:
             base_url = given
-        return self.settings.model_copy(update={"model": info.model_spec, "base_url": base_url})
+        roles = restore_roles(info.roles, self.settings.roles)
+        return self.settings.model_copy(
+            update={"model": info.model_spec, "base_url": base_url, "roles": roles}
+        )
 
     def session(self, session_id: str) -> Session:
         return Session(self, self.store.get_session(session_id))
@@ -166,6 +197,25 @@ class CoScientist:
             gate=gate,
             recorder=recorder,
             price=price,
+        )
+
+    def make_models(
+        self,
+        info: SessionInfo,
+        *,
+        gate: Gate | None = None,
+        recorder: Callable[[CallRecord], Awaitable[None]] | None = None,
+        prices: dict[Endpoint, ModelPrice | None] | None = None,
+    ) -> ModelRouter:
+        """A client per distinct model of the session's roles (llm/router.py), all on one
+        budget gate and call recorder; `prices` from the preflight."""
+        settings = self.session_settings(info)
+        return build_router(
+            plan_roles(settings),
+            settings,
+            ClientOptions(gate=gate, recorder=recorder, seed=info.seed),
+            prices or {},
+            default_backend=self._backend,
         )
 
     def close(self) -> None:
@@ -209,7 +259,7 @@ class Session:
         self._inbox = Inbox()
         self._running = False
         self._scheduler: Scheduler | None = None  # read by progress(), only while it runs
-        self._checked: ModelCheck | None = None  # set by CoScientist.start
+        self._checks: dict[Endpoint, ModelCheck] | None = None  # set by CoScientist.start
 
     @property
     def id(self) -> str:
@@ -229,10 +279,11 @@ class Session:
         # for max_cost) does so before the session is marked running. The agents and
         # LangGraph load only to run, and take seconds to import: in a thread beside the
         # check, so the event loop (a TUI, a progress bar) is not frozen meanwhile.
-        checked = await anyio.to_thread.run_sync(self._check_and_load, limits)
+        checks = await anyio.to_thread.run_sync(self._check_and_load, limits)
         from coscientist.scheduler.loop import Scheduler
 
-        self._checked = checked
+        self._checks = checks
+        prices = {endpoint: check.price for endpoint, check in checks.items()}
         embedding = embedding_service(settings)  # a setting that cannot work fails here
         self.info = self.store.update_session(
             self.id,
@@ -249,8 +300,8 @@ class Session:
             info = self.info
             scheduler = Scheduler(
                 store=self.store,
-                make_client=lambda gate, recorder: self._cs.make_client(
-                    info, gate=gate, recorder=recorder, price=checked.price
+                make_client=lambda gate, recorder: self._cs.make_models(
+                    info, gate=gate, recorder=recorder, prices=prices
                 ),
                 info=info,
                 bus=self.bus,
@@ -259,14 +310,16 @@ class Session:
                 literature=literature,
                 lease_seconds=settings.lease_seconds,
                 max_tokens=settings.max_output_tokens,
-                review_filter=settings.filters_reviews(info.model_spec),
+                review_filter=settings.filters_reviews(
+                    self._cs.session_roles(info).spec_of("reflection")
+                ),
                 queue_depth=settings.queue_depth,
                 top_k=settings.top_k,
                 graph_merge_threshold=settings.graph_merge_threshold,
                 embedding=embedding,
             )
             self._scheduler = scheduler
-            await self._load_model(scheduler.client)
+            await self._load_model(scheduler.models)
             summary = await scheduler.run(limits)
             reason = summary.stop_reason
         except GoalRefusedError:
@@ -286,7 +339,7 @@ class Session:
                     )
         return summary
 
-    async def _load_model(self, client: ModelClient) -> None:
+    async def _load_model(self, client: ModelClient | ModelRouter) -> None:
         """A slow first step (reading weights) before the run's clock starts, told as events."""
         try:
             await client.load(self._say)
@@ -302,23 +355,24 @@ class Session:
     def use_base_url(self, base_url: str) -> None:
         """Run on another endpoint (the server moved): checked now, stored when a run starts."""
         self.info = self.info.model_copy(update={"base_url": check_base_url(base_url.rstrip("/"))})
-        self._checked = None
+        self._checks = None
 
-    def _check_and_load(self, limits: Limits) -> ModelCheck:
+    def _check_and_load(self, limits: Limits) -> dict[Endpoint, ModelCheck]:
         """The check, while another thread imports the scheduler; a refusal need not wait."""
         loader = preload_scheduler()
-        checked = self._check(limits)
+        checks = self._check(limits)
         loader.join()
-        return checked
+        return checks
 
-    def _check(self, limits: Limits) -> ModelCheck:
-        """The model preflight: probed unless `start` did so moments ago in this process."""
-        checked = self._checked
-        return self._cs.check_model(
+    def _check(self, limits: Limits) -> dict[Endpoint, ModelCheck]:
+        """The models' preflight: probed unless `start` did so moments ago in this process."""
+        checks = self._checks
+        return self._cs.check_models(
             self._cs.session_settings(self.info),
+            self._cs.session_roles(self.info),
             limits.max_cost,
-            probe=checked is None,
-            served=checked.model if checked else None,
+            probe=checks is None,
+            served={e: c.model for e, c in checks.items()} if checks else None,
         )
 
     def _discard(self) -> None:

@@ -18,7 +18,7 @@ import hashlib
 import json
 import random
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -148,6 +148,8 @@ class ModelClient:
         seed: int | None = None,
         gate: Gate | None = None,
         price: ModelPrice | None = None,
+        label: str = "",
+        role_limits: Mapping[str, int] | None = None,
     ) -> None:
         self.backend = backend
         self.concurrency = concurrency or backend.default_concurrency
@@ -160,7 +162,12 @@ class ModelClient:
         self._recorder = recorder
         self._gate = gate
         self.price = price  # None: unknown, calls are recorded without a cost
+        self.label = label  # the configured model (llm/roles.py Endpoint.label), for provenance
         self._limiter = anyio.CapacityLimiter(self.concurrency)
+        # Roles sharing this model with fewer calls in flight of their own (--role-concurrency).
+        self._role_limiters = {
+            role: anyio.CapacityLimiter(n) for role, n in (role_limits or {}).items()
+        }
         self._rng = random.Random(seed)  # backoff jitter only
         self._schemas: dict[type[BaseModel], dict[str, Any]] = {}
         self._requests = 0
@@ -351,6 +358,15 @@ class ModelClient:
         self, request: GenerationRequest, state: _Attempts
     ) -> tuple[RawCompletion, float]:
         """Exactly one backend call, and its record if it failed."""
+        role_limiter = self._role_limiters.get(request.role)
+        if role_limiter is None:
+            return await self._attempt_in_slot(request, state)
+        async with role_limiter:
+            return await self._attempt_in_slot(request, state)
+
+    async def _attempt_in_slot(
+        self, request: GenerationRequest, state: _Attempts
+    ) -> tuple[RawCompletion, float]:
         failure: ModelError | None = None
         reservation: Reservation | None = None
         async with self._limiter:
@@ -424,5 +440,6 @@ class ModelClient:
                 attempt=state.number,
                 session_id=state.ctx.session_id,
                 task_id=state.ctx.task_id,
+                endpoint=self.label or None,
             )
         )

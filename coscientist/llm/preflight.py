@@ -14,13 +14,16 @@ The probe runs its own event loop on a worker thread, so `CoScientist.start`
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import anyio
 
 from coscientist.config import ModelPrice, Settings
+from coscientist.errors import CoscientistError
 from coscientist.llm.pricing import price_for, require_price
+from coscientist.llm.roles import Endpoint, RolePlan
 from coscientist.llm.spec import ModelSpec, check_base_url, make_backend, parse_spec
 
 PROBE_TIMEOUT = 30.0  # seconds, at most: the probe is one small request
@@ -80,3 +83,35 @@ async def _probe(settings: Settings) -> str:
         return await backend.probe()
     finally:
         await backend.aclose()
+
+
+def check_plan(
+    settings: Settings,
+    plan: RolePlan,
+    *,
+    max_cost: float | None = None,
+    probe: bool = True,
+    served: Mapping[Endpoint, str | None] | None = None,
+    probe_default: bool = True,
+) -> dict[Endpoint, ModelCheck]:
+    """`check_model` for every distinct endpoint of a role plan, the session's first.
+
+    An error on a role's own model names the roles that use it, so the user knows which
+    option or [roles.*] table to fix. `probe_default=False`: the session's model is
+    someone else's business (an injected backend).
+    """
+    checks: dict[Endpoint, ModelCheck] = {}
+    for endpoint in plan.endpoints():
+        own = endpoint.settings(settings, None)
+        known = (served or {}).get(endpoint)
+        probed = probe and (probe_default or endpoint != plan.default)
+        try:
+            checks[endpoint] = check_model(own, max_cost=max_cost, probe=probed, served=known)
+        except CoscientistError as exc:
+            if endpoint == plan.default:
+                raise
+            roles = ", ".join(plan.roles_of(endpoint))
+            named = type(exc)(f"role {roles} ({endpoint.label}): {exc}")
+            named.__dict__.update(exc.__dict__)
+            raise named from None
+    return checks

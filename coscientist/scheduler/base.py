@@ -19,6 +19,7 @@ from coscientist.events import EventBus
 from coscientist.knowledge.concepts import DEFAULT_MERGE_THRESHOLD
 from coscientist.llm.base import Gate
 from coscientist.llm.client import ModelClient
+from coscientist.llm.router import ModelRouter
 from coscientist.scheduler import effects, leases
 from coscientist.scheduler.budget import Budget, CallLog
 from coscientist.scheduler.commands import Inbox
@@ -37,7 +38,10 @@ from coscientist.store.graph import GraphMarks
 
 log = logging.getLogger("coscientist.scheduler")
 
-ClientFactory = Callable[[Gate, Callable[[CallRecord], Awaitable[None]]], ModelClient]
+# A run's models: one client, or a client per role's model (llm/router.py).
+ClientFactory = Callable[
+    [Gate, Callable[[CallRecord], Awaitable[None]]], ModelClient | ModelRouter
+]
 
 
 class SchedulerBase:
@@ -69,9 +73,12 @@ class SchedulerBase:
         self.inbox = inbox or Inbox()
         self.budget = Budget(Limits())
         self.calls = CallLog(self.budget)
-        # The client gets the budget's gate and the call log when it is built.
-        self.client = make_client(self.budget.gate, self.calls.record)
-        self.concurrency = max(1, concurrency or self.client.concurrency)
+        # The clients get the budget's gate and the call log when they are built.
+        built = make_client(self.budget.gate, self.calls.record)
+        self.models = built if isinstance(built, ModelRouter) else ModelRouter.single(built)
+        self.client = self.models.default  # the session's own model: intake, unnamed roles
+        slots = self.models.concurrency if len(self.models.clients) > 1 else None
+        self.concurrency = max(1, slots or concurrency or self.client.concurrency)
         self.literature = literature
         self.lease_seconds = lease_seconds
         self.max_tokens = max_tokens

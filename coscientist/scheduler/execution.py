@@ -16,6 +16,7 @@ from anyio.abc import TaskGroup
 from agents.context import AgentContext
 from coscientist.errors import StoreError
 from coscientist.llm.base import CallContext
+from coscientist.llm.roles import TASK_ROLES
 from coscientist.scheduler import effects
 from coscientist.scheduler.base import SchedulerBase, log
 from coscientist.scheduler.failures import FailureKind, classify, describe
@@ -82,7 +83,7 @@ class TaskExecution(SchedulerBase):
         state = self.state
         graph_insights = state.graph_insights if task.kind == TaskKind.GENERATE else []
         return AgentContext(
-            llm=self.client,
+            llm=self.models.for_role(TASK_ROLES[task.kind.value]),
             goal=self.info.goal,
             call=CallContext(role=task.kind.value, session_id=self.info.id, task_id=task.id),
             rng=random.Random(f"{self.info.seed}:{self._tasks_started}:{task.attempts}"),

@@ -87,7 +87,7 @@ class Scheduler(TaskExecution, Following):
         finally:
             with anyio.CancelScope(shield=True):
                 self.inbox.detach()
-                await self.client.aclose()
+                await self.models.aclose()
                 await self.state.embedding.aclose()
         reason = self.stop_reason or "stopped"
         summary = await self.db(self._summary, reason)
@@ -409,6 +409,6 @@ class Scheduler(TaskExecution, Following):
             hypotheses=self.store.count_hypotheses(self.info.id),
             matches=self.store.count_matches(self.info.id),
             elapsed_s=self.budget.elapsed(),
-            max_in_flight=self.client.max_in_flight,
+            max_in_flight=self.models.max_in_flight,
             error=self._error,
         )

@@ -25,7 +25,8 @@ from coscientist.events import EventBus
 from coscientist.literature import LiteratureTools
 from coscientist.literature.session import open_literature
 from coscientist.llm.base import Gate
-from coscientist.llm.client import ModelClient
+from coscientist.llm.roles import Endpoint, RolePlan
+from coscientist.llm.router import ModelRouter
 from coscientist.llm.pricing import price_for
 from coscientist.llm.spec import parse_spec
 from coscientist.scheduler.budget import RunSummary
@@ -45,14 +46,16 @@ class Workspace(Protocol):
     @property
     def settings(self) -> Settings: ...
 
-    def make_client(
+    def make_models(
         self,
         info: SessionInfo,
         *,
         gate: Gate | None = None,
         recorder: Callable[[CallRecord], Awaitable[None]] | None = None,
-        price: ModelPrice | None = None,
-    ) -> ModelClient: ...
+        prices: dict[Endpoint, ModelPrice | None] | None = None,
+    ) -> ModelRouter: ...
+
+    def session_roles(self, info: SessionInfo) -> RolePlan: ...
 
 
 POLL_SECONDS = 1.0
@@ -142,8 +145,12 @@ async def work_on(
     limits = Limits(
         max_calls=stored.max_calls, max_tokens=stored.max_tokens, max_cost=stored.max_cost
     )
-    spec = parse_spec(info.model_spec)  # priced by name; an unnamed served model goes unpriced
-    price = price_for(cs.settings, spec.kind, spec.target)
+    roles = cs.session_roles(info)  # the planner's models, role by role (sessions.roles)
+    prices: dict[Endpoint, ModelPrice | None] = {}
+    for endpoint in roles.endpoints():
+        # Priced by name; an unnamed served model goes unpriced.
+        spec = parse_spec(endpoint.spec)
+        prices[endpoint] = price_for(cs.settings, spec.kind, spec.target)
     # Literature as a run would have it (on after a preflight by default): a full review the
     # planner queued gets its sources and checks here too.
     literature, notice = await open_literature(
@@ -152,7 +159,9 @@ async def work_on(
     if notice:
         log.warning("%s", notice)
     try:
-        run, spent = await _serve(cs, info, limits, price, literature, idle_exit, concurrency)
+        run, spent = await _serve(
+            cs, info, limits, roles, prices, literature, idle_exit, concurrency
+        )
     finally:
         if literature is not None:
             with anyio.CancelScope(shield=True):
@@ -164,22 +173,23 @@ async def _serve(
     cs: Workspace,
     info: SessionInfo,
     limits: Limits,
-    price: ModelPrice | None,
+    roles: RolePlan,
+    prices: dict[Endpoint, ModelPrice | None],
     literature: LiteratureTools | None,
     idle_exit: float | None,
     concurrency: int | None,
 ) -> tuple[RunSummary, bool]:
     scheduler = Scheduler(
         store=cs.store,
-        make_client=lambda gate, recorder: cs.make_client(
-            info, gate=gate, recorder=recorder, price=price
+        make_client=lambda gate, recorder: cs.make_models(
+            info, gate=gate, recorder=recorder, prices=prices
         ),
         info=info,
         bus=EventBus(),
         concurrency=concurrency or cs.settings.concurrency,
         lease_seconds=cs.settings.lease_seconds,
         max_tokens=cs.settings.max_output_tokens,
-        review_filter=cs.settings.filters_reviews(info.model_spec),
+        review_filter=cs.settings.filters_reviews(roles.spec_of("reflection")),
         graph_merge_threshold=cs.settings.graph_merge_threshold,
         plan=False,
         idle_exit=idle_exit if idle_exit is not None else POLL_SECONDS,

@@ -60,6 +60,7 @@ SESSION_FIELDS = frozenset(
         "stop_reason",
         "model_spec",
         "base_url",
+        "roles",
     }
 )
 

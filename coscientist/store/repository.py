@@ -152,6 +152,8 @@ class Store:
     def create_session(self, info: SessionInfo) -> SessionInfo:
         if info.base_url:
             info = info.model_copy(update={"base_url": mask_text(info.base_url)})
+        if info.roles:
+            info = info.model_copy(update={"roles": rows.masked_roles(info.roles)})
         with self._write() as conn:
             content.insert_session(conn, info)
         return info
@@ -183,6 +185,10 @@ class Store:
         or base_url."""
         if fields.get("base_url"):
             fields["base_url"] = mask_text(str(fields["base_url"]))
+        if fields.get("roles"):
+            fields["roles"] = {
+                k: v.model_dump(mode="json") for k, v in rows.masked_roles(fields["roles"]).items()
+            }
         with self._write() as conn:
             return content.update_session(conn, session_id, fields)
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from coscientist.config import RoleModel
+from coscientist.redact import mask_secrets
 from coscientist.schemas import (
     GraphEdge,
     GraphMerge,
@@ -31,15 +33,29 @@ def session_row(info: SessionInfo) -> dict[str, Any]:
     data = info.model_dump()
     data["status"] = info.status.value
     as_json = info.model_dump(mode="json")
-    for key in ("limits", "plan", "goal_safety"):
+    for key in ("limits", "plan", "goal_safety", "roles"):
         data[key] = as_json[key]
     data["match_seq"] = 0
     data["position_mu"], data["position_sigma"] = POSITION_PRIOR  # a new session's judge
     return data
 
 
+def masked_roles(roles: Mapping[str, RoleModel | Mapping[str, Any]]) -> dict[str, RoleModel]:
+    """A role map as it may be stored: base URLs with their passwords masked."""
+    out = {}
+    for role, item in roles.items():
+        model = RoleModel.model_validate(item)
+        if model.base_url:
+            model = model.model_copy(update={"base_url": mask_secrets(model.base_url)})
+        out[role] = model
+    return out
+
+
 def session_info(row: Row) -> SessionInfo:
-    return SessionInfo.model_validate(dict(row))
+    data = dict(row)
+    if data.get("roles") is None:  # a session stored before role models (migration 0007)
+        data["roles"] = {}
+    return SessionInfo.model_validate(data)
 
 
 def hypothesis_row(h: Hypothesis) -> dict[str, Any]:
