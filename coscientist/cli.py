@@ -24,6 +24,7 @@ from rich.table import Table
 from rich.text import Text
 
 from coscientist import cli_method as show_text
+from coscientist import cli_roles as roles_cli
 from coscientist.cli_errors import one_line, run_app, say_error
 from coscientist.config import Limits, Settings, config_file
 from coscientist.errors import ConfigError
@@ -161,6 +162,11 @@ def run(
     ] = None,
     preference: PreferenceOpt = None,
     constraint: ConstraintOpt = None,
+    role_model: roles_cli.RoleModelOpt = None,
+    role_base_url: roles_cli.RoleUrlOpt = None,
+    role_concurrency: roles_cli.RoleConcOpt = None,
+    judge_model: roles_cli.JudgeModelOpt = None,
+    judge_base_url: roles_cli.JudgeUrlOpt = None,
     tui: TuiOpt = False,
     verbose: VerboseOpt = False,
 ) -> None:
@@ -171,9 +177,11 @@ def run(
     --constraint items.
 
     The model is checked first (an endpoint must answer, take the key and serve the
-    model): if it cannot serve, nothing is stored.
+    model): if it cannot serve, nothing is stored. Each role may have a model of its own
+    (--judge-model, --role-model ROLE=SPEC, or [roles.ROLE] in the config file).
     """
     from coscientist.schemas import ResearchPlan
+    from coscientist.session import CoScientist
 
     if not goal.strip():
         fail("the research goal is empty: say what you want to find out")
@@ -187,7 +195,15 @@ def run(
         literature=literature,
         embedder=embedder,
     )
-    cs = _open(db, **settings_opts)
+    settings = roles_cli.with_roles(
+        make_settings(db=db, **settings_opts),
+        role_model=role_model,
+        role_base_url=role_base_url,
+        role_concurrency=role_concurrency,
+        judge_model=judge_model,
+        judge_base_url=judge_base_url,
+    )
+    cs = CoScientist(settings)
     limits = _limits(
         max_calls=max_calls,
         max_hypotheses=max_hypotheses,
@@ -346,6 +362,8 @@ def show(
     as_json: Annotated[bool, typer.Option("--json", help="machine-readable output")] = False,
 ) -> None:
     """Show a session's leaderboard."""
+    from coscientist.reports.role_models import model_lines, model_use
+
     cs = _open(db)
     session = cs.session(session_id)
     board = session.leaderboard(top=top)
@@ -383,6 +401,8 @@ def show(
             "graph": latest[0].model_dump(mode="json") if latest else None,
             # Requested and used embedder, why it fell back, vectors stored per embedder.
             "embedder": cs.store.session_embedder(session.id),
+            # Which model each role used, and the calls and tokens per model.
+            "models": model_use(cs.store, session.info).model_dump(mode="json"),
         }
         print(json_text(json.dumps(payload, indent=2, ensure_ascii=False)))
         return
@@ -398,6 +418,8 @@ def show(
     if board:
         out.print(confidence_line(info, confidence), highlight=False)
     show_text.print_method(out, summary)
+    for line in model_lines(model_use(cs.store, info)):
+        out.print(line, highlight=False, markup=False)
 
 
 def _print_leaderboard(board: list[Any], *, title: str) -> None:

@@ -139,6 +139,32 @@ def _needs_url(spec: str) -> bool:
     return parse_spec(spec).kind == "openai-compatible"
 
 
+def _resolve(
+    role: str, item: RoleModel, model: str, base_url: str | None
+) -> tuple[str, str | None]:
+    """A role's spec and base URL over the session's (`model`, `base_url`)."""
+    if role not in ROLES:
+        raise ConfigError(f"unknown role {role!r}: the roles are {', '.join(ROLES)}")
+    spec = (item.model or model).strip()
+    try:
+        parse_spec(spec)
+    except ConfigError as exc:
+        raise ConfigError(f"role {role}: {exc}") from None
+    if not _needs_url(spec):
+        return spec, None
+    url = item.base_url or base_url
+    if not url:
+        raise ConfigError(
+            f"role {role}: {spec} needs a base URL "
+            f"(--role-base-url {role}=URL, or base_url in [roles.{role}])"
+        )
+    try:
+        check_base_url(url)
+    except ConfigError as exc:
+        raise ConfigError(f"role {role}: {exc}") from None
+    return spec, url
+
+
 def plan_roles(
     settings: Settings,
     overrides: Mapping[str, RoleModel] | None = None,
@@ -154,33 +180,40 @@ def plan_roles(
     default = Endpoint(settings.model.strip(), default_url, settings.api_key_value())
     by_role: dict[str, Endpoint] = {}
     for role, item in roles.items():
-        if role not in ROLES:
-            raise ConfigError(f"unknown role {role!r}: the roles are {', '.join(ROLES)}")
-        spec = (item.model or settings.model).strip()
-        try:
-            parse_spec(spec)
-        except ConfigError as exc:
-            raise ConfigError(f"role {role}: {exc}") from None
-        base_url: str | None = None
-        if _needs_url(spec):
-            base_url = item.base_url or settings.base_url
-            if not base_url:
-                raise ConfigError(
-                    f"role {role}: {spec} needs a base URL "
-                    f"(--role-base-url {role}=URL, or base_url in [roles.{role}])"
-                )
-            try:
-                check_base_url(base_url)
-            except ConfigError as exc:
-                raise ConfigError(f"role {role}: {exc}") from None
+        spec, url = _resolve(role, item, settings.model, settings.base_url)
         key = env.get(role_key_variable(role)) or settings.api_key_value()
-        by_role[role] = Endpoint(spec, base_url, key)
+        by_role[role] = Endpoint(spec, url, key)
     return RolePlan(
         default=default,
         default_concurrency=settings.concurrency,
         overrides=roles,
         endpoints_by_role=by_role,
     )
+
+
+def role_labels(model: str, base_url: str | None, roles: Mapping[str, RoleModel]) -> dict[str, str]:
+    """Role -> the model it uses, as provenance names it (Endpoint.label), from a session's
+    stored spec, URL and role map; a map that no longer parses shows as stored."""
+    default = Endpoint(model, base_url if base_url and _needs_url_safe(model) else None).label
+    out = {}
+    for role in ROLES:
+        item = roles.get(role)
+        if item is None:
+            out[role] = default
+            continue
+        try:
+            spec, url = _resolve(role, item, model, base_url)
+        except ConfigError:
+            spec, url = item.model or model, item.base_url
+        out[role] = Endpoint(spec, url).label
+    return out
+
+
+def _needs_url_safe(spec: str) -> bool:
+    try:
+        return _needs_url(spec)
+    except ConfigError:
+        return False
 
 
 def parse_assignments(values: Iterable[str], option: str) -> dict[str, str]:

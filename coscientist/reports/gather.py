@@ -31,6 +31,7 @@ from coscientist.reports.model import (
     SessionPart,
     TopHypothesis,
 )
+from coscientist.reports.role_models import model_use
 from coscientist.schemas import Review, SessionInfo, utcnow
 from coscientist.store import Store
 from coscientist.tournament.confidence import TopConfidence, annotate
@@ -162,4 +163,5 @@ def gather(
         debates=method.top_debates(matches, [row.id for row in board[:DEBATE_TOP]], titles),
         observations=store.list_observations(sid),
         contacts=contacts_of(shown, [row.id for row in board]),
+        models=model_use(store, info),
     )

@@ -13,6 +13,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from coscientist.literature.contacts import ResearchContact
+from coscientist.reports.role_models import ModelUse
 from coscientist.schemas import (
     Community,
     GraphMerge,
@@ -314,3 +315,4 @@ class Report(BaseModel):
     observations: list[Observation] = Field(default_factory=list)
     # Authors recurring across the citations of the top hypotheses (coscientist/literature/contacts.py)
     contacts: list[ResearchContact] = Field(default_factory=list)
+    models: ModelUse = Field(default_factory=ModelUse)  # which model each role used

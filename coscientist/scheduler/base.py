@@ -39,9 +39,7 @@ from coscientist.store.graph import GraphMarks
 log = logging.getLogger("coscientist.scheduler")
 
 # A run's models: one client, or a client per role's model (llm/router.py).
-ClientFactory = Callable[
-    [Gate, Callable[[CallRecord], Awaitable[None]]], ModelClient | ModelRouter
-]
+ClientFactory = Callable[[Gate, Callable[[CallRecord], Awaitable[None]]], ModelClient | ModelRouter]
 
 
 class SchedulerBase:

@@ -25,9 +25,9 @@ from coscientist.events import EventBus
 from coscientist.literature import LiteratureTools
 from coscientist.literature.session import open_literature
 from coscientist.llm.base import Gate
+from coscientist.llm.pricing import price_for
 from coscientist.llm.roles import Endpoint, RolePlan
 from coscientist.llm.router import ModelRouter
-from coscientist.llm.pricing import price_for
 from coscientist.llm.spec import parse_spec
 from coscientist.scheduler.budget import RunSummary
 from coscientist.scheduler.loop import Scheduler  # the agents load with the worker, not per task

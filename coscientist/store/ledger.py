@@ -103,6 +103,35 @@ def call_stats(conn: Connection, session_id: str) -> dict[str, Any]:
     return stats
 
 
+def calls_by_model(conn: Connection, session_id: str) -> dict[str, Any]:
+    """Per configured model (the call's endpoint; its model name for rows from before
+    migration 0007): calls, tokens, and the calls each role made on it. Apart from
+    call_stats, which the scheduler reads often: only reports and `show` need this."""
+    c = llm_calls.c
+    name = func.coalesce(c.endpoint, c.model)
+    stmt = (
+        select(
+            name,
+            c.role,
+            func.count(),
+            func.coalesce(func.sum(c.tokens_in), 0),
+            func.coalesce(func.sum(c.tokens_out), 0),
+        )
+        .where(c.session_id == session_id)
+        .group_by(name, c.role)
+    )
+    out: dict[str, Any] = {}
+    for model, role, calls, tokens_in, tokens_out in conn.execute(stmt):
+        entry = out.setdefault(
+            str(model), {"calls": 0, "tokens_in": 0, "tokens_out": 0, "by_role": {}}
+        )
+        entry["calls"] += int(calls)
+        entry["tokens_in"] += int(tokens_in)
+        entry["tokens_out"] += int(tokens_out)
+        entry["by_role"][role] = entry["by_role"].get(role, 0) + int(calls)
+    return out
+
+
 def call_times(conn: Connection, session_id: str) -> list[datetime]:
     """When each model call of the session was made, in order (for the compute curve)."""
     c = llm_calls.c

@@ -482,6 +482,11 @@ class Store:
         with self._read() as conn:
             return ledger.call_stats(conn, session_id)
 
+    def calls_by_model(self, session_id: str) -> dict[str, Any]:
+        """{model: {"calls", "tokens_in", "tokens_out", "by_role": {role: calls}}}."""
+        with self._read() as conn:
+            return ledger.calls_by_model(conn, session_id)
+
     def cache_get(self, key: str, max_age: float | None = None) -> str | None:
         """The cached value, if any (and not older than max_age seconds)."""
         with self._read() as conn:
