@@ -18,7 +18,8 @@ import hashlib
 import json
 import random
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -176,6 +177,7 @@ class ModelClient:
         self.tokens_out = 0
         self.in_flight = 0
         self.max_in_flight = 0
+        self.waiting = 0  # calls waiting for a slot (this model's, or their role's)
         self.cost_usd = 0.0
         # Backend attempts in a row that got no answer, and the last such failure: a scheduler
         # stops a run on a long streak of errors.endpoint_is_dead ones.
@@ -361,15 +363,32 @@ class ModelClient:
         role_limiter = self._role_limiters.get(request.role)
         if role_limiter is None:
             return await self._attempt_in_slot(request, state)
-        async with role_limiter:
+        async with self._waiting_for(role_limiter):
             return await self._attempt_in_slot(request, state)
+
+    @asynccontextmanager
+    async def _waiting_for(self, limiter: anyio.CapacityLimiter) -> AsyncIterator[None]:
+        """Hold a slot of `limiter`, counted in `waiting` until it is free.
+
+        A stopping scheduler needs the count: calls waiting here behind calls held at the
+        budget's gate will never start, so they must not keep the loop from ending.
+        """
+        self.waiting += 1
+        try:
+            await limiter.acquire()
+        finally:
+            self.waiting -= 1
+        try:
+            yield
+        finally:
+            limiter.release()
 
     async def _attempt_in_slot(
         self, request: GenerationRequest, state: _Attempts
     ) -> tuple[RawCompletion, float]:
         failure: ModelError | None = None
         reservation: Reservation | None = None
-        async with self._limiter:
+        async with self._waiting_for(self._limiter):
             if self._gate is not None:
                 # Inside the slot: at most `concurrency` calls race the budget.
                 estimate = (

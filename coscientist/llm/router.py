@@ -55,6 +55,11 @@ class ModelRouter:
         """The sum of each model's peak of calls in flight (an upper bound on the joint peak)."""
         return sum(client.max_in_flight for client in self.clients)
 
+    @property
+    def waiting(self) -> int:
+        """Calls waiting for a slot of their model or role, across all models."""
+        return sum(client.waiting for client in self.clients)
+
     async def load(self, on_status: Callable[[str, float | None], None]) -> None:
         """Load every model with a slow first step, one after the other."""
         for client in self.clients:

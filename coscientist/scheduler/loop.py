@@ -212,7 +212,9 @@ class Scheduler(TaskExecution, Following):
             self._check_limits()
             if self.stop_reason is not None:
                 self.budget.closed = True  # calls not yet started wait at the gate
-                if self._stop_now or self._running == self.budget.blocked:
+                # Tasks in a call held at the gate, or waiting for a model's slot behind one.
+                stuck = self.budget.blocked + self.models.waiting
+                if self._stop_now or self._running <= stuck:
                     return
             elif not self._paused and self._running < self.concurrency:
                 if self._may_claim() and await self._claim(tg):
