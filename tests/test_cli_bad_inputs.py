@@ -124,6 +124,67 @@ ROWS = [
         [*RUN, "--model", "openai-compatible", "--base-url", "{fake}", "--max-cost", "1"],
         "--max-cost needs the price of 'fake-model'",
     ),
+    # a model per role (--role-model ROLE=SPEC, --judge-model, [roles.ROLE])
+    _r("role-unknown", [*RUN, "--role-model", "jury=scripted"], "unknown role 'jury'"),
+    _r("role-no-equals", [*RUN, "--role-model", "scripted"], "use --role-model ROLE=VALUE"),
+    _r("role-empty-spec", [*RUN, "--role-model", "graph="], "use --role-model ROLE=VALUE"),
+    _r("role-bad-spec", [*RUN, "--role-model", "graph=gpt-banana"], "role graph: unknown model"),
+    _r("role-concurrency-zero", [*RUN, "--role-concurrency", "ranking=0"], "from 1 to 4096"),
+    _r("role-concurrency-word", [*RUN, "--role-concurrency", "ranking=x"], "from 1 to 4096"),
+    _r("role-url-unknown-role", [*RUN, "--role-base-url", "jury=http://h/v1"], "unknown role"),
+    _r("judge-bad-spec", [*RUN, "--judge-model", "gpt-banana"], "role ranking: unknown model"),
+    _r(
+        "judge-openai-without-url",
+        [*RUN, "--model", "scripted", "--judge-model", "openai-compatible"],
+        "role ranking: openai-compatible needs a base URL",
+    ),
+    _r(
+        "judge-bad-url",
+        [*RUN, "--judge-model", "openai-compatible", "--judge-base-url", "ftp://h/v1"],
+        "not an http(s) URL",
+    ),
+    _r(
+        "judge-nothing-listens",
+        [
+            *RUN,
+            "--model",
+            "scripted",
+            "--judge-model",
+            "openai-compatible",
+            "--judge-base-url",
+            f"http://bob:{PASSWORD}@127.0.0.1:{{dead}}/v1",
+        ],
+        "role ranking (openai-compatible @ http://bob:***@",
+    ),
+    _r(
+        "judge-no-key-401",
+        [*RUN, "--model", "scripted", "--judge-model", "openai-compatible"]
+        + ["--judge-base-url", "{keyed}"],
+        "COSCIENTIST_RANKING_API_KEY",
+    ),
+    _r(
+        "judge-gguf-missing-file",
+        [*RUN, "--model", "scripted", "--judge-model", "gguf:{tmp}/none.gguf"],
+        "does not exist",
+    ),
+    _r(
+        "config-unknown-role",
+        [*RUN, "--model", "scripted"],
+        "unknown role 'jury'",
+        config='[roles.jury]\nmodel = "scripted"\n',
+    ),
+    _r(
+        "config-role-bad-spec",
+        [*RUN, "--model", "scripted"],
+        "role ranking: unknown model spec",
+        config='[roles.ranking]\nmodel = "gpt-banana"\n',
+    ),
+    _r(
+        "env-role-bad-concurrency",
+        [*RUN, "--model", "scripted"],
+        "concurrency",
+        env={"COSCIENTIST_ROLES__RANKING__CONCURRENCY": "0"},
+    ),
     # resume
     _r("resume-unknown-session", ["resume", "nosuch", "--db", "{db}"], "no session 'nosuch'"),
     _r(

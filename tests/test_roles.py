@@ -274,3 +274,57 @@ def test_a_session_stored_before_role_models_reads_as_one_model(tmp_path: Path) 
         info = cs.store.get_session(session.id)
         assert info.roles == {}
         assert set(role_labels(info.model_spec, info.base_url, info.roles).values()) == {"scripted"}
+
+
+# --- the command line end to end -----------------------------------------------------------
+
+
+def _cli(argv: list[str], monkeypatch: pytest.MonkeyPatch, capsys: Any) -> tuple[int, str]:
+    import sys
+
+    from coscientist import cli
+
+    monkeypatch.setattr(sys, "argv", ["coscientist", *argv])
+    with pytest.raises(SystemExit) as caught:
+        cli.main()
+    out, err = capsys.readouterr()
+    code = caught.value.code
+    return (code if isinstance(code, int) else 1), out + err
+
+
+def test_run_with_a_judge_model_then_show_json_says_which_model_each_role_used(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import json
+
+    db = f"sqlite:///{tmp_path / 'cli.db'}"
+    run = ["run", GOAL, "--db", db, "--model", "scripted", "--seed", "3", "--concurrency", "4"]
+    run += ["--judge-model", JUDGE, "--role-model", "graph=scripted:seed=9"]
+    run += ["--role-concurrency", "judge=2", "--max-calls", "160"]
+    code, text = _cli(run, monkeypatch, capsys)
+    assert code == 0, text
+    with CoScientist(Settings(db=db)) as cs:
+        (info,) = cs.sessions()
+    code, text = _cli(["show", info.id, "--db", db, "--json"], monkeypatch, capsys)
+    assert code == 0, text
+    models = json.loads(text)["models"]
+    assert models["roles"]["ranking"] == JUDGE
+    assert models["roles"]["graph"] == "scripted:seed=9"
+    assert models["roles"]["generation"] == "scripted"
+    assert set(models["by_model"][JUDGE]["by_role"]) == {"ranking"}
+    assert "ranking" not in models["by_model"]["scripted"]["by_role"]
+    assert json.loads(text)["session"]["roles"]["ranking"] == {
+        "model": JUDGE,
+        "base_url": None,
+        "concurrency": 2,
+    }
+    code, text = _cli(["show", info.id, "--db", db], monkeypatch, capsys)
+    assert f"model for ranking: {JUDGE}" in text
+    out = tmp_path / "r.md"
+    code, text = _cli(
+        ["export", info.id, "--db", db, "--format", "md", "--output", str(out)], monkeypatch, capsys
+    )
+    assert code == 0, text
+    report = out.read_text(encoding="utf-8")
+    assert f"| ranking | {JUDGE} |" in report
+    assert f"| {JUDGE} | {models['by_model'][JUDGE]['calls']} |" in report

@@ -21,9 +21,9 @@ from dataclasses import dataclass
 import anyio
 
 from coscientist.config import ModelPrice, Settings
-from coscientist.errors import CoscientistError
+from coscientist.errors import CoscientistError, ModelUnauthorizedError
 from coscientist.llm.pricing import price_for, require_price
-from coscientist.llm.roles import Endpoint, RolePlan
+from coscientist.llm.roles import Endpoint, RolePlan, role_key_variable
 from coscientist.llm.spec import ModelSpec, check_base_url, make_backend, parse_spec
 
 PROBE_TIMEOUT = 30.0  # seconds, at most: the probe is one small request
@@ -110,8 +110,12 @@ def check_plan(
         except CoscientistError as exc:
             if endpoint == plan.default:
                 raise
-            roles = ", ".join(plan.roles_of(endpoint))
-            named = type(exc)(f"role {roles} ({endpoint.label}): {exc}")
+            roles = plan.roles_of(endpoint)
+            message = f"role {', '.join(roles)} ({endpoint.label}): {exc}"
+            if isinstance(exc, ModelUnauthorizedError):
+                keys = " or ".join(role_key_variable(role) for role in roles)
+                message += f" (a role's own key: {keys})"
+            named = type(exc)(message)
             named.__dict__.update(exc.__dict__)
             raise named from None
     return checks
