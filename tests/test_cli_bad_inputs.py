@@ -158,8 +158,15 @@ ROWS = [
     ),
     _r(
         "judge-no-key-401",
-        [*RUN, "--model", "scripted", "--judge-model", "openai-compatible"]
-        + ["--judge-base-url", "{keyed}"],
+        [
+            *RUN,
+            "--model",
+            "scripted",
+            "--judge-model",
+            "openai-compatible",
+            "--judge-base-url",
+            "{keyed}",
+        ],
         "COSCIENTIST_RANKING_API_KEY",
     ),
     _r(
