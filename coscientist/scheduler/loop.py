@@ -26,6 +26,7 @@ from anyio.abc import TaskGroup
 
 from coscientist.config import Limits
 from coscientist.errors import StoreError
+from coscientist.llm.roles import TASK_ROLES
 from coscientist.scheduler import commands, effects, leases, method, vectors
 from coscientist.scheduler.base import ClientFactory
 from coscientist.scheduler.budget import RunSummary
@@ -379,7 +380,23 @@ class Scheduler(TaskExecution, Following):
             literature=self.literature is not None,
             graph_gap=bool(state.graph_view.gaps(self._last_top)),
             busy_ids=self.in_flight.busy_ids(),
+            full=self._full_kinds(),
         )
+
+    def _full_kinds(self) -> frozenset[TaskKind]:
+        """Task kinds whose model (a model per role) has a task in flight for every slot."""
+        if len(self.models.clients) < 2:
+            return frozenset()  # one model: the slots are its slots
+        kinds_of: dict[int, list[TaskKind]] = {}
+        for kind in TaskKind:
+            client = self.models.for_role(TASK_ROLES[kind.value])
+            kinds_of.setdefault(id(client), []).append(kind)
+        full: set[TaskKind] = set()
+        for client in self.models.clients:
+            kinds = kinds_of.get(id(client), [])
+            if sum(self.in_flight.kinds[k] for k in kinds) >= client.concurrency:
+                full.update(kinds)
+        return frozenset(full)
 
     def _plan(self) -> TaskSpec | None:
         return self.policy.next(self._snapshot(), self.state)

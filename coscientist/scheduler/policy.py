@@ -77,6 +77,9 @@ class Snapshot:
     graph_enabled: bool = True
     graph_gap: bool = False  # the graph has an area no top hypothesis covers
     busy_ids: frozenset[str] = frozenset()  # hypotheses under review or in a match right now
+    # Kinds whose role's model has every slot taken (a run with a model per role): a task of
+    # one would only wait, holding a slot another model could use.
+    full: frozenset[TaskKind] = frozenset()
 
     def expected_hypotheses(self) -> int:
         return (
@@ -221,25 +224,28 @@ class Policy:
         return [self.rng.choices(top, weights=weights)[0]]
 
     def _kind(self, s: Snapshot) -> TaskSpec | None:
-        if s.unreviewed:
+        reviews = TaskKind.REVIEW not in s.full
+        if s.unreviewed and reviews:
             hid = s.unreviewed[0]
             return self._spec(TaskKind.REVIEW, hypothesis_id=hid, kind=ReviewKind.INITIAL.value)
-        deeper = self._deeper_review(s)
+        deeper = self._deeper_review(s) if reviews else None
         if deeper is not None:
             return deeper
         # Graph steps come on schedule even while the pool is still filling: their insights
         # feed generation.
         if (
-            s.graph_enabled
+            TaskKind.GRAPH not in s.full
+            and s.graph_enabled
             and s.tasks_since_graph >= self.graph_every
             and s.in_flight[TaskKind.GRAPH] == 0
         ):
             return self._spec(TaskKind.GRAPH)
         pool = s.n_rankable + len(s.unreviewed) + s.in_flight[TaskKind.REVIEW]
         if s.can_create() and pool + s.in_flight[TaskKind.GENERATE] < self.min_pool:
-            return self._generation(s)
+            return None if TaskKind.GENERATE in s.full else self._generation(s)
         if (
-            s.n_rankable >= 2
+            TaskKind.META_REVIEW not in s.full
+            and s.n_rankable >= 2
             and s.in_flight[TaskKind.META_REVIEW] == 0
             and (
                 s.matches_since_meta >= self.meta_every
@@ -247,7 +253,7 @@ class Policy:
             )
         ):
             return self._spec(TaskKind.META_REVIEW)
-        weights = self._weights(s)
+        weights = {k: w for k, w in self._weights(s).items() if k not in s.full}
         if not weights:
             return None
         kinds = list(weights)
