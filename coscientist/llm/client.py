@@ -184,6 +184,15 @@ class ModelClient:
         self.consecutive_failures = 0
         self.last_failure: ModelError | None = None
 
+    @property
+    def role_limit_count(self) -> int:
+        return len(self._role_limiters)
+
+    def role_limit(self, role: str) -> int | None:
+        """The calls `role` may have in flight here, when it has a limit below the model's."""
+        limiter = self._role_limiters.get(role)
+        return int(limiter.total_tokens) if limiter is not None else None
+
     # --- public API -----------------------------------------------------------
 
     async def complete(

@@ -130,10 +130,6 @@ class RolePlan:
                 out[role] = item.model_copy(update={"base_url": url})
         return out
 
-    def describe(self) -> dict[str, str]:
-        """Role -> endpoint label, for displays (no keys, passwords masked)."""
-        return {role: self.endpoint(role).label for role in ROLES}
-
 
 def _needs_url(spec: str) -> bool:
     return parse_spec(spec).kind == "openai-compatible"

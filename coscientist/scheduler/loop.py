@@ -240,7 +240,7 @@ class Scheduler(TaskExecution, Following):
                         continue
             elif not self._paused and len(self._queued) < self.queue_depth:
                 # Every slot busy: plan ahead for the workers, up to queue_depth tasks.
-                spec = self._plan()
+                spec = self._plan(ahead=True)
                 if spec is not None:
                     await self._enqueue(spec)
                     continue
@@ -380,12 +380,11 @@ class Scheduler(TaskExecution, Following):
             literature=self.literature is not None,
             graph_gap=bool(state.graph_view.gaps(self._last_top)),
             busy_ids=self.in_flight.busy_ids(),
-            full=self._full_kinds(),
         )
 
     def _full_kinds(self) -> frozenset[TaskKind]:
         """Task kinds whose model (a model per role) has a task in flight for every slot."""
-        if len(self.models.clients) < 2:
+        if len(self.models.clients) < 2 and not self.models.default.role_limit_count:
             return frozenset()  # one model: the slots are its slots
         kinds_of: dict[int, list[TaskKind]] = {}
         for kind in TaskKind:
@@ -396,10 +395,18 @@ class Scheduler(TaskExecution, Following):
             kinds = kinds_of.get(id(client), [])
             if sum(self.in_flight.kinds[k] for k in kinds) >= client.concurrency:
                 full.update(kinds)
+            for kind in kinds:  # a role with a limit of its own on a shared model
+                limit = client.role_limit(TASK_ROLES[kind.value])
+                if limit is not None and self.in_flight.kinds[kind] >= limit:
+                    full.add(kind)
         return frozenset(full)
 
-    def _plan(self) -> TaskSpec | None:
-        return self.policy.next(self._snapshot(), self.state)
+    def _plan(self, *, ahead: bool = False) -> TaskSpec | None:
+        """The next task; planned `ahead` for workers, whose models' slots are their own."""
+        snapshot = self._snapshot()
+        if not ahead:
+            snapshot.full = self._full_kinds()
+        return self.policy.next(snapshot, self.state)
 
     async def _enqueue(self, spec: TaskSpec) -> None:
         self.in_flight.hold(spec.kind, spec.payload)
