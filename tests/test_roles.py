@@ -269,7 +269,7 @@ def test_role_keys_come_from_the_environment_and_are_never_stored(tmp_path: Path
 def test_a_session_stored_before_role_models_reads_as_one_model(tmp_path: Path) -> None:
     with CoScientist(settings(tmp_path)) as cs:
         session = cs.start(GOAL)
-        with cs.store.engine.begin() as conn:  # what a row from before migration 0007 holds
+        with cs.store.engine.begin() as conn:  # what a row from before migration 0008 holds
             conn.exec_driver_sql("UPDATE sessions SET roles = NULL")
         info = cs.store.get_session(session.id)
         assert info.roles == {}

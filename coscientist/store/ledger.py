@@ -105,7 +105,7 @@ def call_stats(conn: Connection, session_id: str) -> dict[str, Any]:
 
 def calls_by_model(conn: Connection, session_id: str) -> dict[str, Any]:
     """Per configured model (the call's endpoint; its model name for rows from before
-    migration 0007): calls, tokens, and the calls each role made on it. Apart from
+    migration 0008): calls, tokens, and the calls each role made on it. Apart from
     call_stats, which the scheduler reads often: only reports and `show` need this."""
     c = llm_calls.c
     name = func.coalesce(c.endpoint, c.model)

@@ -53,7 +53,7 @@ def masked_roles(roles: Mapping[str, RoleModel | Mapping[str, Any]]) -> dict[str
 
 def session_info(row: Row) -> SessionInfo:
     data = dict(row)
-    if data.get("roles") is None:  # a session stored before role models (migration 0007)
+    if data.get("roles") is None:  # a session stored before role models (migration 0008)
         data["roles"] = {}
     return SessionInfo.model_validate(data)
 

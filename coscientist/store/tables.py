@@ -110,7 +110,9 @@ class SessionRow(StoreTable, table=True):
     )
     created_at: datetime = Field(sa_type=UTCDateTime, index=True)
     updated_at: datetime = Field(sa_type=UTCDateTime)
-    roles: dict[str, Any] | None = Field(default=None, sa_type=JSONDoc)  # migration 0007
+    roles: dict[str, Any] | None = Field(
+        default=None, sa_type=JSONDoc
+    )  # migration 0008 (role models)
 
 
 class HypothesisRow(StoreTable, table=True):
@@ -297,7 +299,7 @@ class CallRow(StoreTable, table=True):
     attempt: int = Field(sa_type=Integer)
     created_at: datetime = Field(sa_type=UTCDateTime)
     cost_usd: float | None = Field(default=None, sa_type=Float)  # migration 0002
-    endpoint: str | None = Field(default=None, sa_type=Text)  # migration 0007
+    endpoint: str | None = Field(default=None, sa_type=Text)  # migration 0008 (role models)
 
 
 class GraphNodeRow(StoreTable, table=True):
