@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import os
 import socket
 from collections.abc import Iterator
 from typing import Any
@@ -56,19 +57,13 @@ def _no_network(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 def _isolated_env(
     monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
-    """Tests never read the developer's config, store or API keys."""
-    for name in (
-        "COSCIENTIST_DB",
-        "COSCIENTIST_MODEL",
-        "COSCIENTIST_BASE_URL",
-        "COSCIENTIST_API_KEY",
-        "OPENAI_API_KEY",
-        "OPENAI_BASE_URL",
-        "COSCIENTIST_EMBEDDER",
-        "COSCIENTIST_EMBEDDING_MODEL",
-        "COSCIENTIST_EMBEDDING_BASE_URL",
-        "COSCIENTIST_EMBEDDING_API_KEY",
-    ):
+    """Tests never read the developer's config, store, API keys or role settings: every
+    COSCIENTIST_ variable is cleared (roles and embedders have keys of their own), then
+    the few the suite relies on are set."""
+    for name in list(os.environ):
+        if name.startswith("COSCIENTIST_") and name != "COSCIENTIST_TEST_POSTGRES_URL":
+            monkeypatch.delenv(name, raising=False)
+    for name in ("OPENAI_API_KEY", "OPENAI_BASE_URL"):
         monkeypatch.delenv(name, raising=False)
     home = tmp_path_factory.mktemp("home")
     monkeypatch.setenv("COSCIENTIST_CONFIG", str(home / "config.toml"))
