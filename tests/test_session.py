@@ -12,6 +12,7 @@ from coscientist.config import Limits, Settings
 from coscientist.llm.scripted import ScriptedBackend
 from coscientist.schemas import HypothesisStatus, TaskState
 from coscientist.session import CoScientist
+from coscientist.store.audit import starting_ratings
 from coscientist.tournament import ratings
 
 pytestmark = pytest.mark.anyio
@@ -47,7 +48,12 @@ async def test_full_session_runs_every_role_and_ratings_follow_matches(tmp_path:
 
         # Replaying every stored match in order (with the judge's first-position offset, as the
         # store learns it) reproduces the stored ratings exactly.
-        replay = {h.id: (ratings.INITIAL_MU, ratings.INITIAL_SIGMA) for h in hypotheses}
+        replay = starting_ratings(store, session.id)
+        # Everyone starts with the initial sigma; generated ones at mu 25, evolved ones at their
+        # parents' mean mu (25 too while the parents have not played).
+        assert all(replay[h.id][1] == ratings.INITIAL_SIGMA for h in hypotheses)
+        assert all(replay[h.id][0] == ratings.INITIAL_MU for h in hypotheses if not h.parent_ids)
+        assert any(replay[h.id][0] != ratings.INITIAL_MU for h in evolved)
         wins = dict.fromkeys(replay, 0)
         played = dict.fromkeys(replay, 0)
         ordered = sorted(matches, key=lambda m: m.seq)
@@ -214,14 +220,13 @@ async def test_a_session_runs_on_postgresql_with_concurrent_writers() -> None:
         session = cs.start("How do deep-sea microbes fix carbon without light?")
         summary = await session.run(Limits(max_calls=150))
         matches = cs.store.list_matches(session.id)
-        hypotheses = cs.store.list_hypotheses(session.id)
         stored = cs.store.ratings(session.id)
         running = cs.store.list_tasks(session.id, states={TaskState.RUNNING})
+        start = starting_ratings(cs.store, session.id)
     assert summary.stop_reason == "call budget" and matches
     assert [m.seq for m in matches] == list(range(1, len(matches) + 1))
-    replay = {h.id: (ratings.INITIAL_MU, ratings.INITIAL_SIGMA) for h in hypotheses}
     replay, _ = ratings.replay(
-        ((m.first_id, m.second_id, m.winner_id == m.first_id) for m in matches), replay
+        ((m.first_id, m.second_id, m.winner_id == m.first_id) for m in matches), start
     )
     for hid, (mu, sigma) in replay.items():
         assert stored[hid].mu == pytest.approx(mu) and stored[hid].sigma == pytest.approx(sigma)

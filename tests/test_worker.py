@@ -17,6 +17,7 @@ from coscientist.config import Limits, Settings
 from coscientist.schemas import TaskKind, TaskSpec, TaskState
 from coscientist.session import CoScientist
 from coscientist.store import Store
+from coscientist.store.audit import starting_ratings
 from coscientist.tournament import ratings
 from tests.scheduler_support import capture_schedulers
 
@@ -82,9 +83,7 @@ def _assert_consistent(store: Store, session_id: str) -> None:
     assert matches
     # One match per match task: no result applied twice, whoever ran it.
     assert len({m.task_id for m in matches}) == len(matches)
-    replay = {
-        h.id: (ratings.INITIAL_MU, ratings.INITIAL_SIGMA) for h in store.list_hypotheses(session_id)
-    }
+    replay = starting_ratings(store, session_id)
     replay, _ = ratings.replay(
         ((m.first_id, m.second_id, m.winner_id == m.first_id) for m in matches), replay
     )

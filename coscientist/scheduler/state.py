@@ -31,7 +31,7 @@ from coscientist.schemas import (
     ReviewKind,
 )
 from coscientist.tournament.pairing import PairingPolicy
-from coscientist.tournament.ratings import INITIAL_MU, INITIAL_SIGMA, conservative
+from coscientist.tournament.ratings import conservative, inherited
 
 RECENT_LIMIT = 60  # reviews and matches kept for meta-review prompts
 
@@ -192,9 +192,11 @@ class SessionState:
             self._unrank(h.id)
         self.hypotheses[h.id] = h
         self.method.on_hypothesis(h)
-        self.ratings[h.id] = rating or Rating(
-            hypothesis_id=h.id, mu=INITIAL_MU, sigma=INITIAL_SIGMA
-        )
+        if rating is None:  # as the store starts it (store.content.insert_hypotheses)
+            parents = [self.ratings[p].mu for p in h.parent_ids if p in self.ratings]
+            mu, sigma = inherited(parents)
+            rating = Rating(hypothesis_id=h.id, mu=mu, sigma=sigma)
+        self.ratings[h.id] = rating
         if member:
             self._rank(h.id)
         self._index(h, vector)

@@ -2,7 +2,8 @@
 
 Used by the scale-out benchmark and tests after killing a worker, and cheap enough
 to run on any session: no task left running, every match applied once (distinct
-ids, sequence numbers 1..n, at most one match per task), and the stored ratings equal to a replay of the stored matches.
+ids, sequence numbers 1..n, at most one match per task), and the stored ratings equal to a
+replay of the stored matches from where each hypothesis started.
 """
 
 from __future__ import annotations
@@ -38,11 +39,24 @@ class Audit(BaseModel):
         )
 
 
+def starting_ratings(store: Store, session_id: str) -> dict[str, tuple[float, float]]:
+    """Each hypothesis' rating before its first match (an evolved one starts where its parents
+    stood: tournament.ratings.inherited), or its stored rating if it never played."""
+    start = {hid: (r.mu, r.sigma) for hid, r in store.ratings(session_id).items()}
+    seen: set[str] = set()
+    for row in store.rating_history(session_id):  # in seq order
+        hid = row["hypothesis_id"]
+        if hid not in seen:
+            seen.add(hid)
+            start[hid] = (row["mu_before"], row["sigma_before"])
+    return start
+
+
 def audit(store: Store, session_id: str) -> Audit:
     tasks = store.list_tasks(session_id)
     matches = sorted(store.list_matches(session_id), key=lambda m: m.seq)
     stored = store.ratings(session_id)
-    start = {hid: (ratings.INITIAL_MU, ratings.INITIAL_SIGMA) for hid in stored}
+    start = starting_ratings(store, session_id)
     # As the store applies them: with the judge's first-position offset learned along the way.
     replay, _ = ratings.replay(
         ((m.first_id, m.second_id, m.winner_id == m.first_id) for m in matches), start

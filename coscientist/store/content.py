@@ -47,7 +47,7 @@ from coscientist.store.tables import (
     reviews,
     sessions,
 )
-from coscientist.tournament.ratings import INITIAL_MU, INITIAL_SIGMA
+from coscientist.tournament.ratings import inherited
 
 SESSION_FIELDS = frozenset(
     {
@@ -160,7 +160,8 @@ def insert_hypotheses(
     vectors: Mapping[str, bytes] | None = None,
     embedder: str = HASHED_KEY,
 ) -> None:
-    """New hypotheses, their embeddings and their rating rows at the initial rating.
+    """New hypotheses, their embeddings and their rating rows: the initial rating, or for an
+    evolved one its parents' mean mu with the initial sigma (tournament.ratings.inherited).
 
     `vectors`: made by the embedder keyed `embedder` (the run's); a hypothesis without one
     gets its hashed vector here (the scientist's own, added outside a run).
@@ -188,20 +189,27 @@ def insert_hypotheses(
             for h in items
         ],
     )
-    conn.execute(
-        _INSERT_RATING,
-        [
+    parents = {p for h in items for p in h.parent_ids}
+    parent_mu: dict[str, float] = {}
+    if parents:
+        found = select(ratings.c.hypothesis_id, ratings.c.mu).where(
+            ratings.c.hypothesis_id.in_(sorted(parents))
+        )
+        parent_mu = {hid: float(mu) for hid, mu in conn.execute(found)}
+    rows_ = []
+    for h in items:
+        mu, sigma = inherited([parent_mu[p] for p in h.parent_ids if p in parent_mu])
+        rows_.append(
             {
                 "hypothesis_id": h.id,
                 "session_id": h.session_id,
-                "mu": INITIAL_MU,
-                "sigma": INITIAL_SIGMA,
+                "mu": mu,
+                "sigma": sigma,
                 "matches": 0,
                 "wins": 0,
             }
-            for h in items
-        ],
-    )
+        )
+    conn.execute(_INSERT_RATING, rows_)
 
 
 def _status_filter(statuses: set[HypothesisStatus] | None) -> list[ColumnElement[bool]]:

@@ -20,7 +20,7 @@ the favoured position counts for less.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from functools import lru_cache
 
 import trueskill
@@ -119,6 +119,15 @@ def update_positioned(
         moved(second[0], var_s, -sign),
         moved(position[0], var_p, sign),
     )
+
+
+def inherited(parents: Sequence[float]) -> Rating:
+    """Where an evolved hypothesis starts: the mean mu of its parents, with a new hypothesis'
+    sigma. Evolution mostly keeps what it starts from, so the child is first paired where
+    its parents stand; the wide sigma lets its own matches move it from there."""
+    if not parents:
+        return INITIAL_MU, INITIAL_SIGMA
+    return sum(parents) / len(parents), INITIAL_SIGMA
 
 
 def replay(
