@@ -264,3 +264,22 @@ def test_ratings_follow_matches_and_order_the_leaderboard(store: Store, sid: str
 def test_equal_ratings_are_ordered_by_id(store: Store, sid: str) -> None:
     store.add_hypotheses([hyp(sid, hid=h) for h in ("bbb", "aaa", "ccc")])
     assert [e.id for e in store.leaderboard(sid)] == ["aaa", "bbb", "ccc"]
+
+
+def test_an_evolved_hypothesis_starts_at_its_parents_mean_and_the_judge_bias_is_learned(
+    store: Store, sid: str
+) -> None:
+    a, _, c = add(store, sid, 3)
+    # a is shown first and wins every time: the offset absorbs part of each win.
+    for _ in range(4):
+        verdict = MatchVerdict(first_id=a.id, second_id=c.id, winner_id=a.id)
+        store.complete_task(claim_one(store, sid), "w1", TaskResult(matches=[verdict]))
+    rated = store.ratings(sid)
+    child = hyp(sid, "child").model_copy(update={"parent_ids": [a.id, c.id]})
+    store.add_hypotheses([child])
+    start = store.ratings(sid)[child.id]
+    assert start.mu == pytest.approx((rated[a.id].mu + rated[c.id].mu) / 2)
+    assert start.sigma == INITIAL_SIGMA and start.matches == 0
+    info = store.get_session(sid)
+    assert info.position_mu > 0.0  # four wins from the first position: the judge leans first
+    assert info.position_sigma < 2.0
