@@ -253,7 +253,7 @@ def test_running_matches_count_as_played_until_settled() -> None:
     policy.add("unsure", MU + 2.5, 3.2, matches=10, new=False)  # at the top-5 boundary
     handed = [policy.choose() for _ in range(10)]
     uses = sum("unsure" in pair for pair in handed if pair is not None)
-    assert 1 <= uses <= 4, handed
+    assert 1 <= uses <= 6, handed  # without counting running matches: all 10
     for pair in handed:
         assert pair is not None
         policy.record(*pair)
