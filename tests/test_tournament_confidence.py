@@ -9,7 +9,7 @@ import pytest
 
 from coscientist.errors import CoscientistError
 from coscientist.tournament import ratings
-from coscientist.tournament.confidence import top_k_confidence
+from coscientist.tournament.confidence import effective_k, top_k_confidence
 from coscientist.tournament.convergence import StopRule, StopWatch
 
 
@@ -169,3 +169,9 @@ def test_bias_correction_recovers_the_order_when_the_order_is_not_balanced() -> 
     truth = {"h9", "h8", "h7"}
     assert len(top3(fixed) & truth) >= 2
     assert len(top3(fixed) & truth) > len(top3(plain) & truth)
+
+
+def test_the_top_in_question_is_at_most_half_the_pool() -> None:
+    assert effective_k(10, 64) == 10
+    assert effective_k(10, 6) == 3  # six hypotheses: the top three, not "all six are top"
+    assert effective_k(10, 1) == 1

@@ -81,12 +81,21 @@ def top_k_confidence(
     return TopConfidence(k=k, expected_recall=recall, in_top=in_top, samples=samples)
 
 
+def effective_k(k: int, n: int) -> int:
+    """The top that can be in question among n hypotheses: k, but at most half of them (the
+    top 10 of 12 says little; the top 6 of 12 does), and at least one."""
+    return max(1, min(k, n // 2))
+
+
 def annotate(
     board: Sequence[LeaderboardEntry], k: int = DEFAULT_K, *, seed: int = 0
 ) -> tuple[list[LeaderboardEntry], TopConfidence]:
-    """The whole leaderboard (best first) with each entry's `in_top`, and the confidence."""
+    """The whole leaderboard (best first) with each entry's `in_top`, and the confidence
+    about its top `effective_k(k, len(board))`."""
     found = (
-        top_k_confidence([(e.id, e.mu, e.sigma) for e in board], k, seed=seed)
+        top_k_confidence(
+            [(e.id, e.mu, e.sigma) for e in board], effective_k(k, len(board)), seed=seed
+        )
         if board
         else (TopConfidence(k=0, expected_recall=1.0))
     )

@@ -23,7 +23,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from coscientist.errors import CoscientistError
-from coscientist.tournament.confidence import TopConfidence, top_k_confidence
+from coscientist.tournament.confidence import TopConfidence, effective_k, top_k_confidence
 
 DEFAULT_CONFIDENCE = 0.8
 CHECKS_PER_ROUND = 32  # confidence recomputed about this often per n matches
@@ -91,7 +91,7 @@ class StopWatch:
         n = len(rows)
         found = top_k_confidence(
             [(hid, mu, sigma) for hid, mu, sigma, _ in rows],
-            min(rule.k, n),
+            effective_k(rule.k, n),
             seed=self._seed,  # the same draws every time: a change is the ratings', not noise
         )
         recall = found.expected_recall
