@@ -424,7 +424,7 @@ def show(
 
 def _print_leaderboard(board: list[Any], *, title: str) -> None:
     table = Table(title=title, show_lines=False, caption=RANK_RULE)
-    for col in ("rank", "elo", "95% interval", "P(top 10)", "W-L", "id", "origin", "title"):
+    for col in ("rank", "elo", "95% interval", "P(top)", "W-L", "id", "origin", "title"):
         table.add_column(col, overflow="fold")
     for e in board:  # Text cells: a title is never parsed as markup
         table.add_row(

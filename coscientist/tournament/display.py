@@ -15,7 +15,8 @@ from coscientist.tournament.confidence import TopConfidence
 RANK_RULE = (
     "Ranked by Elo: the lower end of each rating's ~95% interval (TrueSkill mu - 2 sigma),"
     " so a hypothesis with few matches ranks below one as good with many."
-    " P(top 10): the chance it truly belongs among the best ten."
+    " P(top): the chance it truly belongs among the best ten (the best half of a pool"
+    " under twenty)."
 )
 
 

@@ -126,7 +126,7 @@ def stored_progress(snapshot: Snapshot) -> RunProgress:
 
 def load_detail(store: Store, session_id: str, hypothesis_id: str) -> Detail:
     h = store.get_hypothesis(hypothesis_id, session_id=session_id)
-    active, _ = annotate(store.leaderboard(session_id))  # P(top 10) is among active ones
+    active, _ = annotate(store.leaderboard(session_id))  # P(top) is among active ones
     entry = next((e for e in active if e.id == h.id), None)
     if entry is None:
         everyone = store.leaderboard(session_id, include_inactive=True)

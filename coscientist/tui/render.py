@@ -245,7 +245,7 @@ def detail(d: Detail) -> Text:
     if d.entry is not None:
         meta += f"  rank {d.entry.rank}  Elo {elo(d.entry)} ({interval(d.entry)})"
         if d.entry.in_top is not None:
-            meta += f"  P(top 10) {in_top(d.entry)}"
+            meta += f"  P(top) {in_top(d.entry)}"
         meta += f"  W-L {record(d.entry)}"
     text.append(meta, style="dim")
     _section(text, "Statement")

@@ -51,7 +51,7 @@ class KeyedTable(DataTable[Text]):
 
 
 class LeaderboardTable(KeyedTable):
-    COLUMNS = ("rank", "Elo", "95%", "P(top10)", "W-L", "origin", "title")
+    COLUMNS = ("rank", "Elo", "95%", "P(top)", "W-L", "origin", "title")
 
     def show(self, board: list[LeaderboardEntry]) -> None:
         self.replace_rows([(e.id, render.board_row(e)) for e in board])
