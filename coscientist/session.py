@@ -472,12 +472,21 @@ class Session:
     def leaderboard(self, top: int | None = None) -> list[LeaderboardEntry]:
         """Best first by the conservative rating; `in_top` is each one's chance of truly
         belonging among the top 10 (tournament/confidence.py)."""
-        board, _ = annotate(self.store.leaderboard(self.id), seed=self.info.seed)
+        board, _ = annotate(
+            self.store.leaderboard(self.id),
+            seed=self.info.seed,
+            verdicts=self.store.verdicts(self.id),
+        )
         return board if top is None else board[: max(top, 0)]
 
     def confidence(self, k: int = DEFAULT_K) -> TopConfidence:
-        """How sure the tournament is of its top k, from the current ratings."""
-        _, found = annotate(self.store.leaderboard(self.id), k, seed=self.info.seed)
+        """How sure the tournament is of its top k, from every verdict so far."""
+        _, found = annotate(
+            self.store.leaderboard(self.id),
+            k,
+            seed=self.info.seed,
+            verdicts=self.store.verdicts(self.id),
+        )
         return found
 
     def hypothesis(self, hypothesis_id: str) -> Hypothesis:

@@ -94,7 +94,7 @@ def gather(
     sid = info.id
     # Leaderboard first, then hypotheses, then matches: a session still running may add
     # rows meanwhile, and in this order every id read earlier is known to what is read later.
-    entries, found = annotate(store.leaderboard(sid), seed=info.seed)
+    entries, found = annotate(store.leaderboard(sid), seed=info.seed, verdicts=store.verdicts(sid))
     hypotheses = store.list_hypotheses(sid)
     hidden = method.withheld_ids(hypotheses)  # the safety gate's: counted, never shown
     shown = method.visible(hypotheses)

@@ -336,6 +336,7 @@ class Scheduler(TaskExecution, Following):
             ranked=len(self.state.policy_members),
             matches_done=self.state.matches_done,
             pool_complete=not self._snapshot().can_create(),
+            verdicts=lambda: self.state.verdicts,
         )
         if decision.stop:
             self.bus.emit("converged", self.info.id, decision.reason)

@@ -30,6 +30,7 @@ from coscientist.schemas import (
     Review,
     ReviewKind,
 )
+from coscientist.tournament.judge_fit import Verdict
 from coscientist.tournament.pairing import PairingPolicy
 from coscientist.tournament.ratings import conservative, inherited
 
@@ -83,6 +84,7 @@ class SessionState:
     graph_seeds: list[str] = field(default_factory=list)  # concepts to steer the next question
     graph_view: GraphView = field(default_factory=GraphView)  # bridges, gaps, paths; per refresh
     match_ids: set[str] = field(default_factory=set)  # applied here: never twice
+    verdicts: list[Verdict] = field(default_factory=list)  # every match: the judge fit reads it
     method: MethodMemory = field(default_factory=MethodMemory)  # observations, titles, losses
     policy_members: set[str] = field(default_factory=set)
     policy: PairingPolicy = field(init=False)
@@ -157,6 +159,7 @@ class SessionState:
             self.add_review(r)
         for m in matches:
             self.policy.record(m.first_id, m.second_id)
+            self.verdicts.append((m.first_id, m.second_id, m.winner_id == m.first_id))
             self.recent_matches.append(m)
             self.match_ids.add(m.id)
             self.method.on_match(m)
@@ -242,6 +245,7 @@ class SessionState:
 
     def add_match(self, match: Match, winner: Rating, loser: Rating) -> None:
         self.matches_done += 1
+        self.verdicts.append((match.first_id, match.second_id, match.winner_id == match.first_id))
         self.recent_matches.append(match)
         self.match_ids.add(match.id)
         self.policy.settle(match.first_id, match.second_id)

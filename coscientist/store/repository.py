@@ -290,6 +290,11 @@ class Store:
         with self._read() as conn:
             return tournament.list_matches(conn, session_id, since_seq)
 
+    def verdicts(self, session_id: str) -> list[tuple[str, str, bool]]:
+        """(first-shown, second-shown, the first won) of every match, in order."""
+        with self._read() as conn:
+            return tournament.verdicts(conn, session_id)
+
     def count_matches(self, session_id: str) -> int:
         with self._read() as conn:
             return tournament.count_matches(conn, session_id)

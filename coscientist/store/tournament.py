@@ -215,6 +215,22 @@ def list_matches(conn: Connection, session_id: str, since_seq: int) -> list[Matc
     return [rows.match(r) for r in conn.execute(stmt).mappings()]
 
 
+_VERDICTS = (
+    select(matches.c.first_id, matches.c.second_id, matches.c.winner_id)
+    .where(matches.c.session_id == bindparam("p_session"))
+    .order_by(matches.c.seq)
+)
+
+
+def verdicts(conn: Connection, session_id: str) -> list[tuple[str, str, bool]]:
+    """(first-shown, second-shown, the first won) of every match, in order: what the judge
+    fit reads, without the rationales and transcripts of list_matches."""
+    return [
+        (first, second, winner == first)
+        for first, second, winner in conn.execute(_VERDICTS, {"p_session": session_id})
+    ]
+
+
 def count_matches(conn: Connection, session_id: str) -> int:
     stmt = select(func.count()).select_from(matches).where(matches.c.session_id == session_id)
     return int(conn.execute(stmt).scalar_one())

@@ -5,8 +5,9 @@ A session stops on its own when three things hold:
 - the pool is complete (no more hypotheses may be created) and every ranked
   hypothesis has played at least `min_matches`;
 - either the expected top-k recall (tournament.confidence: the expected share
-  of the reported top k that truly belongs there, from the rating posteriors)
-  has reached `confidence`,
+  of the reported top k that truly belongs there, from the judge model fitted on
+  every verdict, or TrueSkill's posteriors without verdicts) has reached
+  `confidence`,
 - or it has stopped rising: no gain of `min_gain` over the last `patience`
   matches per ranked hypothesis. A judge that cannot tell the hypotheses apart
   (a small model answering near chance) never resolves the top; more matches
@@ -23,7 +24,14 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from coscientist.errors import CoscientistError
-from coscientist.tournament.confidence import TopConfidence, effective_k, top_k_confidence
+from coscientist.tournament import judge_fit
+from coscientist.tournament.confidence import (
+    TopConfidence,
+    effective_k,
+    fitted_top_k_confidence,
+    top_k_confidence,
+)
+from coscientist.tournament.judge_fit import Verdict
 
 DEFAULT_CONFIDENCE = 0.8
 CHECKS_PER_ROUND = 32  # confidence recomputed about this often per n matches
@@ -63,6 +71,7 @@ class StopWatch:
         self._checked_at = -1  # matches_done of the last confidence computed
         self._best = -1.0
         self._best_at = 0
+        self._spread: float | None = None  # the judge fit's last choice: refits look near it
         self.last: Decision = Decision(False, "not checked yet")
 
     def check(
@@ -72,10 +81,12 @@ class StopWatch:
         ranked: int,
         matches_done: int,
         pool_complete: bool,
+        verdicts: Callable[[], Sequence[Verdict]] | None = None,
     ) -> Decision:
         """Decide from `ratings()`: (id, mu, sigma, matches) of every ranked hypothesis, in the
-        leaderboard's order. It is called only when a check is due (`ranked` of them, the
-        count), so the caller's O(n) listing is not paid on every look."""
+        leaderboard's order, and `verdicts()`: every recorded (first, second, first won). They
+        are called only when a check is due (`ranked` of them, the count), so the caller's
+        O(n) listing is not paid on every look."""
         rule = self.rule
         if not pool_complete:
             self.last = Decision(False, "the pool is still growing", self.last.confidence)
@@ -89,11 +100,7 @@ class StopWatch:
             self.last = Decision(False, f"every hypothesis plays {rule.min_matches} matches first")
             return self.last
         n = len(rows)
-        found = top_k_confidence(
-            [(hid, mu, sigma) for hid, mu, sigma, _ in rows],
-            effective_k(rule.k, n),
-            seed=self._seed,  # the same draws every time: a change is the ratings', not noise
-        )
+        found = self._confidence(rows, effective_k(rule.k, n), verdicts)
         recall = found.expected_recall
         if self._best < 0 or recall >= self._best + rule.min_gain:
             self._best, self._best_at = max(recall, self._best), matches_done
@@ -117,3 +124,22 @@ class StopWatch:
             )
         self.last = decision
         return decision
+
+    def _confidence(
+        self,
+        rows: Sequence[tuple[str, float, float, int]],
+        k: int,
+        verdicts: Callable[[], Sequence[Verdict]] | None,
+    ) -> TopConfidence:
+        """From the judge fit when it applies, else TrueSkill's posteriors; the same draws
+        every time (one seed), so a change is the evidence's, not noise."""
+        found = None
+        if verdicts is not None:
+            order = [row[0] for row in rows]
+            found = judge_fit.fit(verdicts(), order, spreads=judge_fit.near(self._spread))
+        if found is None:
+            return top_k_confidence(
+                [(h, mu, sigma) for h, mu, sigma, _ in rows], k, seed=self._seed
+            )
+        self._spread = found.spread
+        return fitted_top_k_confidence(order, found, k, seed=self._seed)

@@ -100,7 +100,9 @@ def load_stats(store: Store, session_id: str) -> Stats:
 
 def load_snapshot(store: Store, session_id: str, top: int = BOARD_ROWS) -> Snapshot:
     info = store.get_session(session_id)
-    board, found = annotate(store.leaderboard(session_id), seed=info.seed)
+    board, found = annotate(
+        store.leaderboard(session_id), seed=info.seed, verdicts=store.verdicts(session_id)
+    )
     stats = load_stats(store, session_id)
     if stats.matches:
         curve: tuple[float, ...] = ()
@@ -126,7 +128,10 @@ def stored_progress(snapshot: Snapshot) -> RunProgress:
 
 def load_detail(store: Store, session_id: str, hypothesis_id: str) -> Detail:
     h = store.get_hypothesis(hypothesis_id, session_id=session_id)
-    active, _ = annotate(store.leaderboard(session_id))  # P(top) is among active ones
+    info = store.get_session(session_id)  # P(top) is among active ones, as the board says
+    active, _ = annotate(
+        store.leaderboard(session_id), seed=info.seed, verdicts=store.verdicts(session_id)
+    )
     entry = next((e for e in active if e.id == h.id), None)
     if entry is None:
         everyone = store.leaderboard(session_id, include_inactive=True)
