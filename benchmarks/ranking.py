@@ -38,7 +38,8 @@ Methods:
 
 Metrics: Spearman correlation with the hidden order and top-10 recall, means over
 seeds; the targets of the issue checked for each spread; the time of
-PairingPolicy.choose() with 10,000 hypotheses.
+PairingPolicy.choose() with 10,000 hypotheses; and (ranking_calibration.py) the
+expected top-10 recall the tournament states against the recall it realises.
 
 Run: python benchmarks/ranking.py [--quick] [--mode M] [--seeds N] [--session-seeds N]
 [--budget-seeds N] [--max-hypotheses N] [--confidence C]. The last line is one JSON object;
@@ -392,6 +393,10 @@ def main(argv: Sequence[str] | None = None) -> None:
         if "policy" in modes:
             seeds = args.seeds or (5 if args.quick else 20)
             summary["policy"] = policy_mode(seeds, args.quick)
+            from ranking_calibration import calibration  # imports this module: not at the top
+
+            summary["calibration"] = calibration(seeds)
+            print(json.dumps(summary["calibration"]), file=sys.stderr, flush=True)
         if "session" in modes:
             seeds = args.session_seeds or (1 if args.quick else 10)
             pool = args.max_hypotheses or (24 if args.quick else 64)

@@ -16,7 +16,8 @@ RANK_RULE = (
     "Ranked by Elo: the lower end of each rating's ~95% interval (TrueSkill mu - 2 sigma),"
     " so a hypothesis with few matches ranks below one as good with many."
     " P(top): the chance it truly belongs among the best ten (the best half of a pool"
-    " under twenty)."
+    " under twenty), from a Bradley-Terry model of the judge fitted on every verdict"
+    " (random verdicts and the first-position bias included)."
 )
 
 
@@ -39,6 +40,7 @@ def confidence_summary(info: SessionInfo, found: TopConfidence) -> dict[str, Any
         "expected_outsiders": round(found.expected_outsiders, 3),
         "first_position_win_rate": round(rate, 4),
         "first_position_interval": [round(low, 4), round(high, 4)],
+        "confidence_model": found.model,
         "rank_rule": RANK_RULE,
     }
 

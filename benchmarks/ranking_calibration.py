@@ -1,0 +1,104 @@
+"""Does the tournament's stated confidence match what it achieves? (policy mode, fast)
+
+The pairing policy plays against hidden qualities exactly as in ranking.py's
+policy mode; at a few budgets the benchmark reads the expected top-10 recall the
+tournament would state (tournament.confidence) two ways, from the judge fit over
+every verdict (what sessions state) and from TrueSkill's posteriors (what they
+stated before), beside the recall realised by the reported top ten. Means over
+seeds; a calibrated statement matches the realised mean.
+
+Two judges: ranking.py's (Bradley-Terry plus 0.1 in probability for the first
+shown, no random verdicts: the fit's 5 % lapse is then a wrong assumption) and
+the session simulator's (hidden_quality.py: 5 % random verdicts and a log-odds
+offset of 0.4 for the first shown).
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import statistics
+from typing import Any
+
+import hidden_quality
+from ranking import Judge, N, recall
+
+from coscientist.tournament import ratings
+from coscientist.tournament.confidence import confidence_of
+from coscientist.tournament.judge_fit import Verdict
+from coscientist.tournament.pairing import PairingPolicy
+
+BUDGETS = (3.0, 4.0, 8.0, 12.0)  # comparisons per hypothesis, as in ranking.py
+TOP = 10
+
+
+class SimulatorJudge(Judge):
+    """The session simulator's judge: random verdicts and a log-odds first-position offset."""
+
+    def __call__(self, first: str, second: str, rng: random.Random) -> str:
+        self.calls += 1
+        if rng.random() < hidden_quality.LAPSE:
+            return first if rng.random() < 0.5 else second
+        odds = self.quality[first] - self.quality[second] + hidden_quality.FIRST_BIAS
+        return first if rng.random() < 1.0 / (1.0 + math.exp(-odds)) else second
+
+
+def one_run(judge: Judge, seed: int) -> list[tuple[float, float, float, float]]:
+    """(budget, realised recall, stated by the judge fit, stated by TrueSkill) per budget."""
+    rng = random.Random(1000 + seed)
+    policy = PairingPolicy(rng, top_k=TOP)
+    rating = {hid: (ratings.INITIAL_MU, ratings.INITIAL_SIGMA) for hid in judge.ids}
+    position = ratings.POSITION_PRIOR
+    for hid, (mu, sigma) in rating.items():
+        policy.add(hid, mu, sigma)
+    verdicts: list[Verdict] = []
+    checkpoints = {round(budget * N): budget for budget in BUDGETS}
+    found = []
+    for played in range(1, max(checkpoints) + 1):
+        pair = policy.choose()
+        assert pair is not None
+        first, second = pair
+        policy.record(first, second)
+        first_won = judge(first, second, rng) == first
+        verdicts.append((first, second, first_won))
+        rating[first], rating[second], position = ratings.update_positioned(
+            rating[first], rating[second], position, first_won=first_won
+        )
+        policy.update(first, *rating[first])
+        policy.update(second, *rating[second])
+        policy.settle(first, second)
+        if played in checkpoints:
+            order = sorted(judge.ids, key=lambda h: ratings.conservative(*rating[h]), reverse=True)
+            ranked = [(h, *rating[h]) for h in order]
+            fitted = confidence_of(ranked, TOP, verdicts, seed=seed)
+            plain = confidence_of(ranked, TOP, seed=seed)
+            found.append(
+                (
+                    checkpoints[played],
+                    recall(order, judge.truth),
+                    fitted.expected_recall,
+                    plain.expected_recall,
+                )
+            )
+    return found
+
+
+def calibration(seeds: int, spreads: tuple[float, ...] = (1.0, 2.0)) -> dict[str, Any]:
+    """Stated against realised expected top-10 recall, by judge, spread and budget."""
+    out: dict[str, Any] = {}
+    for name, judge_type in (("ranking_judge", Judge), ("simulator_judge", SimulatorJudge)):
+        for spread in spreads:
+            rows: dict[float, list[tuple[float, float, float]]] = {}
+            for seed in range(seeds):
+                judge = judge_type(random.Random(seed), spread)
+                for budget, realised, fitted, plain in one_run(judge, seed):
+                    rows.setdefault(budget, []).append((realised, fitted, plain))
+            out[f"{name}_spread_{spread:g}"] = {
+                f"{budget:g}": {
+                    "realised": round(statistics.fmean(r for r, _, _ in got), 3),
+                    "stated_judge_fit": round(statistics.fmean(f for _, f, _ in got), 3),
+                    "stated_trueskill": round(statistics.fmean(p for _, _, p in got), 3),
+                }
+                for budget, got in sorted(rows.items())
+            }
+    return out
