@@ -30,13 +30,11 @@ hypotheses (it returns None) and the caller falls back to TrueSkill's posteriors
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
-
-from coscientist.schemas import MatchVerdict
 
 Floats = npt.NDArray[np.float64]
 Ints = npt.NDArray[np.intp]
@@ -47,6 +45,7 @@ SPREADS = (0.35, 0.5, 0.7, 1.0, 1.4, 2.0, 2.8, 4.0)  # prior sd of strengths tri
 POSITION_SD = 1.0  # prior sd of the first-position offset: +-2 is a 0.88 win rate between equals
 MAX_FIT = 400  # hypotheses; beyond this the dense posterior costs too much per check
 _NEWTON_STEPS = 50
+_TOLERANCE = 1e-4  # log-odds: a Newton step this small moves no strength that matters
 _JITTER = 1e-9  # added to the covariance's diagonal before the Cholesky factor
 
 
@@ -76,43 +75,46 @@ class JudgeFit:
         return spread
 
 
-def near(spread: float | None) -> tuple[float, ...]:
-    """The grid's spreads next to `spread` (all of them for None): a caller that fits again
-    after a few more verdicts looks only there, since the pool's spread moves slowly."""
-    if spread is None or spread not in SPREADS:
-        return SPREADS
-    at = SPREADS.index(spread)
-    return SPREADS[max(0, at - 1) : at + 2]
-
-
-def verdicts_of(matches: Iterable[MatchVerdict]) -> list[Verdict]:
-    """The (first, second, first won) triples the fit reads, from stored matches."""
-    return [(m.first_id, m.second_id, m.winner_id == m.first_id) for m in matches]
-
-
 def fit(
     verdicts: Sequence[Verdict],
     ids: Sequence[str] = (),
     *,
     lapse: float = LAPSE,
-    spreads: Sequence[float] = SPREADS,
+    previous: JudgeFit | None = None,
+    climb: bool = True,
 ) -> JudgeFit | None:
     """The model fitted on `verdicts`; `ids` adds hypotheses without verdicts (they get the
-    prior). None when there is nothing to fit or the pool is past MAX_FIT."""
+    prior). None when there is nothing to fit or the pool is past MAX_FIT.
+
+    The spread is found by climbing the grid from 1.0, or from `previous` (a fit of fewer
+    verdicts, whose strengths also start Newton's method): the evidence is single-peaked in
+    the spread, so three or four fits find its best instead of one per grid point. Without
+    `climb`, the previous spread is kept: one fit (a caller refitting often climbs now and
+    then, since the pool's spread moves slowly)."""
     names, first, second, won = _index(verdicts, ids)
     size = len(names)
-    if size == 0 or size > MAX_FIT or not 0.0 <= lapse < 1.0 or not spreads:
+    if size == 0 or size > MAX_FIT or not 0.0 <= lapse < 1.0:
         return None
     problem = _Problem(first, second, won, size, lapse)
-    best: tuple[float, Floats, Floats, float] | None = None
     start = np.zeros(size + 1)
-    for spread in sorted(spreads):
-        point, hessian, evidence = problem.solve(spread, start)
-        start = point  # the next, wider prior starts from here: a few Newton steps each
-        if best is None or evidence > best[0]:
-            best = (evidence, point, hessian, spread)
-    assert best is not None
-    _, point, hessian, spread = best
+    at = SPREADS.index(1.0)
+    if previous is not None:
+        known = dict(zip(previous.ids, previous.strength.tolist(), strict=True))
+        start[:size] = [known.get(name, 0.0) for name in names]
+        start[size] = previous.position
+        if previous.spread in SPREADS:
+            at = SPREADS.index(previous.spread)
+    tried = {at: problem.solve(SPREADS[at], start)}
+    for direction in (1, -1) if climb or previous is None else ():  # up while it rises, then down
+        step = at + direction
+        while 0 <= step < len(SPREADS):
+            tried[step] = problem.solve(SPREADS[step], tried[step - direction][0])
+            if tried[step][2] <= tried[step - direction][2]:
+                break
+            step += direction
+    best = max(tried, key=lambda i: tried[i][2])
+    point, hessian, _ = tried[best]
+    spread = SPREADS[best]
     covariance: Floats = np.linalg.inv(hessian).astype(np.float64)
     covariance = (covariance + covariance.T) / 2.0 + _JITTER * np.eye(size + 1)
     factor: Floats = np.linalg.cholesky(covariance).astype(np.float64)
@@ -191,7 +193,7 @@ class _Problem:
                     break
                 scale /= 2.0
             x, current = trial, value
-            if float(np.max(np.abs(scale * step))) < 1e-8:
+            if float(np.max(np.abs(scale * step))) < _TOLERANCE:
                 break
         _, hessian = self._gradient_hessian(x, precision)
         _, logdet = np.linalg.slogdet(hessian)
