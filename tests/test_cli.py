@@ -101,6 +101,7 @@ def test_run_show_add_sessions_with_scripted_model(tmp_path: Path) -> None:
     confidence = shown["confidence"]
     assert 0 <= confidence["expected_recall"] <= 1 and confidence["k"] >= 1
     assert 0 < confidence["first_position_win_rate"] < 1
+    assert confidence["confidence_model"] == "judge fit"  # fitted on the session's verdicts
     added = cli("add", session_id, "Trehalose glass formation protects proteins.", "--db", db)
     assert added.returncode == 0, added.stderr
     with sqlite3.connect(tmp_path / "s.db") as con:
