@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import threading
 from pathlib import Path
 
 import anyio
@@ -231,3 +232,27 @@ async def test_a_session_runs_on_postgresql_with_concurrent_writers() -> None:
     for hid, (mu, sigma) in replay.items():
         assert stored[hid].mu == pytest.approx(mu) and stored[hid].sigma == pytest.approx(sigma)
     assert not running
+
+
+async def test_a_stop_check_in_a_thread_ends_the_run_as_converged(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Large pools check the stop rule in a thread (the judge fit); its decision still ends
+    the run. Forced here on a small pool."""
+    from coscientist.scheduler import loop
+    from coscientist.tournament.convergence import Decision, StopWatch
+
+    monkeypatch.setattr(loop, "STOP_CHECK_INLINE", 0)
+    threads: list[int] = []
+    check = StopWatch.check
+
+    def recorded(self: StopWatch, *args: object, **kw: object) -> Decision:
+        threads.append(threading.get_ident())
+        return check(self, *args, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(StopWatch, "check", recorded)
+    with CoScientist(settings(tmp_path, seed=3, concurrency=4)) as cs:
+        session = cs.start("Why do migrating birds not get lost?")
+        summary = await session.run(Limits(max_calls=2000, max_hypotheses=8))
+    assert summary.stop_reason == "converged"
+    assert any(t != threading.get_ident() for t in threads), "a check ran off the event loop"

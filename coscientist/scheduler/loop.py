@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import random
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from contextlib import AbstractContextManager, nullcontext
 from functools import partial
 
@@ -36,7 +36,12 @@ from coscientist.scheduler.graph_refresh import spawner
 from coscientist.scheduler.policy import Snapshot
 from coscientist.scheduler.runner import TaskRunner
 from coscientist.schemas import ReviewKind, TaskKind, TaskSpec
-from coscientist.tournament.convergence import DEFAULT_CONFIDENCE, StopRule, StopWatch
+from coscientist.tournament.convergence import (
+    DEFAULT_CONFIDENCE,
+    Decision,
+    StopRule,
+    StopWatch,
+)
 
 __all__ = ["ClientFactory", "RunSummary", "Scheduler", "one_blas_thread"]
 
@@ -50,6 +55,7 @@ ID_PREFIX, ID_CHARS = 6, 16  # hypothesis ids: 6 characters of the session's, 10
 # budget or by convergence: its two calls (patterns, overview) are held back from max_calls.
 FINAL_OVERVIEW_CALLS = 2
 FINAL_OVERVIEW_MIN_BUDGET = 30  # smaller budgets keep every call for the tournament
+STOP_CHECK_INLINE = 100  # ranked hypotheses; a larger pool's stop check runs in a thread
 FINAL_OVERVIEW_AFTER = ("call budget", "token budget", "converged", "nothing left to do")
 
 
@@ -80,6 +86,9 @@ class Scheduler(TaskExecution, Following):
         self.budget.restart(limits)
         rule = StopRule(confidence=limits.stop_confidence or DEFAULT_CONFIDENCE)
         self.stopwatch = StopWatch(rule, seed=self.info.seed)
+        self._spawn: Callable[[Callable[[], Awaitable[object]]], None] | None = None
+        self._stop_checking = False  # a stop check is running in a thread
+        self._stop_found: Decision | None = None  # its decision, not applied yet
         big_enough = (limits.max_calls or 0) >= FINAL_OVERVIEW_MIN_BUDGET
         self.budget.held_back = FINAL_OVERVIEW_CALLS if self.plans and big_enough else 0
         self.inbox.attach(self.wake)
@@ -123,13 +132,13 @@ class Scheduler(TaskExecution, Following):
                     sync_every = QUEUE_SYNC_SECONDS if follows_queue else SYNC_SECONDS
                     tg.start_soon(self._every, sync_every, self._sync)
                     tg.start_soon(self._every, vectors.CATCH_UP_SECONDS, self._embed_waiting)
-                    if self.concurrency > 1:  # graph refreshes run beside the slots
-                        self.graph.spawn = spawner(tg)
+                    if self.concurrency > 1:  # graph refreshes and stop checks run beside the slots
+                        self.graph.spawn = self._spawn = spawner(tg)
                     await self._dispatch(tg)
                     tg.cancel_scope.cancel()
                 if self.stop_reason in FINAL_OVERVIEW_AFTER and self.plans and not self._error:
                     await self._final_overview()
-            self.graph.spawn = None
+            self.graph.spawn = self._spawn = None
             await self.graph.finish()  # the series' last point is the graph as the run left it
         finally:
             with anyio.CancelScope(shield=True):
@@ -327,17 +336,46 @@ class Scheduler(TaskExecution, Following):
 
     def _converged(self) -> bool:
         """The stop rule of tournament/convergence.py; convergence_window, when set, also asks
-        for that many matches without a change in the top."""
+        for that many matches without a change in the top.
+
+        A large pool's check (the judge fit: a dense posterior, about 0.3 s at 400
+        hypotheses) runs in a thread on copies of the ratings and verdicts, so the slots
+        keep being refilled meanwhile; its decision applies when it comes back."""
         window = self._limits.convergence_window
         if window is not None and self._matches_since_top_change < window:
             return False
-        decision = self.stopwatch.check(
-            self.state.ranked_ratings,
-            ranked=len(self.state.policy_members),
-            matches_done=self.state.matches_done,
-            pool_complete=not self._snapshot().can_create(),
-            verdicts=lambda: self.state.verdicts,
+        found, self._stop_found = self._stop_found, None
+        if found is not None:
+            return self._decided(found)
+        if self._stop_checking:
+            return False
+        ranked, done = len(self.state.policy_members), self.state.matches_done
+        complete = not self._snapshot().can_create()
+        if not self.stopwatch.due(ranked=ranked, matches_done=done, pool_complete=complete):
+            return False
+        check = partial(
+            self.stopwatch.check, ranked=ranked, matches_done=done, pool_complete=complete
         )
+        if self._spawn is None or ranked < STOP_CHECK_INLINE or not complete:
+            return self._decided(
+                check(self.state.ranked_ratings, verdicts=lambda: self.state.verdicts)
+            )
+        rows, verdicts = self.state.ranked_ratings(), list(self.state.verdicts)
+        self._stop_checking = True
+
+        async def in_thread() -> None:
+            try:
+                self._stop_found = await anyio.to_thread.run_sync(
+                    partial(check, lambda: rows, verdicts=lambda: verdicts)
+                )
+            finally:
+                self._stop_checking = False
+                self.wake.set()
+
+        self._spawn(in_thread)
+        return False
+
+    def _decided(self, decision: Decision) -> bool:
         if decision.stop:
             self.bus.emit("converged", self.info.id, decision.reason)
         return decision.stop

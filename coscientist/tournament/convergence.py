@@ -81,6 +81,12 @@ class StopWatch:
         self._fits = 0
         self.last: Decision = Decision(False, "not checked yet")
 
+    def due(self, *, ranked: int, matches_done: int, pool_complete: bool) -> bool:
+        """Whether `check` would list and fit now (cheap: neither listing nor fit)."""
+        if not pool_complete or self._checked_at < 0:
+            return True
+        return matches_done - self._checked_at >= max(MIN_CHECK_EVERY, ranked // CHECKS_PER_ROUND)
+
     def check(
         self,
         ratings: Callable[[], Sequence[tuple[str, float, float, int]]],
