@@ -41,6 +41,7 @@ from coscientist.scheduler import Inbox, RunSummary
 from coscientist.scheduler import commands as cmd
 from coscientist.scheduler.method import screen_hypothesis
 from coscientist.schemas import (
+    Answer,
     CallRecord,
     Event,
     Hypothesis,
@@ -606,6 +607,39 @@ class Session:
         h = self.hypothesis(hypothesis_id)
         self.store.set_hypothesis_status(h.id, HypothesisStatus.RETIRED)
         self._tell(cmd.SetStatus(h.id, HypothesisStatus.RETIRED))
+
+    # --- talking to the session (coscientist/conversation) ---------------------------------
+
+    async def ask(self, question: str) -> Answer:
+        """Answer a question from the session's stored state, citing hypothesis ids; stored.
+
+        One call on the session's model, checked first like a run's (not counted in a
+        running loop's budget, but recorded with the session's calls)."""
+        from coscientist import conversation
+
+        question = conversation.check_question(question)
+        checked = await anyio.to_thread.run_sync(
+            lambda: self._cs.check_model(self._cs.session_settings(self.info), None)
+        )
+        info = self.store.get_session(self.id)
+        answer, _ = await conversation.ask(
+            self.store,
+            info,
+            question,
+            lambda recorder: self._cs.make_client(info, recorder=recorder, price=checked.price),
+        )
+        return answer
+
+    def answers(self, limit: int | None = None) -> list[Answer]:
+        """Questions asked and their answers, oldest first."""
+        return self.store.list_answers(self.id, limit)
+
+    def apply_follow_up(self, answer_id: str) -> Answer:
+        """Turn an answer's proposed next step into a refined goal, a plan preference, a review
+        or a hypothesis, through the methods above; the answer records what it became."""
+        from coscientist import conversation
+
+        return conversation.apply(self, self.store, self.store.get_answer(self.id, answer_id))
 
 
 def run_objective(

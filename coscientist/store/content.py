@@ -115,6 +115,7 @@ def delete_session(conn: Connection, session_id: str) -> None:
         tables.kg_edges,
         tables.kg_nodes,
         tables.observations,
+        tables.answers,
         tables.tasks,
         tables.llm_calls,
         tables.hypotheses,

@@ -21,6 +21,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError, SQLAlch
 from coscientist.errors import NotFoundError, StoreBusyError, StoreError
 from coscientist.proximity import Vector
 from coscientist.schemas import (
+    Answer,
     CallRecord,
     GraphEdge,
     GraphMerge,
@@ -44,6 +45,7 @@ from coscientist.schemas import (
     utcnow,
 )
 from coscientist.store import (
+    answers,
     content,
     embeddings,
     graph,
@@ -491,6 +493,25 @@ class Store:
         """{model: {"calls", "tokens_in", "tokens_out", "by_role": {role: calls}}}."""
         with self._read() as conn:
             return ledger.calls_by_model(conn, session_id)
+
+    # --- questions asked about the session (coscientist/conversation) ----------------
+
+    def add_answer(self, answer: Answer) -> None:
+        with self._write() as conn:
+            answers.insert(conn, answer)
+
+    def list_answers(self, session_id: str, limit: int | None = None) -> list[Answer]:
+        """Oldest first (with `limit`, the newest few)."""
+        with self._read() as conn:
+            return answers.list_for(conn, session_id, limit)
+
+    def get_answer(self, session_id: str, id_or_prefix: str) -> Answer:
+        with self._read() as conn:
+            return answers.get(conn, session_id, id_or_prefix)
+
+    def mark_answer_applied(self, answer_id: str, applied: str) -> bool:
+        with self._write() as conn:
+            return answers.mark_applied(conn, answer_id, applied)
 
     def cache_get(self, key: str, max_age: float | None = None) -> str | None:
         """The cached value, if any (and not older than max_age seconds)."""

@@ -395,6 +395,24 @@ class ObservationRow(StoreTable, table=True):
     created_at: datetime = Field(sa_type=UTCDateTime)
 
 
+class AnswerRow(StoreTable, table=True):
+    """A question asked about a session and its answer (coscientist/conversation)."""
+
+    __tablename__ = "answers"
+    __table_args__ = (Index("ix_answers_session_created", "session_id", "created_at"),)
+
+    id: str = Field(sa_type=String, primary_key=True)
+    session_id: str = _fk("sessions.id")
+    question: str = Field(sa_type=Text)
+    answer: str = Field(sa_type=Text)
+    cited_ids: list[str] = Field(sa_type=JSONDoc)
+    dropped_ids: list[str] = Field(sa_type=JSONDoc)
+    follow_up: dict[str, Any] | None = Field(default=None, sa_type=JSONDoc)
+    applied: str | None = Field(default=None, sa_type=Text)
+    model: str = Field(sa_type=Text)
+    created_at: datetime = Field(sa_type=UTCDateTime)
+
+
 class CacheRow(StoreTable, table=True):
     __tablename__ = "literature_cache"
 
@@ -426,3 +444,4 @@ kg_series = _table(GraphSeriesRow)
 meta_reviews = _table(MetaReviewRow)
 literature_cache = _table(CacheRow)
 observations = _table(ObservationRow)
+answers = _table(AnswerRow)
