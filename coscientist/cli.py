@@ -23,6 +23,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from coscientist import cli_ask as show_ask
 from coscientist import cli_method as show_text
 from coscientist import cli_roles as roles_cli
 from coscientist.cli_errors import one_line, run_app, say_error
@@ -403,6 +404,7 @@ def show(
             "embedder": cs.store.session_embedder(session.id),
             # Which model each role used, and the calls and tokens per model.
             "models": model_use(cs.store, session.info).model_dump(mode="json"),
+            "answers": show_ask.answers_json(session.answers()),
         }
         print(json_text(json.dumps(payload, indent=2, ensure_ascii=False)))
         return
@@ -553,6 +555,73 @@ def graph(
         return
     for line in graph_lines(part):
         print(printable(line))  # concept names are model text
+
+
+@app.command()
+def ask(
+    session_id: Annotated[str, typer.Argument(metavar="SESSION")],
+    question: Annotated[str, typer.Argument(metavar="QUESTION", help="about the session")],
+    db: DbOpt = None,
+    base_url: BaseUrlOpt = None,
+    apply: Annotated[
+        bool, typer.Option("--apply", help="apply the follow-up the answer proposes, if any")
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="machine-readable output")] = False,
+) -> None:
+    """Ask the session a question: answered from its stored state, citing hypothesis ids.
+
+    The answer is stored with the session (`coscientist answers`). It may propose a
+    follow-up (a refined goal, a plan preference, a review or a new hypothesis):
+    --apply takes it at once, or the command printed takes it later.
+    """
+    from coscientist.conversation import check_question
+    from coscientist.progress import status
+
+    check_question(question)  # an empty question fails before the store is opened
+    cs = _open(db)
+    session = cs.session(session_id)
+    if base_url:
+        session.use_base_url(base_url)
+    with status(err, f"asking {session.info.model_spec}", quiet_below=SLOW_STEP_SECONDS):
+        answer = anyio.run(session.ask, question)
+    if apply and answer.follow_up is not None:
+        answer = session.apply_follow_up(answer.id)
+    if as_json:
+        print(json_text(json.dumps(answer.model_dump(mode="json"), indent=2, ensure_ascii=False)))
+        return
+    _print_answers(cs, session, [answer], db_given=db is not None)
+    if apply and answer.follow_up is None:
+        out.print("nothing to apply: the answer proposes no follow-up", highlight=False)
+
+
+@app.command()
+def answers(
+    session_id: Annotated[str, typer.Argument(metavar="SESSION")],
+    db: DbOpt = None,
+    apply: Annotated[
+        str | None, typer.Option("--apply", metavar="ANSWER", help="apply this answer's follow-up")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="machine-readable output")] = False,
+) -> None:
+    """The questions asked about a session and their answers, oldest first."""
+    cs = _open(db)
+    session = cs.session(session_id)
+    if apply is not None:
+        _print_answers(cs, session, [session.apply_follow_up(apply)], db_given=db is not None)
+        return
+    found = session.answers()
+    if as_json:
+        print(json_text(json.dumps(show_ask.answers_json(found), indent=2, ensure_ascii=False)))
+        return
+    _print_answers(cs, session, found, db_given=db is not None)
+
+
+def _print_answers(cs: Any, session: Any, found: list[Any], *, db_given: bool) -> None:
+    titles = {h.id: h.title for h in session.hypotheses()}
+    command = f"{program_name()} answers {session.id} --apply {{}}"
+    if db_given:
+        command += f" --db {cs.store.url_display}"
+    show_ask.print_answers(out, found, titles, command)
 
 
 @app.command()
