@@ -164,4 +164,5 @@ def gather(
         observations=store.list_observations(sid),
         contacts=contacts_of(shown, [row.id for row in board]),
         models=model_use(store, info),
+        answers=store.list_answers(sid),
     )

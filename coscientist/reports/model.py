@@ -15,6 +15,7 @@ from pydantic import BaseModel, Field
 from coscientist.literature.contacts import ResearchContact
 from coscientist.reports.role_models import ModelUse
 from coscientist.schemas import (
+    Answer,
     Community,
     GraphMerge,
     GraphMetrics,
@@ -316,3 +317,4 @@ class Report(BaseModel):
     # Authors recurring across the citations of the top hypotheses (coscientist/literature/contacts.py)
     contacts: list[ResearchContact] = Field(default_factory=list)
     models: ModelUse = Field(default_factory=ModelUse)  # which model each role used
+    answers: list[Answer] = Field(default_factory=list)  # questions asked about the session
