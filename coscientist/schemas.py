@@ -599,6 +599,8 @@ class Answer(BaseModel):
     cited_ids: list[str] = Field(default_factory=list)
     dropped_ids: list[str] = Field(default_factory=list)
     follow_up: FollowUp | None = None
-    applied: str | None = None  # what the follow-up became, e.g. "hypothesis 3f2a..." (None: not yet)
+    applied: str | None = (
+        None  # what the follow-up became, e.g. "hypothesis 3f2a..." (None: not yet)
+    )
     model: str = ""
     created_at: datetime = Field(default_factory=utcnow)

@@ -81,9 +81,7 @@ def load_records(store: Store, session_id: str) -> SessionRecords:
     info = store.get_session(session_id)
     sid = info.id
     board = store.leaderboard(sid)
-    hypotheses = [
-        h for h in store.list_hypotheses(sid) if h.status != HypothesisStatus.UNSAFE
-    ]
+    hypotheses = [h for h in store.list_hypotheses(sid) if h.status != HypothesisStatus.UNSAFE]
     shown = {h.id for h in hypotheses}
     nodes, edges = store.graph(sid)
     return SessionRecords(
@@ -235,12 +233,13 @@ def _briefing(
         plan=plan_lines(info),
         meta_review=meta_review_lines(records.meta_review),
         concepts=[
-            clip(f"{n.label}: used by " + ", ".join(f"[id {h}]" for h in users.get(n.key, [])[:6]), 240)
+            clip(
+                f"{n.label}: used by " + ", ".join(f"[id {h}]" for h in users.get(n.key, [])[:6]),
+                240,
+            )
             for n in concepts
         ],
-        earlier=[
-            clip(f"Q: {a.question} A: {a.answer}", 300) for a in records.earlier
-        ],
+        earlier=[clip(f"Q: {a.question} A: {a.answer}", 300) for a in records.earlier],
         example_id=chosen[0] if chosen else (records.known_ids[:1] or ["0123456789ab"])[0],
     )
     room = MAX_CHARS - head.size()
@@ -328,7 +327,9 @@ def hypothesis_block(
     for r in reviews:
         verdict = "passed" if r.passed else "failed"
         weak = ("; weaknesses: " + "; ".join(r.weaknesses[:2])) if r.weaknesses else ""
-        lines.append(clip(f"{r.kind.value} review by {r.author} ({verdict}): {r.summary}{weak}", 220))
+        lines.append(
+            clip(f"{r.kind.value} review by {r.author} ({verdict}): {r.summary}{weak}", 220)
+        )
     matches = [m for m in records.matches if h.id in (m.first_id, m.second_id)]
     # Debates first (they say the most), newest first within each mode.
     matches.sort(key=lambda m: (m.mode != MatchMode.DEBATE, -m.seq))

@@ -29,9 +29,10 @@ def run_tui(cs: CoScientist, session: Session, limits: Limits) -> None:
 def browse(cs: CoScientist, session_id: str | None = None) -> None:
     """Browse the sessions of `cs.store`; with a session id (or unique prefix), open that one first."""
     from coscientist.tui.app import BrowseApp
+    from coscientist.tui.chat_screen import SessionConversation
 
     resolved = cs.store.get_session(session_id).id if session_id else None  # NotFoundError: exit 2
-    BrowseApp(cs.store, resolved).run()
+    BrowseApp(cs.store, resolved, conversation=SessionConversation(cs.session)).run()
 
 
 __all__ = ["browse", "run_tui"]

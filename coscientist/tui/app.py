@@ -8,6 +8,7 @@ from textual.app import App
 from textual.binding import Binding, BindingType
 
 from coscientist.store.repository import Store
+from coscientist.tui.chat_screen import Conversation, SessionConversation
 from coscientist.tui.live import LiveSessionScreen
 from coscientist.tui.session_screen import STORE_POLL_SECONDS, StoredSessionScreen
 from coscientist.tui.sessions_screen import SessionsScreen
@@ -21,6 +22,7 @@ class CoscientistApp(App[None]):
     CSS_PATH = "coscientist.tcss"  # beside this module, shipped as package data
     TITLE = "coscientist"
     BINDINGS: ClassVar[list[BindingType]] = [Binding("q", "quit", "Quit")]
+    conversation: Conversation | None = None  # how the chat asks questions; None: it cannot
 
 
 class RunApp(CoscientistApp):
@@ -29,6 +31,7 @@ class RunApp(CoscientistApp):
     def __init__(self, session: Session, limits: Limits) -> None:
         super().__init__()
         self.live = LiveSessionScreen(session, limits)
+        self.conversation = SessionConversation(lambda _id: session)
 
     def on_mount(self) -> None:
         self.push_screen(self.live)
@@ -46,8 +49,10 @@ class BrowseApp(CoscientistApp):
         session_id: str | None = None,
         *,
         poll_seconds: float = STORE_POLL_SECONDS,
+        conversation: Conversation | None = None,
     ) -> None:
         super().__init__()
+        self.conversation = conversation
         self.store = store
         self.open_session = session_id
         self.poll_seconds = poll_seconds

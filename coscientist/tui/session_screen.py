@@ -21,6 +21,7 @@ from coscientist.safe_text import printable
 from coscientist.schemas import Event, SessionInfo, SessionStatus
 from coscientist.store.repository import Store
 from coscientist.tui import render
+from coscientist.tui.chat_screen import ChatScreen, Conversation
 from coscientist.tui.data import (
     Snapshot,
     StoreFeed,
@@ -34,6 +35,7 @@ from coscientist.tui.data import (
 from coscientist.tui.detail import HypothesisScreen
 from coscientist.tui.graph_screen import GraphScreen
 from coscientist.tui.messages import HypothesisChosen, LoadFailed, SessionEvent, SnapshotLoaded
+from coscientist.tui.meta_review_screen import MetaReviewScreen
 from coscientist.tui.method_screen import MethodScreen
 from coscientist.tui.widgets import EventLog, LeaderboardTable, SessionHeader, StatsLine
 
@@ -43,7 +45,11 @@ STORE_POLL_SECONDS = 2.0
 class SessionScreen(Screen[None]):
     """Shows one session. Subclasses say when to reload and what else a reload reports."""
 
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("g", "graph", "Knowledge graph")]
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("g", "graph", "Knowledge graph"),
+        Binding("m", "meta_review", "Meta-review"),
+        Binding("c", "chat", "Ask the session"),
+    ]
 
     def __init__(self, store: Store, session_id: str, *, poll_seconds: float) -> None:
         super().__init__()
@@ -165,6 +171,14 @@ class SessionScreen(Screen[None]):
         """The knowledge graph, with the concepts of the hypothesis under the cursor."""
         selected = self.query_one(LeaderboardTable).selected_key
         self.app.push_screen(GraphScreen(self.store, self.session_id, selected))
+
+    def action_meta_review(self) -> None:
+        self.app.push_screen(MetaReviewScreen(self.store, self.session_id))
+
+    def action_chat(self) -> None:
+        """Questions about the session and their answers; asked through the app's Conversation."""
+        conversation: Conversation | None = getattr(self.app, "conversation", None)
+        self.app.push_screen(ChatScreen(self.store, self.session_id, conversation))
 
     def on_hypothesis_chosen(self, message: HypothesisChosen) -> None:
         self.app.push_screen(HypothesisScreen(self.store, self.session_id, message.hypothesis_id))

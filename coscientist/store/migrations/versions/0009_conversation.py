@@ -39,7 +39,9 @@ def upgrade() -> None:
         sa.Column("model", sa.Text(), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id", name="pk_answers"),
-        sa.ForeignKeyConstraint(["session_id"], ["sessions.id"], name="fk_answers_session_id_sessions"),
+        sa.ForeignKeyConstraint(
+            ["session_id"], ["sessions.id"], name="fk_answers_session_id_sessions"
+        ),
     )
     op.create_index("ix_answers_session_created", "answers", ["session_id", "created_at"])
 
