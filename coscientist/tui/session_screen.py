@@ -48,7 +48,7 @@ class SessionScreen(Screen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("g", "graph", "Knowledge graph"),
         Binding("m", "meta_review", "Meta-review"),
-        Binding("c", "chat", "Ask the session"),
+        Binding("c", "chat", "Chat"),
     ]
 
     def __init__(self, store: Store, session_id: str, *, poll_seconds: float) -> None:
