@@ -89,7 +89,9 @@ def load_records(store: Store, session_id: str) -> SessionRecords:
         board=[e for e in board if e.id in shown],
         hypotheses=hypotheses,
         reviews=[r for r in store.list_reviews(sid) if r.hypothesis_id in shown],
-        matches=store.list_matches(sid),
+        matches=[
+            m for m in store.list_matches(sid) if m.first_id in shown and m.second_id in shown
+        ],
         meta_review=store.latest_meta_review(sid),
         nodes=nodes,
         edges=edges,
@@ -231,7 +233,7 @@ def _briefing(
     head = Briefing(
         goal=clip(info.goal, 600),
         plan=plan_lines(info),
-        meta_review=meta_review_lines(records.meta_review),
+        meta_review=meta_review_lines(records.meta_review, set(records.known_ids)),
         concepts=[
             clip(
                 f"{n.label}: used by " + ", ".join(f"[id {h}]" for h in users.get(n.key, [])[:6]),
@@ -281,7 +283,7 @@ def plan_lines(info: SessionInfo) -> list[str]:
     return [clip(line, 200) for line in lines]
 
 
-def meta_review_lines(meta: MetaReview | None) -> list[str]:
+def meta_review_lines(meta: MetaReview | None, shown: set[str]) -> list[str]:
     if meta is None:
         return []
     lines = [f"recurring flaw: {c}" for c in meta.critique[:3]]
@@ -290,7 +292,11 @@ def meta_review_lines(meta: MetaReview | None) -> list[str]:
     overview = meta.research_overview
     if overview is not None:
         lines.append(f"research overview: {overview.title}")
-        lines += [f"aim tested by [id {a.hypothesis_id}]: {a.aim}" for a in overview.aims[:3]]
+        lines += [
+            f"aim tested by [id {a.hypothesis_id}]: {a.aim}"
+            for a in overview.aims[:3]
+            if a.hypothesis_id in shown
+        ]
     elif meta.overview:
         lines.append(f"research overview: {meta.overview}")
     return [clip(line, 220) for line in lines]
