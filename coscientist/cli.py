@@ -422,6 +422,7 @@ def show(
     show_text.print_method(out, summary)
     for line in model_lines(model_use(cs.store, info)):
         out.print(line, highlight=False, markup=False)
+    show_ask.print_count(out, session.answers(), f"{program_name()} answers {info.id}")
 
 
 def _print_leaderboard(board: list[Any], *, title: str) -> None:

@@ -70,5 +70,12 @@ def print_answers(
         print_answer(console, answer, titles, apply_command=apply.format(answer.id))
 
 
+def print_count(console: Console, answers: Sequence[Answer], command: str) -> None:
+    """`show`'s line about the questions asked (none: no line)."""
+    if answers:
+        n = len(answers)
+        _line(console, f"Questions asked: {n} ({command} shows {'it' if n == 1 else 'them'})")
+
+
 def answers_json(answers: Sequence[Answer]) -> list[dict[str, Any]]:
     return [a.model_dump(mode="json") for a in answers]

@@ -3,6 +3,7 @@ follow-ups applied through the Session (coscientist/conversation, Session.ask)."
 
 from __future__ import annotations
 
+import json
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,6 +23,7 @@ from coscientist.conversation.context import (
 )
 from coscientist.errors import ConfigError, ModelError, ModelUnreachableError, NotFoundError
 from coscientist.llm.scripted import ScriptedBackend
+from coscientist.reports import export_session
 from coscientist.schemas import FollowUpKind, HypothesisStatus, NodeKind, ReviewKind
 from coscientist.session import CoScientist, Session
 
@@ -305,3 +307,37 @@ async def test_follow_ups_that_cannot_be_taken_are_not_offered(
         session.apply_follow_up(first.id)
     with pytest.raises(NotFoundError):
         session.apply_follow_up("nosuchanswer")
+
+
+# --- reports ----------------------------------------------------------------------------------------
+
+
+async def test_answers_show_in_every_report_with_model_text_escaped(
+    opened: tuple[CoScientist, Session, ScriptedBackend], tmp_path: Path
+) -> None:
+    cs, session, backend = opened
+    top = session.leaderboard()[0].id
+    backend.queue(
+        reply(
+            "It leads <script>alert(1)</script> [click](http://evil.example) in its debates.",
+            [top, INVENTED],
+            "preference",
+            "prefer <b>cheap</b> assays",
+        )
+    )
+    answer = await session.ask("Why <b>this</b> one?")
+    paths = {
+        fmt: export_session(cs.store, session.id, fmt, tmp_path / f"report.{fmt}")
+        for fmt in ("md", "html", "json")
+    }
+    html = paths["html"].read_text(encoding="utf-8")
+    assert "<script>" not in html and "&lt;script&gt;" in html
+    assert f"<code>{top}</code>" in html and f"dropped: {INVENTED}" in html
+    assert "Not applied." in html and "prefer &lt;b&gt;cheap&lt;/b&gt; assays" in html
+    md = paths["md"].read_text(encoding="utf-8")
+    assert "## Questions asked" in md and f"`{top}`" in md
+    assert "](http://evil.example)" not in md  # a model's link is made inert
+    data = json.loads(paths["json"].read_text(encoding="utf-8"))
+    assert data["answers"][-1]["id"] == answer.id
+    assert data["answers"][-1]["cited_ids"] == [top]
+    assert data["answers"][-1]["dropped_ids"] == [INVENTED]

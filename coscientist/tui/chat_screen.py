@@ -157,6 +157,8 @@ class ChatScreen(Screen[None]):
             answer = await conversation.ask(self.session_id, question)
         except CoscientistError as exc:
             self._failed(f"no answer: {exc}")
+        except Exception as exc:  # a bug: said in one line rather than lost in the worker
+            self._failed(f"no answer (unexpected error): {type(exc).__name__}: {exc}")
         else:
             self.notify(f"answer {answer.id} stored")
         finally:
