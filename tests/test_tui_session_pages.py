@@ -3,6 +3,8 @@ their check marks, and the chat (c: n asks, f applies a follow-up), with SVG sna
 
 from __future__ import annotations
 
+import html
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,7 +13,7 @@ from rich.text import Text
 from textual.widgets import Input, Static
 
 from agents.conversation import AnswerOut, FollowUpOut
-from coscientist.config import Settings
+from coscientist.config import Limits, Settings
 from coscientist.llm.scripted import ScriptedBackend
 from coscientist.schemas import (
     Answer,
@@ -31,7 +33,7 @@ from coscientist.schemas import (
 from coscientist.session import CoScientist
 from coscientist.store import tables
 from coscientist.store.repository import Store
-from coscientist.tui.app import BrowseApp
+from coscientist.tui.app import BrowseApp, RunApp
 from coscientist.tui.chat_screen import AskScreen, ChatScreen, SessionConversation
 from coscientist.tui.detail import HypothesisScreen, MatchesTable, MatchScreen
 from coscientist.tui.meta_review_screen import MetaReviewScreen
@@ -53,7 +55,16 @@ POLL = 5.0  # slower than any test: Pilot waits for idle
 CITED_ID = f"hc{SESSION_ID[-10:]}"
 
 
-def rendered(app: BrowseApp, selector: str) -> str:
+def screen_lines(svg: str) -> list[str]:
+    """The text of a screenshot, row by row (textual writes each row as several <text> runs)."""
+    rows: dict[float, list[tuple[float, str]]] = {}
+    for m in re.finditer(r'<text[^>]*\sx="([\d.]+)"\s+y="([\d.]+)"[^>]*>(.*?)</text>', svg):
+        x, y, run = float(m.group(1)), float(m.group(2)), html.unescape(m.group(3))
+        rows.setdefault(y, []).append((x, run.replace("\xa0", " ")))
+    return ["".join(run for _, run in sorted(rows[y])) for y in sorted(rows)]
+
+
+def rendered(app: BrowseApp | RunApp, selector: str) -> str:
     content = app.screen.query_one(selector, Static).render()
     return content.plain if isinstance(content, Text) else str(content)
 
@@ -305,3 +316,39 @@ async def test_the_chat_asks_the_session_and_applies_the_follow_up(tmp_path: Pat
         added = [h for h in cs.store.list_hypotheses(SESSION_ID) if h.id not in seeded]
         assert [h.statement for h in added] == [statement]
         assert answers[0].applied == f"hypothesis {added[0].id} added"
+
+
+async def test_the_live_run_asks_through_its_own_session(tmp_path: Path) -> None:
+    backend = ScriptedBackend(seed=4)
+    settings = Settings(db=f"sqlite:///{tmp_path}/s.db", model="scripted", seed=4)
+    with CoScientist(settings, backend=backend) as cs:
+        session = cs.start("Why do some tumours resist therapy?")
+        app = RunApp(session, Limits(max_calls=30))
+        async with app.run_test(size=(110, 32)) as pilot:
+            live = app.live
+            await wait_for(lambda: not live.running, what="the run to end", within=60)
+            footer = screen_lines(app.export_screenshot())[-1]
+            for key in ("g Graph", "m Meta-review", "c Chat", "a Add", "s Stop", "v Plan", "q Quit"):
+                assert key in footer, key
+            top = cs.store.leaderboard(session.id)[0].id
+            backend.queue(
+                AnswerOut(
+                    answer="It won the most matches of the run so far.",
+                    hypothesis_ids=[top],
+                    follow_up=FollowUpOut(kind="review", text="Check its dose data first."),
+                )
+            )
+            await pilot.press("c")
+            await wait_for(lambda: isinstance(app.screen, ChatScreen), what="the chat")
+            await pilot.press("n")
+            await wait_for(lambda: isinstance(app.screen, AskScreen), what="the question box")
+            app.screen.query_one(Input).focus()
+            await pilot.press(*"Why is it first?", "enter")
+            await wait_for(
+                lambda: "It won the most matches" in rendered(app, "#chat-body"), what="answer"
+            )
+            await pilot.press("f")
+            await wait_for(lambda: "applied: review" in rendered(app, "#chat-body"), what="f")
+        reviews = [r for r in session.reviews(top) if r.author == "scientist"]
+        assert [r.summary for r in reviews] == ["Check its dose data first."]
+        assert [a.cited_ids for a in session.answers()] == [[top]]

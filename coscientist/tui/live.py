@@ -36,9 +36,9 @@ LIVE_REFRESH_SECONDS = 0.5  # at most this often the leaderboard is reloaded whi
 class LiveSessionScreen(SessionScreen):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("p", "toggle_pause", "Pause/resume"),
-        Binding("a", "add", "Add hypothesis"),
-        Binding("s", "stop", "Stop run"),
-        Binding("v", "method", "Plan, safety, aims"),
+        Binding("a", "add", "Add"),
+        Binding("s", "stop", "Stop"),
+        Binding("v", "method", "Plan, aims"),
     ]
 
     def __init__(self, session: Session, limits: Limits) -> None:

@@ -46,7 +46,7 @@ class SessionScreen(Screen[None]):
     """Shows one session. Subclasses say when to reload and what else a reload reports."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("g", "graph", "Knowledge graph"),
+        Binding("g", "graph", "Graph"),
         Binding("m", "meta_review", "Meta-review"),
         Binding("c", "chat", "Chat"),
     ]
@@ -210,7 +210,7 @@ class StoredSessionScreen(SessionScreen):
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "app.pop_screen", "Back"),
-        Binding("v", "method", "Plan, safety, aims"),
+        Binding("v", "method", "Plan, aims"),
     ]
 
     def __init__(
