@@ -36,7 +36,7 @@ pytestmark = pytest.mark.anyio
 def finished_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """One real session, run to its call budget on the scripted model, copied for each test."""
     path = tmp_path_factory.mktemp("conversation") / "s.db"
-    settings = Settings(db=f"sqlite:///{path}", model="scripted", seed=5, concurrency=2)
+    settings = Settings(db=f"sqlite:///{path}", model="scripted", seed=5, concurrency=1)
 
     async def main() -> None:
         with CoScientist(settings, backend=ScriptedBackend(seed=5)) as cs:
@@ -189,7 +189,8 @@ def test_a_concept_named_in_the_question_brings_the_hypotheses_that_use_it(
     )
     chosen = select(records, f"Which hypotheses use {concept.label}?")
     assert concept.label in chosen.concepts
-    linked = [hid for hid in chosen.hypothesis_ids if chosen.reasons[hid].startswith("concept")]
+    reason = f"concept: {concept.label}"
+    linked = [hid for hid in chosen.hypothesis_ids if chosen.reasons[hid] == reason]
     assert linked and set(linked) <= set(users[concept.key])
     assert f"{concept.label}: used by [id " in "\n".join(chosen.briefing.concepts)
 

@@ -328,7 +328,15 @@ async def test_the_live_run_asks_through_its_own_session(tmp_path: Path) -> None
             live = app.live
             await wait_for(lambda: not live.running, what="the run to end", within=60)
             footer = screen_lines(app.export_screenshot())[-1]
-            for key in ("g Graph", "m Meta-review", "c Chat", "a Add", "s Stop", "v Plan", "q Quit"):
+            for key in (
+                "g Graph",
+                "m Meta-review",
+                "c Chat",
+                "a Add",
+                "s Stop",
+                "v Plan",
+                "q Quit",
+            ):
                 assert key in footer, key
             top = cs.store.leaderboard(session.id)[0].id
             backend.queue(
