@@ -264,6 +264,22 @@ ROWS = [
         ["export", "nosuch", "--format", "md", "--output", "{tmp}/r.md", "--db", "{db}"],
         "no session",
     ),
+    # talking to a session
+    _r("ask-empty-question", ["ask", "{sid}", "  \n ", "--db", "{db}"], "question is empty"),
+    _r("ask-missing-question", ["ask", "{sid}", "--db", "{db}"], "Missing argument 'QUESTION'"),
+    _r("ask-long-question", ["ask", "{sid}", "why " * 600, "--db", "{db}"], "keep it under"),
+    _r("ask-unknown-session", ["ask", "nosuch", "why?", "--db", "{db}"], "no session 'nosuch'"),
+    _r(
+        "ask-dead-base-url",
+        ["ask", "{osid}", "why?", "--db", "{db}", "--base-url", "http://127.0.0.1:{dead}/v1"],
+        "cannot reach",
+    ),
+    _r("answers-unknown-session", ["answers", "nosuch", "--db", "{db}"], "no session"),
+    _r(
+        "answers-unknown-answer",
+        ["answers", "{sid}", "--apply", "nosuch", "--db", "{db}"],
+        "no answer 'nosuch'",
+    ),
     # worker and doctor
     _r(
         "worker-concurrency-zero", ["worker", "--db", "{db}", "--concurrency", "0"], "--concurrency"
