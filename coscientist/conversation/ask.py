@@ -15,7 +15,13 @@ from collections.abc import Callable, Sequence
 import anyio
 
 from agents.conversation import CONVERSATION, AnswerOut, FollowUpOut, answer
-from coscientist.conversation.context import Selection, load_records, resolve_id, select
+from coscientist.conversation.context import (
+    IdIndex,
+    Selection,
+    load_records,
+    resolve_id,
+    select,
+)
 from coscientist.errors import ConfigError
 from coscientist.llm.base import CallContext, Recorder
 from coscientist.llm.client import ModelClient
@@ -43,10 +49,11 @@ def split_ids(named: Sequence[str], known: Sequence[str]) -> tuple[list[str], li
     """(ids the session holds, ids it does not), each once, in the order the model gave them."""
     cited: dict[str, None] = {}
     dropped: dict[str, None] = {}
+    index = IdIndex(known)
     for text in named:
         if not text.strip():
             continue
-        hid = resolve_id(text, known)
+        hid = resolve_id(text, index)
         if hid is None:
             dropped.setdefault(text.strip(), None)
         else:

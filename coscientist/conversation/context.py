@@ -12,6 +12,7 @@ hypothesis is there.
 
 from __future__ import annotations
 
+import bisect
 import re
 from collections import defaultdict
 from collections.abc import Sequence
@@ -107,26 +108,39 @@ class Selection:
     concepts: list[str]  # concept labels the question named
 
 
-def resolve_id(text: str, known: Sequence[str]) -> str | None:
+class IdIndex:
+    """The session's ids, for exact and unambiguous-prefix lookups in O(log n)."""
+
+    def __init__(self, known: Sequence[str]) -> None:
+        self._sorted = sorted(set(known))
+        self._set = set(self._sorted)
+
+    def find(self, token: str) -> str | None:
+        if token in self._set:
+            return token
+        if len(token) < MIN_PREFIX:
+            return None
+        at = bisect.bisect_left(self._sorted, token)
+        found = [k for k in self._sorted[at : at + 2] if k.startswith(token)]
+        return found[0] if len(found) == 1 else None
+
+
+def resolve_id(text: str, known: Sequence[str] | IdIndex) -> str | None:
     """An id as a question or a model writes it (maybe in brackets or abbreviated) -> the id."""
     token = text.strip().strip("[]()`'\".,;:").strip()
     if token.lower().startswith("id"):
         token = token[2:].strip(" :=")
     if not token:
         return None
-    if token in known:
-        return token
-    if len(token) >= MIN_PREFIX:
-        matches = [k for k in known if k.startswith(token)]
-        if len(matches) == 1:
-            return matches[0]
-    return None
+    index = known if isinstance(known, IdIndex) else IdIndex(known)
+    return index.find(token)
 
 
 def named_ids(question: str, known: Sequence[str]) -> list[str]:
     found: dict[str, None] = {}
+    index = IdIndex(known)
     for token in _TOKEN.findall(question):
-        hid = resolve_id(token, known)
+        hid = resolve_id(token, index)
         if hid is not None:
             found.setdefault(hid, None)
     return list(found)
@@ -189,15 +203,16 @@ def select(records: SessionRecords, question: str) -> Selection:
     for rank in named_ranks(question, len(records.board)):
         take(records.board[rank - 1].id, "rank")
     concepts = named_concepts(question, records.nodes)
-    users: dict[str, list[str]] = defaultdict(list)
+    linked: dict[str, dict[str, None]] = defaultdict(dict)  # concept key -> its hypotheses
     for edge in records.edges:
         if edge.source.startswith(HYPOTHESIS_PREFIX):
             hid = edge.source[len(HYPOTHESIS_PREFIX) :]
-            if hid in by_id and hid not in users[edge.target]:
-                users[edge.target].append(hid)
+            if hid in by_id:
+                linked[edge.target].setdefault(hid, None)
+    users = {key: list(hids) for key, hids in linked.items()}
     for node in concepts:
-        linked = sorted(set(users.get(node.key, [])), key=lambda h: (rank_of.get(h, 10**9), h))
-        for hid in linked:
+        ranked = sorted(users.get(node.key, []), key=lambda h: (rank_of.get(h, 10**9), h))
+        for hid in ranked:
             take(hid, f"concept: {node.label}")
     words = question_words(question)
     if words:
