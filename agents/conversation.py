@@ -8,10 +8,11 @@ session is the caller's job, since only the caller knows the session.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, BeforeValidator, Field, StringConstraints
 
 from agents.common import chat, clip, system_prompt
 from agents.outputs import Argument, Paragraph
@@ -30,6 +31,14 @@ def _cap_ids(value: Any) -> Any:
     return value[:MAX_CITED] if isinstance(value, list) else value
 
 
+def _no_repeats(value: str) -> str:
+    """A small model may say one sentence again and again until the length bound: keep it once."""
+    kept: dict[str, str] = {}
+    for sentence in re.split(r"(?<=[.!?])\s+", value):
+        kept.setdefault(" ".join(sentence.lower().split()), sentence)
+    return " ".join(kept.values())
+
+
 def _flat(value: Any) -> Any:
     return " ".join(value.split())[:40] if isinstance(value, str) else value
 
@@ -46,7 +55,9 @@ class FollowUpOut(BaseModel):
 
 
 class AnswerOut(BaseModel):
-    answer: Argument = Field(description="the answer, in plain words")
+    answer: Annotated[Argument, AfterValidator(_no_repeats)] = Field(
+        description="the answer, in plain words"
+    )
     hypothesis_ids: Annotated[
         list[CitedId], BeforeValidator(_cap_ids), Field(max_length=MAX_CITED)
     ] = Field(default_factory=list, description="ids of the hypotheses the answer relies on")

@@ -628,6 +628,7 @@ class Session:
             question,
             lambda recorder: self._cs.make_client(info, recorder=recorder, price=checked.price),
         )
+        self.bus.emit("answer", self.id, f"answered: {answer.question}", id=answer.id)
         return answer
 
     def answers(self, limit: int | None = None) -> list[Answer]:

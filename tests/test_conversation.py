@@ -342,3 +342,15 @@ async def test_answers_show_in_every_report_with_model_text_escaped(
     assert data["answers"][-1]["id"] == answer.id
     assert data["answers"][-1]["cited_ids"] == [top]
     assert data["answers"][-1]["dropped_ids"] == [INVENTED]
+
+
+def test_a_sentence_said_again_and_again_is_kept_once() -> None:
+    looping = (
+        "The debate was a critique of the top one. It is the best. "
+        "The debate was a critique of the top one. The debate was  a critique of the top one. "
+        "The debate was a critique of the"
+    )
+    out = AnswerOut(answer=looping, hypothesis_ids=[])
+    assert out.answer == (
+        "The debate was a critique of the top one. It is the best. The debate was a critique of the"
+    )

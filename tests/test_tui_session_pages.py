@@ -38,12 +38,13 @@ from coscientist.tui.chat_screen import AskScreen, ChatScreen, SessionConversati
 from coscientist.tui.detail import HypothesisScreen, MatchesTable, MatchScreen
 from coscientist.tui.meta_review_screen import MetaReviewScreen
 from coscientist.tui.method_screen import MethodScreen
-from coscientist.tui.widgets import LeaderboardTable
+from coscientist.tui.widgets import EventLog, LeaderboardTable
 from tests.tui_support import (
     MARKUP_TITLE,
     SESSION_ID,
     WHEN,
     assert_snapshot,
+    log_text,
     seed_store,
     table_keys,
     wait_for,
@@ -357,6 +358,9 @@ async def test_the_live_run_asks_through_its_own_session(tmp_path: Path) -> None
             )
             await pilot.press("f")
             await wait_for(lambda: "applied: review" in rendered(app, "#chat-body"), what="f")
+            await pilot.press("escape")
+            log = live.query_one(EventLog)
+            await wait_for(lambda: "answered: Why is it first?" in log_text(log), what="the log")
         reviews = [r for r in session.reviews(top) if r.author == "scientist"]
         assert [r.summary for r in reviews] == ["Check its dose data first."]
         assert [a.cited_ids for a in session.answers()] == [[top]]
