@@ -7,7 +7,12 @@ average (a tenth of them debates with three turns), a concept graph with three
 concepts a hypothesis. Each size times four questions, five times each, and
 reports the median wall and CPU time of one choice and the briefing's size.
 
-python benchmarks/conversation.py [--quick]
+With `--embedded N`, it also runs a small scripted session (60 calls) in a
+temporary store and asks N questions of it with the embedded model
+(SmolLM2-135M through llama-cpp-python, `--threads`): seconds per answer,
+whether the answer parsed, and the ids it cited and the ids that were dropped.
+
+python benchmarks/conversation.py [--quick] [--embedded N] [--threads 2]
 """
 
 from __future__ import annotations
@@ -15,11 +20,18 @@ from __future__ import annotations
 import argparse
 import random
 import statistics
+import tempfile
 import time
+from pathlib import Path
 from typing import Any
 
-from benchmarks.machine import emit, machine
+import anyio
+
+from benchmarks.machine import emit, isolate_environment, machine
+from coscientist import conversation
+from coscientist.config import Limits, Settings
 from coscientist.conversation.context import MAX_CHARS, SessionRecords, select
+from coscientist.errors import CoscientistError
 from coscientist.schemas import (
     GraphEdge,
     GraphNode,
@@ -32,6 +44,7 @@ from coscientist.schemas import (
     ReviewKind,
     SessionInfo,
 )
+from coscientist.session import CoScientist
 
 WORDS = (
     "trehalose glass membrane protein desiccation tardigrade vitrification cytoplasm "
@@ -140,13 +153,58 @@ def measure(n: int, repeats: int) -> dict[str, Any]:
     }
 
 
+EMBEDDED_QUESTIONS = (
+    "Why is the hypothesis ranked first ranked first?",
+    "What did the debates against the top hypothesis say?",
+    "Which hypotheses are about membranes?",
+)
+
+
+async def ask_embedded(tmp: Path, questions: int, threads: int) -> list[dict[str, Any]]:
+    """A scripted session's records, asked about with the embedded model."""
+    db = f"sqlite:///{tmp / 'conversation.db'}"
+    with CoScientist(Settings(db=db, model="scripted", seed=1, concurrency=1)) as cs:
+        session = cs.start("How do tardigrades survive desiccation?")
+        await session.run(Limits(max_calls=60))
+    out: list[dict[str, Any]] = []
+    with CoScientist(Settings(db=db, model="embedded", threads=threads)) as cs:
+        info = cs.store.get_session(session.id).model_copy(update={"model_spec": "embedded"})
+        for question in (EMBEDDED_QUESTIONS * questions)[:questions]:
+            started = time.perf_counter()
+            row: dict[str, Any] = {"question": question}
+            try:
+                answer, chosen = await conversation.ask(
+                    cs.store, info, question, lambda rec: cs.make_client(info, recorder=rec)
+                )
+            except CoscientistError as exc:
+                row.update(parsed=False, error=str(exc)[:200])
+            else:
+                row.update(
+                    parsed=True,
+                    briefing_chars=chosen.briefing.size(),
+                    cited=len(answer.cited_ids),
+                    dropped=len(answer.dropped_ids),
+                    follow_up=answer.follow_up.kind.value if answer.follow_up else None,
+                    answer=answer.answer[:200],
+                )
+            row["seconds"] = round(time.perf_counter() - started, 1)
+            out.append(row)
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="100 and 1,000 hypotheses only")
+    parser.add_argument("--embedded", type=int, default=0, metavar="N", help="ask N questions")
+    parser.add_argument("--threads", type=int, default=2, help="for the embedded model")
     args = parser.parse_args()
     result: dict[str, Any] = {"benchmark": "conversation", "machine": machine()}
     sizes = (100, 1000) if args.quick else (100, 1000, 10_000)
     result["sizes"] = [measure(n, 5) for n in sizes]
+    if args.embedded:
+        with tempfile.TemporaryDirectory() as tmp:
+            isolate_environment(Path(tmp))
+            result["embedded"] = anyio.run(ask_embedded, Path(tmp), args.embedded, args.threads)
     emit(result)
 
 
