@@ -3,6 +3,7 @@ follow-ups applied through the Session (coscientist/conversation, Session.ask)."
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import shutil
 from collections.abc import Iterator
@@ -24,7 +25,15 @@ from coscientist.conversation.context import (
 from coscientist.errors import ConfigError, ModelError, ModelUnreachableError, NotFoundError
 from coscientist.llm.scripted import ScriptedBackend
 from coscientist.reports import export_session
-from coscientist.schemas import FollowUpKind, HypothesisStatus, NodeKind, ReviewKind
+from coscientist.schemas import (
+    Answer,
+    FollowUpKind,
+    HypothesisStatus,
+    MetaReview,
+    NodeKind,
+    ResearchPlan,
+    ReviewKind,
+)
 from coscientist.session import CoScientist, Session
 
 GOAL = "How do tardigrades survive desiccation?"
@@ -354,3 +363,30 @@ def test_a_sentence_said_again_and_again_is_kept_once() -> None:
     assert out.answer == (
         "The debate was a critique of the top one. It is the best. The debate was a critique of the"
     )
+
+
+def test_a_long_plan_meta_review_and_history_leave_the_hypotheses_their_room(
+    opened: tuple[CoScientist, Session, ScriptedBackend],
+) -> None:
+    cs, session, _ = opened
+    records = load_records(cs.store, session.id)
+    long = "a very long item " * 20
+    plan = ResearchPlan(
+        objective=long, preferences=[long] * 5, constraints=[long] * 5, attributes=[long] * 5
+    )
+    meta = MetaReview(
+        id="m1", session_id=session.id, critique=[long] * 3, strengths=[long] * 3, gaps=[long] * 3
+    )
+    earlier = [
+        Answer(id=f"a{i}", session_id=session.id, question=long, answer=long) for i in range(3)
+    ]
+    crowded = dataclasses.replace(
+        records,
+        info=records.info.model_copy(update={"plan": plan, "goal": long * 3}),
+        meta_review=meta,
+        earlier=earlier,
+    )
+    chosen = select(crowded, "Which hypothesis is best?")
+    assert chosen.briefing.size() <= MAX_CHARS
+    assert sum(len(b) for b in chosen.briefing.hypotheses) >= 1500
+    assert chosen.hypothesis_ids[0] == records.board[0].id

@@ -13,10 +13,12 @@ hypothesis is there.
 from __future__ import annotations
 
 import bisect
+import dataclasses
 import re
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from agents.common import clip, clip_lines
 from agents.conversation import Briefing
@@ -40,8 +42,10 @@ from coscientist.store.repository import Store
 
 MAX_HYPOTHESES = 5
 MAX_CHARS = 7000  # of variable text in the prompt: about 1,750 tokens, room left in 4,096
+HYPOTHESES_ROOM = 2000  # kept for hypotheses however long the plan, meta-review and history
 BLOCK_CHARS = 1100  # one hypothesis with its reviews, matches and citations
 EARLIER_ANSWERS = 3
+GOAL_CHARS = 600
 MIN_PREFIX = 6  # characters of an id a question may abbreviate it to
 MAX_CONCEPTS = 4
 
@@ -173,6 +177,7 @@ def named_concepts(question: str, nodes: Sequence[GraphNode]) -> list[GraphNode]
         for n in nodes
         if n.kind == NodeKind.CONCEPT
         and len(n.key) >= 3
+        and n.key not in _STOP  # "debate" in "what did the debates say" names no concept
         and (f" {n.key} " in phrase or f" {normalise(n.label)} " in phrase)
     ]
     found.sort(key=lambda n: (-len(n.key), n.key))
@@ -224,7 +229,7 @@ def select(records: SessionRecords, question: str) -> Selection:
             take(hid, "words")
     for entry in records.board:
         take(entry.id, "top")
-    briefing = _briefing(records, question, list(reasons), concepts, users)
+    briefing = _briefing(records, list(reasons), concepts, users)
     chosen = [hid for hid in reasons if f"[id {hid}]" in " ".join(briefing.hypotheses)]
     return Selection(
         briefing=briefing,
@@ -239,26 +244,20 @@ def select(records: SessionRecords, question: str) -> Selection:
 
 def _briefing(
     records: SessionRecords,
-    question: str,
     chosen: list[str],
     concepts: list[GraphNode],
     users: dict[str, list[str]],
 ) -> Briefing:
     info = records.info
     head = Briefing(
-        goal=clip(info.goal, 600),
+        goal=clip(info.goal, GOAL_CHARS),
         plan=plan_lines(info),
         meta_review=meta_review_lines(records.meta_review, set(records.known_ids)),
-        concepts=[
-            clip(
-                f"{n.label}: used by " + ", ".join(f"[id {h}]" for h in users.get(n.key, [])[:6]),
-                240,
-            )
-            for n in concepts
-        ],
+        concepts=[concept_line(n.label, users.get(n.key, [])) for n in concepts],
         earlier=[clip(f"Q: {a.question} A: {a.answer}", 300) for a in records.earlier],
         example_id=chosen[0] if chosen else (records.known_ids[:1] or ["0123456789ab"])[0],
     )
+    head = _trimmed(head)
     room = MAX_CHARS - head.size()
     by_id = {h.id: h for h in records.hypotheses}
     entries = {e.id: e for e in records.board}
@@ -281,6 +280,29 @@ def _briefing(
         earlier=head.earlier,
         example_id=head.example_id,
     )
+
+
+def _trimmed(head: Briefing) -> Briefing:
+    """Drop the last line of the longest list until hypotheses keep their room."""
+    while head.size() > MAX_CHARS - HYPOTHESES_ROOM:
+        lists = {
+            "earlier": head.earlier,
+            "meta_review": head.meta_review,
+            "plan": head.plan,
+            "concepts": head.concepts,
+        }
+        name, items = max(lists.items(), key=lambda kv: sum(len(x) for x in kv[1]))
+        if not items:
+            break  # only the goal is left, and it is clipped already
+        shorter: dict[str, Any] = {name: items[:-1]}
+        head = dataclasses.replace(head, **shorter)
+    return head
+
+
+def concept_line(label: str, users: list[str]) -> str:
+    if not users:
+        return clip(f"{label}: no hypothesis uses it", 240)
+    return clip(f"{label}: used by " + ", ".join(f"[id {h}]" for h in users[:6]), 240)
 
 
 def plan_lines(info: SessionInfo) -> list[str]:
