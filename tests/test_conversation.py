@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -390,3 +391,13 @@ def test_a_long_plan_meta_review_and_history_leave_the_hypotheses_their_room(
     assert chosen.briefing.size() <= MAX_CHARS
     assert sum(len(b) for b in chosen.briefing.hypotheses) >= 1500
     assert chosen.hypothesis_ids[0] == records.board[0].id
+
+
+async def test_the_scripted_model_cites_ids_copied_from_the_records_it_was_shown(
+    opened: tuple[CoScientist, Session, ScriptedBackend],
+) -> None:
+    _, session, backend = opened
+    answer = await session.ask("Which hypothesis is best?")  # nothing queued: a synthetic answer
+    shown = set(re.findall(r"\[id ([^\]\s]+)\]", last_prompt(backend)))
+    assert answer.cited_ids and set(answer.cited_ids) <= shown
+    assert answer.dropped_ids == []

@@ -88,6 +88,10 @@ _SPAN_STOP = (
         "via",
     }
 )
+# A hypothesis id a conversation answer cites (an item of "hypothesis_ids"): copied from the
+# "[id ...]" markers of the prompt, as a careful model would, so scripted answers cite real ids.
+_ID_KEY = "hypothesis_id"
+_ID_MARKER = re.compile(r"\[id ([^\]\s]+)\]")
 _PROMPT_TAIL_CHARS = 600
 _MAX_CONTENT_WORDS = 400
 _DEFAULT_MAX_ITEMS = 3
@@ -267,6 +271,8 @@ class Synthesizer:
             text = self._concept()
         elif lowered == _RELATION_KEY:
             text = self._rng.choice(_VERBS)
+        elif lowered == _ID_KEY and _ID_MARKER.search(self._source_text):
+            text = self._rng.choice(_ID_MARKER.findall(self._source_text))
         else:
             prose = not lowered.endswith(_SHORT_KEYS)
             text = self._sentence() if prose else self._phrase()
