@@ -214,9 +214,10 @@ async def test_a_hypothesis_shows_its_citation_marks_and_its_debate(
         await wait_for(lambda: isinstance(app.screen, HypothesisScreen), what="the detail")
         await wait_for(lambda: "Citations" in rendered(app, "#detail-body"), what="citations")
         text = rendered(app, "#detail-body")
-        assert "✓ verified    doi:10.1000/real A paper that exists" in text
-        assert "✗ not found   PMID:0000" in text
-        assert "? not checked arXiv:2502.18864" in text
+        assert "Citations (✓ checked, ✗ not found, ? not checked)" in text
+        assert "✓ doi:10.1000/real A paper that exists" in text
+        assert "✗ PMID:0000 A paper that does not" in text
+        assert "? arXiv:2502.18864 Not looked up" in text
         await pilot.pause()
         assert_snapshot(app.export_screenshot(), "hypothesis_citations", tmp_path)
         await pilot.press("escape")
