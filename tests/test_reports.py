@@ -298,7 +298,7 @@ def test_html_escapes_everything_a_model_wrote(exported: Exported) -> None:
 def test_json_document(exported: Exported) -> None:
     store, sample = exported.store, exported.sample
     data = json.loads(exported.text("json"))
-    assert data["format_version"] == 3
+    assert data["format_version"] == 4
     board = data["leaderboard"]
     assert [row["id"] for row in board] == [e.id for e in store.leaderboard(sample.session_id)]
     assert sample.ids["grand"] not in {row["id"] for row in board}

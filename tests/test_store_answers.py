@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 
@@ -55,3 +56,33 @@ def test_an_answer_is_marked_applied_once_and_goes_with_its_session(store: Store
 def test_an_answer_needs_its_session(store: Store) -> None:
     with pytest.raises((NotFoundError, StoreError)):
         store.add_answer(answer("nosuchsession", 1))
+
+
+@pytest.mark.anyio
+async def test_deleting_a_session_leaves_no_row_of_it_in_any_table(tmp_path: Path) -> None:
+    """Every table with a session_id column, the graph's merges and series included."""
+    from sqlalchemy import func, select
+
+    from coscientist.config import Limits, Settings
+    from coscientist.session import CoScientist
+    from coscientist.store import tables
+
+    settings = Settings(db=f"sqlite:///{tmp_path / 'd.db'}", model="scripted", seed=2)
+    with CoScientist(settings) as cs:
+        session = cs.start("Why do migrating birds not get lost?")
+        await session.run(Limits(max_calls=60))
+        owned = [t for t in tables.metadata.sorted_tables if "session_id" in t.c]
+
+        def counts() -> dict[str, int]:
+            with cs.store.engine.connect() as conn:
+                return {
+                    t.name: conn.execute(
+                        select(func.count()).where(t.c.session_id == session.id)
+                    ).scalar_one()
+                    for t in owned
+                }
+
+        before = counts()
+        assert before["kg_series"] > 0 and before["hypotheses"] > 0  # there was something
+        cs.store.delete_session(session.id)
+        assert counts() == dict.fromkeys(before, 0)

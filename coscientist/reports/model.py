@@ -31,8 +31,9 @@ from coscientist.schemas import (
     SessionStatus,
 )
 
-FORMAT_VERSION = 3  # 2: calls.answered and calls.cost_usd; 3: plan, safety, overview, statuses,
-# reviews by kind, debates of the top, observations
+FORMAT_VERSION = 4  # 2: calls.answered and calls.cost_usd; 3: plan, safety, overview, statuses,
+# reviews by kind, debates of the top, observations; 4: citation checks, research contacts,
+# models by role, answers to the scientist's questions
 
 
 class SessionPart(BaseModel):

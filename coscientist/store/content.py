@@ -114,6 +114,8 @@ def delete_session(conn: Connection, session_id: str) -> None:
         tables.meta_reviews,
         tables.kg_edges,
         tables.kg_nodes,
+        tables.kg_merges,
+        tables.kg_series,
         tables.observations,
         tables.answers,
         tables.tasks,
