@@ -186,23 +186,26 @@ def run_sessions(
         ) as sim,
     ):
         for seed in seeds:
-            sim.reset_qualities(seed)
-            run = anyio.run(
-                lambda s=seed: one_session(
-                    sim.url,
-                    s,
-                    Path(tmp),
-                    concurrency=concurrency,
-                    max_hypotheses=max_hypotheses,
-                    max_calls=max_calls,
-                    confidence=confidence,
-                )
+            scored = scored_session(
+                sim,
+                seed,
+                Path(tmp),
+                concurrency=concurrency,
+                max_hypotheses=max_hypotheses,
+                max_calls=max_calls,
+                confidence=confidence,
             )
-            scored = score(run, sim.qualities())
             runs.append(scored)
             if log is not None:
                 log(scored)
     return runs
+
+
+def scored_session(sim: SimulatorProcess, seed: int, tmp: Path, **options: Any) -> dict[str, Any]:
+    """One session on the simulator's table for `seed`, scored against the hidden qualities."""
+    sim.reset_qualities(seed)
+    run = anyio.run(lambda: one_session(sim.url, seed, tmp, **options))
+    return score(run, sim.qualities())
 
 
 def budget_comparison(
@@ -223,18 +226,14 @@ def budget_comparison(
         ) as sim,
     ):
         for seed in seeds:
-            sim.reset_qualities(seed)
-            run = anyio.run(
-                lambda s=seed: one_session(
-                    sim.url,
-                    s,
-                    Path(tmp),
-                    concurrency=concurrency,
-                    max_hypotheses=max_hypotheses,
-                    max_calls=calls,
-                )
+            ours = scored_session(
+                sim,
+                seed,
+                Path(tmp),
+                concurrency=concurrency,
+                max_hypotheses=max_hypotheses,
+                max_calls=calls,
             )
-            ours = score(run, sim.qualities())
             sim.reset_qualities(seed)
             baseline = Baseline(sim.url, seed, budget=calls)
             tags = anyio.run(baseline.run)
