@@ -26,8 +26,8 @@ Policy mode. Setup (the same for every method and seed):
 
 Methods:
 - ours: PairingPolicy with TrueSkill updates that learn and remove the judge's
-  first-position offset (coscientist.tournament), ranked by mu - 2 sigma, exactly
-  what the store and the leaderboard do; ours_concurrent32 the same with 32 pairs
+  first-position offset (coscientist.tournament), ranked by the judge fit over every
+  verdict, exactly what the store and the leaderboard do; ours_concurrent32 the same with 32 pairs
   in flight, verdicts arriving in random order (as in a session).
 - random_elo: uniformly random pairs, online Elo with K = 32.
 - trueskill_uncertainty: the hypothesis with the largest sigma against the
@@ -66,7 +66,9 @@ import ranking_sessions as sessions
 from machine import emit, isolate_environment, machine
 
 from coscientist.proximity import ProximityIndex
-from coscientist.tournament import bradley_terry, ratings
+from coscientist.tournament import bradley_terry, judge_fit, ratings
+from coscientist.tournament.confidence import fitted_order
+from coscientist.tournament.judge_fit import Verdict
 from coscientist.tournament.pairing import PairingPolicy
 
 N = 64
@@ -113,6 +115,7 @@ def rank_ours(
     for hid, (mu, sigma) in rating.items():
         policy.add(hid, mu, sigma)
     found: list[list[str]] = []
+    verdicts: list[Verdict] = []
     flight: list[tuple[str, str]] = []
     busy: dict[str, int] = {}
     for played in range(1, max(checkpoints) + 1):
@@ -134,11 +137,21 @@ def rank_ours(
         policy.update(first, *rating[first])
         policy.update(second, *rating[second])
         policy.settle(first, second)
+        verdicts.append((first, second, first_won))
         if played in checkpoints:
-            found.append(
-                sorted(judge.ids, key=lambda h: ratings.conservative(*rating[h]), reverse=True)
-            )
+            found.append(leaderboard_order(judge.ids, rating, verdicts))
     return found
+
+
+def leaderboard_order(
+    ids: Sequence[str], rating: dict[str, tuple[float, float]], verdicts: list[Verdict]
+) -> list[str]:
+    """As `show` ranks: by the judge fit's strengths (tournament.confidence.annotate), or by
+    TrueSkill's mu - 2 sigma where the fit does not apply."""
+    fitted = judge_fit.fit(verdicts, ids)
+    if fitted is None:
+        return sorted(ids, key=lambda h: ratings.conservative(*rating[h]), reverse=True)
+    return fitted_order(ids, fitted)
 
 
 def rank_ours_concurrent(

@@ -21,7 +21,7 @@ import statistics
 from typing import Any
 
 import hidden_quality
-from ranking import Judge, N, recall
+from ranking import Judge, N, leaderboard_order, recall
 
 from coscientist.tournament import ratings
 from coscientist.tournament.confidence import confidence_of
@@ -43,8 +43,9 @@ class SimulatorJudge(Judge):
         return first if rng.random() < 1.0 / (1.0 + math.exp(-odds)) else second
 
 
-def one_run(judge: Judge, seed: int) -> list[tuple[float, float, float, float]]:
-    """(budget, realised recall, stated by the judge fit, stated by TrueSkill) per budget."""
+def one_run(judge: Judge, seed: int) -> list[tuple[float, float, float, float, float]]:
+    """(budget, realised and stated recall of the leaderboard's top (the judge fit's order),
+    realised and stated recall of TrueSkill's mu - 2 sigma top) per budget."""
     rng = random.Random(1000 + seed)
     policy = PairingPolicy(rng, top_k=TOP)
     rating = {hid: (ratings.INITIAL_MU, ratings.INITIAL_SIGMA) for hid in judge.ids}
@@ -68,15 +69,16 @@ def one_run(judge: Judge, seed: int) -> list[tuple[float, float, float, float]]:
         policy.update(second, *rating[second])
         policy.settle(first, second)
         if played in checkpoints:
+            shown = leaderboard_order(judge.ids, rating, verdicts)
+            fitted = confidence_of([(h, *rating[h]) for h in shown], TOP, verdicts, seed=seed)
             order = sorted(judge.ids, key=lambda h: ratings.conservative(*rating[h]), reverse=True)
-            ranked = [(h, *rating[h]) for h in order]
-            fitted = confidence_of(ranked, TOP, verdicts, seed=seed)
-            plain = confidence_of(ranked, TOP, seed=seed)
+            plain = confidence_of([(h, *rating[h]) for h in order], TOP, seed=seed)
             found.append(
                 (
                     checkpoints[played],
-                    recall(order, judge.truth),
+                    recall(shown, judge.truth),
                     fitted.expected_recall,
+                    recall(order, judge.truth),
                     plain.expected_recall,
                 )
             )
@@ -88,16 +90,16 @@ def calibration(seeds: int, spreads: tuple[float, ...] = (1.0, 2.0)) -> dict[str
     out: dict[str, Any] = {}
     for name, judge_type in (("ranking_judge", Judge), ("simulator_judge", SimulatorJudge)):
         for spread in spreads:
-            rows: dict[float, list[tuple[float, float, float]]] = {}
+            rows: dict[float, list[tuple[float, ...]]] = {}
             for seed in range(seeds):
                 judge = judge_type(random.Random(seed), spread)
-                for budget, realised, fitted, plain in one_run(judge, seed):
-                    rows.setdefault(budget, []).append((realised, fitted, plain))
+                for budget, *figures in one_run(judge, seed):
+                    rows.setdefault(budget, []).append(tuple(figures))
+            names = ("realised", "stated_judge_fit", "realised_trueskill_order", "stated_trueskill")
             out[f"{name}_spread_{spread:g}"] = {
                 f"{budget:g}": {
-                    "realised": round(statistics.fmean(r for r, _, _ in got), 3),
-                    "stated_judge_fit": round(statistics.fmean(f for _, f, _ in got), 3),
-                    "stated_trueskill": round(statistics.fmean(p for _, _, p in got), 3),
+                    key: round(statistics.fmean(row[i] for row in got), 3)
+                    for i, key in enumerate(names)
                 }
                 for budget, got in sorted(rows.items())
             }

@@ -30,7 +30,7 @@ from coscientist.cli_errors import one_line, run_app, say_error
 from coscientist.config import Limits, Settings, config_file
 from coscientist.errors import ConfigError
 from coscientist.safe_text import console_markup, json_text, printable
-from coscientist.tournament.display import RANK_RULE, confidence_line, confidence_summary
+from coscientist.tournament.display import confidence_line, confidence_summary, rank_rule
 
 app = typer.Typer(
     name="coscientist",
@@ -382,7 +382,9 @@ def show(
             "wins",
             "origin",
             "elo_mean",
+            "elo_low",
             "elo_high",
+            "rated_by",
             "in_top",
         )
         from coscientist.reports.literature import board_citations
@@ -426,14 +428,15 @@ def show(
 
 
 def _print_leaderboard(board: list[Any], *, title: str) -> None:
-    table = Table(title=title, show_lines=False, caption=RANK_RULE)
+    rule = rank_rule(board[0].rated_by if board else "trueskill")
+    table = Table(title=title, show_lines=False, caption=rule)
     for col in ("rank", "elo", "95% interval", "P(top)", "W-L", "id", "origin", "title"):
         table.add_column(col, overflow="fold")
     for e in board:  # Text cells: a title is never parsed as markup
         table.add_row(
             str(e.rank),
             f"{e.elo:.0f}",
-            f"{e.elo:.0f}-{e.elo_high:.0f}",
+            f"{e.elo_low:.0f}-{e.elo_high:.0f}",
             "" if e.in_top is None else f"{e.in_top:.2f}",
             f"{e.wins}-{e.matches - e.wins}",
             e.id,

@@ -301,14 +301,16 @@ class LeaderboardEntry(BaseModel):
     statement: str
     mu: float
     sigma: float
-    elo: float  # conservative: the lower end of the ~95 % interval, what the rank follows
+    elo: float  # what the rank follows: tournament.confidence.annotate says which rating
     matches: int
     wins: int
     origin: str
     status: HypothesisStatus = HypothesisStatus.ACTIVE
     pinned: bool = False
-    elo_mean: float = 0.0  # mu on the Elo scale
+    elo_mean: float = 0.0  # the rating's mean on the Elo scale
+    elo_low: float = 0.0  # the lower end of the ~95 % interval
     elo_high: float = 0.0  # the upper end of the ~95 % interval
+    rated_by: str = "trueskill"  # "judge fit" when the fitted judge model ranks the board
     in_top: float | None = None  # P(truly among the top k); set where confidence is computed
 
 

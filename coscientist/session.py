@@ -477,6 +477,7 @@ class Session:
             self.store.leaderboard(self.id),
             seed=self.info.seed,
             verdicts=self.store.verdicts(self.id),
+            parents=self.store.lineage(self.id),
         )
         return board if top is None else board[: max(top, 0)]
 
@@ -487,6 +488,7 @@ class Session:
             k,
             seed=self.info.seed,
             verdicts=self.store.verdicts(self.id),
+            parents=self.store.lineage(self.id),
         )
         return found
 

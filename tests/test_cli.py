@@ -93,11 +93,16 @@ def test_run_show_add_sessions_with_scripted_model(tmp_path: Path) -> None:
         "wins",
         "origin",
     }
-    assert set(board[0]) == contract | {"elo_mean", "elo_high", "in_top", "citations"}
+    extra = {"elo_mean", "elo_low", "elo_high", "rated_by", "in_top", "citations"}
+    assert set(board[0]) == contract | extra
     assert [e["rank"] for e in board] == list(range(1, len(board) + 1))
-    # Ranked by the conservative Elo, the lower end of the interval each entry states.
+    # Ranked by the Elo shown (the judge fit's strength), inside the interval each entry states.
     assert [e["elo"] for e in board] == sorted((e["elo"] for e in board), reverse=True)
-    assert all(e["elo"] <= e["elo_mean"] <= e["elo_high"] and 0 <= e["in_top"] <= 1 for e in board)
+    assert all(e["rated_by"] == "judge fit" for e in board)
+    assert all(
+        e["elo_low"] <= e["elo"] == e["elo_mean"] <= e["elo_high"] and 0 <= e["in_top"] <= 1
+        for e in board
+    )
     confidence = shown["confidence"]
     assert 0 <= confidence["expected_recall"] <= 1 and confidence["k"] >= 1
     assert 0 < confidence["first_position_win_rate"] < 1

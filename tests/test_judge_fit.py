@@ -184,7 +184,7 @@ def test_the_stop_rule_waits_while_the_verdicts_cannot_tell() -> None:
     level = {f"h{i}": 0.0 for i in range(10)}
     order = sorted(level)
     verdicts = _judge(level, 60, rng)
-    watch = StopWatch(StopRule(k=3, confidence=0.8, patience=50.0))
+    watch = StopWatch(StopRule(k=3, confidence=0.8))
     decision = watch.check(
         lambda: _rows(order, 12),
         ranked=10,
@@ -194,3 +194,87 @@ def test_the_stop_rule_waits_while_the_verdicts_cannot_tell() -> None:
     )
     assert not decision.stop and "recall" in decision.reason
     assert decision.confidence is not None and decision.confidence.expected_recall < 0.6
+    # 60 verdicts among ten cannot yet say the pool is level: another round could still tell
+    assert decision.confidence.ahead is not None and decision.confidence.ahead.gain >= 0.01
+
+
+# --- evolved hypotheses: the prior links a child to its parents ------------------------------
+
+
+def _lineage_pool(rng: random.Random) -> tuple[dict[str, float], dict[str, list[str]]]:
+    """Eight generated hypotheses and a child of each, one log-odds unit above its parent."""
+    quality = {f"g{i}": rng.gauss(0.0, 1.0) for i in range(8)}
+    parents = {f"c{i}": [f"g{i}"] for i in range(8)}
+    quality.update({child: quality[made[0]] + 1.0 for child, made in parents.items()})
+    return quality, parents
+
+
+def test_an_unplayed_child_starts_at_its_parent_plus_the_learned_gain() -> None:
+    rng = random.Random(11)
+    quality, parents = _lineage_pool(rng)
+    played = {h: q for h, q in quality.items() if h != "c7"}  # c7 has no verdict yet
+    verdicts = _judge(played, 3000, rng)
+    found = judge_fit.fit(verdicts, sorted(quality), parents=parents)
+    assert found is not None
+    assert found.gain == pytest.approx(1.0, abs=0.35)
+    strength = dict(zip(found.ids, found.strength.tolist(), strict=True))
+    assert strength["c7"] == pytest.approx(strength["g7"] + found.gain, abs=1e-6)
+    # without the link the unplayed child sits at the prior's centre, whatever its parent
+    plain = judge_fit.fit(verdicts, sorted(quality))
+    assert plain is not None and plain.strength[plain.ids.index("c7")] == pytest.approx(0, abs=0.1)
+
+
+def test_a_child_of_a_weak_parent_needs_more_than_two_lucky_wins() -> None:
+    """Two wins over the best do not lift the child of the weakest above the settled top."""
+    rng = random.Random(12)
+    quality, parents = _lineage_pool(rng)
+    weakest = min((g for g in quality if g.startswith("g")), key=quality.__getitem__)
+    best = max(quality, key=quality.__getitem__)
+    verdicts = _judge(quality, 3000, rng)
+    verdicts += [("lucky", best, True), (best, "lucky", False)]
+    lineage = {**parents, "lucky": [weakest]}
+    found = judge_fit.fit(verdicts, [*quality, "lucky"], parents=lineage)
+    assert found is not None
+    strength = dict(zip(found.ids, found.strength.tolist(), strict=True))
+    assert strength["lucky"] < strength[best]
+    order = sorted(strength, key=strength.__getitem__, reverse=True)
+    assert order.index("lucky") > 2
+
+
+def test_the_board_is_ranked_and_rated_by_the_judge_fit() -> None:
+    from coscientist.schemas import LeaderboardEntry
+
+    rng = random.Random(5)
+    spaced = {f"h{i}": 2.0 - 0.5 * i for i in range(8)}
+    verdicts = _judge(spaced, 1200, rng)
+    # the store's TrueSkill order is the reverse of the truth; the verdicts say otherwise
+    board = [
+        LeaderboardEntry(
+            id=h,
+            rank=i + 1,
+            title=h,
+            statement=h,
+            mu=30.0 - i,
+            sigma=1.0,
+            elo=900.0 - 10 * i,
+            elo_low=900.0 - 10 * i,
+            matches=9,
+            wins=4,
+            origin="generation",
+        )
+        for i, h in enumerate(sorted(spaced, key=spaced.__getitem__))
+    ]
+    marked, found = annotate(board, 3, verdicts=verdicts)
+    assert [e.id for e in marked[:3]] == ["h0", "h1", "h2"]
+    assert [e.rank for e in marked] == list(range(1, 9))
+    assert all(e.rated_by == "judge fit" for e in marked)
+    assert all(e.elo_low < e.elo < e.elo_high for e in marked)
+    assert [e.elo for e in marked] == sorted((e.elo for e in marked), reverse=True)
+    # 400 Elo points are 10:1 odds: h0 and h4 are two log-odds units apart
+    gap = marked[0].elo - next(e.elo for e in marked if e.id == "h4")
+    assert gap == pytest.approx(2.0 * 400.0 / math.log(10.0), rel=0.3)
+    assert found.ahead is not None
+    unrated, plain = annotate(board, 3)  # no verdicts: the store's order and TrueSkill's rule
+    assert [e.id for e in unrated] == [e.id for e in board]
+    assert all(e.rated_by == "trueskill" and e.elo_low == e.elo for e in unrated)
+    assert plain.model == "trueskill"

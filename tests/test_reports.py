@@ -40,6 +40,7 @@ from coscientist.schemas import (
     new_id,
 )
 from coscientist.store import Store
+from coscientist.tournament.confidence import annotate
 from tests.fakes.openai_server import FakeOpenAIServer
 
 XSS_TITLE = "<script>alert(1)</script>"
@@ -300,7 +301,14 @@ def test_json_document(exported: Exported) -> None:
     data = json.loads(exported.text("json"))
     assert data["format_version"] == 4
     board = data["leaderboard"]
-    assert [row["id"] for row in board] == [e.id for e in store.leaderboard(sample.session_id)]
+    sid = sample.session_id
+    # ranked as every display ranks: by the judge fit over the verdicts and the lineage
+    shown, _ = annotate(
+        store.leaderboard(sid), seed=7, verdicts=store.verdicts(sid), parents=store.lineage(sid)
+    )
+    assert [row["id"] for row in board] == [e.id for e in shown]
+    assert {row["id"] for row in board} == {e.id for e in store.leaderboard(sid)}
+    assert all(row["rated_by"] == "judge fit" for row in board)
     assert sample.ids["grand"] not in {row["id"] for row in board}
     by_strength = sorted(board, key=lambda row: -row["bradley_terry"]["strength"])
     assert [row["bradley_terry_rank"] for row in by_strength] == list(range(1, len(board) + 1))

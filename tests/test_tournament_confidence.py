@@ -77,21 +77,26 @@ def test_waits_while_a_hypothesis_has_too_few_matches() -> None:
     assert not decision.stop and "3 matches" in decision.reason
 
 
-def test_an_unresolvable_top_stops_once_confidence_stops_rising() -> None:
-    # A judge at chance: every rating stays equal, so the top can never be told apart.
-    watch = StopWatch(StopRule(k=3, confidence=0.9, patience=2.0, min_gain=0.01))
-    flat = _rows([25.0] * 10, 1.0, 6)
-    seen = []
-    for played in range(0, 40):
-        decision = watch.check(lambda: flat, ranked=10, matches_done=played, pool_complete=True)
-        seen.append(decision.stop)
-        if decision.stop:
-            break
-    # patience 2 matches per hypothesis = 10 matches without a gain; the confidence is
-    # checked every MIN_CHECK_EVERY (8) matches, so the first check past 10 stops: 16
-    assert seen[-1] and len(seen) == 17
-    assert "stopped rising" in decision.reason
-    assert decision.confidence is not None and decision.confidence.expected_recall < 0.5
+def test_an_unresolvable_top_stops_once_more_matches_would_not_change_it() -> None:
+    # A judge at chance, already measured: every rating equal and narrow, so another round
+    # of matches cannot tell the top apart. The first check stops, saying how unsure it is.
+    watch = StopWatch(StopRule(k=3, confidence=0.9))
+    flat = _rows([25.0] * 10, 0.15, 60)
+    decision = watch.check(lambda: flat, ranked=10, matches_done=300, pool_complete=True)
+    assert decision.stop and "hardly change" in decision.reason
+    found = decision.confidence
+    assert found is not None and found.expected_recall < 0.5
+    assert found.ahead is not None and found.ahead.gain < 0.01
+
+
+def test_keeps_judging_while_another_round_would_raise_the_confidence() -> None:
+    # Wide ratings in a clear order: the top is not known yet, and more matches would tell.
+    watch = StopWatch(StopRule(k=3, confidence=0.9))
+    wide = _rows([25.0 + 0.5 * i for i in range(10)], 6.0, 3)
+    decision = watch.check(lambda: wide, ranked=10, matches_done=15, pool_complete=True)
+    assert not decision.stop and "would add" in decision.reason
+    found = decision.confidence
+    assert found is not None and found.ahead is not None and found.ahead.gain >= 0.01
 
 
 def test_rejects_a_confidence_outside_zero_and_one() -> None:

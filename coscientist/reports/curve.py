@@ -2,7 +2,10 @@
 
 Derived from what the store keeps (the rating history of every match and the
 time of every model call), so every session has its curve, however it ran.
-The rating is the leaderboard's: the conservative Elo (tournament.ratings.to_elo).
+The rating is the one the tournament kept while it ran: TrueSkill's conservative Elo
+(tournament.ratings.to_elo) after each match. The leaderboard's Elo comes from the judge fit
+over every verdict, refitted for a display; refitting it after every match of a history
+would cost a fit per point, so the curve keeps the online rating and says so.
 `plot` turns the curve into polyline coordinates for an inline SVG: numbers
 only, nothing a model wrote.
 """

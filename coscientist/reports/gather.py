@@ -35,8 +35,8 @@ from coscientist.reports.role_models import model_use
 from coscientist.schemas import Review, SessionInfo, utcnow
 from coscientist.store import Store
 from coscientist.tournament.confidence import TopConfidence, annotate
-from coscientist.tournament.convergence import DEFAULT_CONFIDENCE
-from coscientist.tournament.display import RANK_RULE, position_bias
+from coscientist.tournament.convergence import DEFAULT_CONFIDENCE, DEFAULT_MIN_GAIN
+from coscientist.tournament.display import position_bias, rank_rule
 
 DEFAULT_TOP = 10
 DEBATE_TOP = 5  # hypotheses whose latest debates a report shows in full
@@ -67,7 +67,10 @@ def ranking_confidence(info: SessionInfo, found: TopConfidence) -> RankingConfid
         expected_recall=found.expected_recall,
         expected_outsiders=found.expected_outsiders,
         stop_confidence=float(target),
-        rank_rule=RANK_RULE,
+        lookahead=None if found.ahead is None else found.ahead.matches_per_hypothesis,
+        gain_ahead=None if found.ahead is None else found.ahead.gain,
+        min_gain=DEFAULT_MIN_GAIN,
+        rank_rule=rank_rule(found.model),
         first_position_win_rate=rate,
         first_position_interval=Interval(low=low, high=high),
     )
@@ -94,7 +97,12 @@ def gather(
     sid = info.id
     # Leaderboard first, then hypotheses, then matches: a session still running may add
     # rows meanwhile, and in this order every id read earlier is known to what is read later.
-    entries, found = annotate(store.leaderboard(sid), seed=info.seed, verdicts=store.verdicts(sid))
+    entries, found = annotate(
+        store.leaderboard(sid),
+        seed=info.seed,
+        verdicts=store.verdicts(sid),
+        parents=store.lineage(sid),
+    )
     hypotheses = store.list_hypotheses(sid)
     hidden = method.withheld_ids(hypotheses)  # the safety gate's: counted, never shown
     shown = method.visible(hypotheses)

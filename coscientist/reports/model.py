@@ -73,9 +73,11 @@ class LeaderboardRow(BaseModel):
     pinned: bool
     mu: float
     sigma: float
-    elo: float  # the lower end of the ~95 % interval: what the rank follows
+    elo: float  # what the rank follows (RankingConfidence.rank_rule says which rating)
     elo_mean: float = 0.0
+    elo_low: float = 0.0  # the ~95 % interval
     elo_high: float = 0.0
+    rated_by: str = "trueskill"
     in_top: float | None = None  # P(truly among the top k of RankingConfidence)
     matches: int
     wins: int
@@ -173,6 +175,11 @@ class RankingConfidence(BaseModel):
     expected_recall: float  # expected share of the reported top k that truly belongs there
     expected_outsiders: float  # k x (1 - expected_recall)
     stop_confidence: float  # what the stop rule waits for (tournament/convergence.py)
+    # What another `lookahead` matches per hypothesis would add to the expected recall
+    # (tournament/lookahead.py); the stop rule also stops when that falls under `min_gain`.
+    lookahead: float | None = None
+    gain_ahead: float | None = None
+    min_gain: float = 0.0
     rank_rule: str
     # The judge's learned preference for the first-shown of two equals, taken out of ratings.
     first_position_win_rate: float

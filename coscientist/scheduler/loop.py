@@ -358,15 +358,20 @@ class Scheduler(TaskExecution, Following):
         )
         if self._spawn is None or ranked < STOP_CHECK_INLINE or not complete:
             return self._decided(
-                check(self.state.ranked_ratings, verdicts=lambda: self.state.verdicts)
+                check(
+                    self.state.ranked_ratings,
+                    verdicts=lambda: self.state.verdicts,
+                    parents=self.state.lineage,
+                )
             )
         rows, verdicts = self.state.ranked_ratings(), list(self.state.verdicts)
+        lineage = self.state.lineage()
         self._stop_checking = True
 
         async def in_thread() -> None:
             try:
                 self._stop_found = await anyio.to_thread.run_sync(
-                    partial(check, lambda: rows, verdicts=lambda: verdicts)
+                    partial(check, lambda: rows, verdicts=lambda: verdicts, parents=lambda: lineage)
                 )
             finally:
                 self._stop_checking = False

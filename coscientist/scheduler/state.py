@@ -316,6 +316,10 @@ class SessionState:
             for r in [self.ratings[h]]
         ]
 
+    def lineage(self) -> dict[str, list[str]]:
+        """Each evolved hypothesis' parents (the judge fit's prior links a child to them)."""
+        return {hid: h.parent_ids for hid, h in self.hypotheses.items() if h.parent_ids}
+
     def top(self) -> list[Hypothesis]:
         return [self.hypotheses[hid] for hid in self.top_ids()]
 

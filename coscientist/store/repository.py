@@ -297,6 +297,10 @@ class Store:
         with self._read() as conn:
             return tournament.verdicts(conn, session_id)
 
+    def lineage(self, session_id: str) -> dict[str, list[str]]:
+        with self._read() as conn:
+            return tournament.lineage(conn, session_id)
+
     def count_matches(self, session_id: str) -> int:
         with self._read() as conn:
             return tournament.count_matches(conn, session_id)

@@ -231,6 +231,14 @@ def verdicts(conn: Connection, session_id: str) -> list[tuple[str, str, bool]]:
     ]
 
 
+def lineage(conn: Connection, session_id: str) -> dict[str, list[str]]:
+    """Each evolved hypothesis' parent ids, whatever its status (the judge fit's prior)."""
+    stmt = select(hypotheses.c.id, hypotheses.c.parent_ids).where(
+        hypotheses.c.session_id == session_id
+    )
+    return {hid: list(parents) for hid, parents in conn.execute(stmt) if parents}
+
+
 def count_matches(conn: Connection, session_id: str) -> int:
     stmt = select(func.count()).select_from(matches).where(matches.c.session_id == session_id)
     return int(conn.execute(stmt).scalar_one())
@@ -279,6 +287,7 @@ def leaderboard(
                 sigma=sigma,
                 elo=rating_math.to_elo(mu, sigma),
                 elo_mean=rating_math.mean_elo(mu),
+                elo_low=rating_math.to_elo(mu, sigma),
                 elo_high=rating_math.elo_interval(mu, sigma)[1],
                 matches=played,
                 wins=wins,

@@ -25,19 +25,19 @@ Draws come from a generator seeded by the caller, so one state gives one answer.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
 from coscientist.errors import CoscientistError
 from coscientist.schemas import LeaderboardEntry
-from coscientist.tournament import judge_fit
+from coscientist.tournament import judge_fit, lookahead
+from coscientist.tournament.bradley_terry import to_elo
 from coscientist.tournament.judge_fit import JudgeFit, Verdict
 
 DEFAULT_SAMPLES = 400
 DEFAULT_K = 10  # the top the leaderboard, the stop rule and the benchmark speak of
-_REACH = 4.0  # standard deviations within which a hypothesis may still reach the top
 
 
 @dataclass(frozen=True)
@@ -49,6 +49,7 @@ class TopConfidence:
     in_top: dict[str, float] = field(default_factory=dict)
     samples: int = 0
     model: str = "trueskill"  # the posterior drawn from: "judge fit" or "trueskill"
+    ahead: lookahead.Lookahead | None = None  # what another round of matches would add
 
     @property
     def expected_outsiders(self) -> float:
@@ -71,9 +72,7 @@ def top_k_confidence(
     ids = [hid for hid, _, _ in ranked]
     mu = np.fromiter((m for _, m, _ in ranked), dtype=np.float64, count=n)
     sigma = np.fromiter((s for _, _, s in ranked), dtype=np.float64, count=n)
-    floor = np.partition(mu - _REACH * sigma, n - k)[n - k]  # k-th largest lower bound
-    reach = np.flatnonzero(mu + _REACH * sigma >= floor)
-    reach = np.union1d(reach, np.arange(k))  # the reported top k always counts
+    reach = lookahead.reachable(mu, sigma, k)
     draws = np.random.default_rng(seed).standard_normal((samples, len(reach)))
     values = mu[reach] + draws * sigma[reach]
     width = len(reach)
@@ -124,14 +123,48 @@ def confidence_of(
     verdicts: Sequence[Verdict] | None = None,
     *,
     seed: int = 0,
+    parents: Mapping[str, Sequence[str]] | None = None,
 ) -> TopConfidence:
-    """From the judge fit when there are verdicts and it applies, else from TrueSkill."""
+    """Confidence in the first k of `ranked` as given: from the judge fit when there are
+    verdicts and it applies, else from TrueSkill."""
     if verdicts:
         order = [hid for hid, _, _ in ranked]
-        found = judge_fit.fit(verdicts, order)
+        found = judge_fit.fit(verdicts, order, parents=parents)
         if found is not None:
             return fitted_top_k_confidence(order, found, k, seed=seed)
     return top_k_confidence(ranked, k, seed=seed)
+
+
+def fitted_order(ids: Sequence[str], found: JudgeFit) -> list[str]:
+    """`ids` best first by the judge fit's strengths (posterior means), then by id."""
+    column = {hid: i for i, hid in enumerate(found.ids)}
+    strength = found.strength
+    return sorted(ids, key=lambda hid: (-float(strength[column[hid]]), hid))
+
+
+def rated_by_fit(board: Sequence[LeaderboardEntry], found: JudgeFit) -> list[LeaderboardEntry]:
+    """The leaderboard as the judge fit ranks it: best first by strength, each rating on the Elo
+    scale (1200 + 400 / ln 10 per log-odds unit) with its ~95 % interval."""
+    column = {hid: i for i, hid in enumerate(found.ids)}
+    sd = found.sd()
+    by_id = {e.id: e for e in board}
+    rated = []
+    for rank, hid in enumerate(fitted_order(list(by_id), found), start=1):
+        at = column[hid]
+        strength, spread = float(found.strength[at]), float(sd[at])
+        rated.append(
+            by_id[hid].model_copy(
+                update={
+                    "rank": rank,
+                    "elo": to_elo(strength),
+                    "elo_mean": to_elo(strength),
+                    "elo_low": to_elo(strength - 2.0 * spread),
+                    "elo_high": to_elo(strength + 2.0 * spread),
+                    "rated_by": "judge fit",
+                }
+            )
+        )
+    return rated
 
 
 def effective_k(k: int, n: int) -> int:
@@ -146,19 +179,29 @@ def annotate(
     *,
     seed: int = 0,
     verdicts: Sequence[Verdict] | None = None,
+    parents: Mapping[str, Sequence[str]] | None = None,
 ) -> tuple[list[LeaderboardEntry], TopConfidence]:
     """The whole leaderboard (best first) with each entry's `in_top`, and the confidence
-    about its top `effective_k(k, len(board))`; `verdicts`: every recorded match, for the
-    judge fit (without them, TrueSkill's posteriors)."""
-    found = (
-        confidence_of(
-            [(e.id, e.mu, e.sigma) for e in board],
-            effective_k(k, len(board)),
-            verdicts,
-            seed=seed,
-        )
-        if board
-        else (TopConfidence(k=0, expected_recall=1.0))
-    )
-    marked = [e.model_copy(update={"in_top": found.in_top.get(e.id, 0.0)}) for e in board]
+    about its top `effective_k(k, len(board))`.
+
+    `verdicts` (every recorded match) and `parents` (each evolved hypothesis' parents) feed
+    the judge fit, which then ranks the board and rates it (`rated_by_fit`). Without
+    verdicts, or past judge_fit.MAX_FIT hypotheses, the board keeps the store's TrueSkill
+    order (mu - 2 sigma) and the confidence comes from TrueSkill's posteriors."""
+    if not board:
+        return [], TopConfidence(k=0, expected_recall=1.0)
+    top = effective_k(k, len(board))
+    fitted = judge_fit.fit(verdicts, [e.id for e in board], parents=parents) if verdicts else None
+    if fitted is None:
+        found = top_k_confidence([(e.id, e.mu, e.sigma) for e in board], top, seed=seed)
+        ranked = list(board)
+        mu = np.array([e.mu for e in board])
+        ahead = lookahead.for_normals(mu, np.array([e.sigma for e in board]), top, seed=seed)
+    else:
+        ranked = rated_by_fit(board, fitted)
+        order = [e.id for e in ranked]
+        found = fitted_top_k_confidence(order, fitted, top, seed=seed)
+        ahead = lookahead.for_fit(fitted, order, top, seed=seed)
+    found = replace(found, ahead=ahead)
+    marked = [e.model_copy(update={"in_top": found.in_top.get(e.id, 0.0)}) for e in ranked]
     return marked, found

@@ -42,6 +42,7 @@ class Stats:
     in_flight: int
     top_k: int = 0  # what the confidence speaks of
     expected_recall: float | None = None  # tournament/confidence.py; None before any match
+    gain_ahead: float | None = None  # what another round of matches would add to it
     best_elo: tuple[float, ...] = ()  # the best hypothesis' Elo along the session (a sparkline)
 
 
@@ -101,7 +102,10 @@ def load_stats(store: Store, session_id: str) -> Stats:
 def load_snapshot(store: Store, session_id: str, top: int = BOARD_ROWS) -> Snapshot:
     info = store.get_session(session_id)
     board, found = annotate(
-        store.leaderboard(session_id), seed=info.seed, verdicts=store.verdicts(session_id)
+        store.leaderboard(session_id),
+        seed=info.seed,
+        verdicts=store.verdicts(session_id),
+        parents=store.lineage(session_id),
     )
     stats = load_stats(store, session_id)
     if stats.matches:
@@ -109,7 +113,13 @@ def load_snapshot(store: Store, session_id: str, top: int = BOARD_ROWS) -> Snaps
         if stats.matches <= CURVE_MAX_MATCHES:  # the history is read whole: only while small
             points = compute_curve(store.rating_history(session_id), [], found.k).points
             curve = tuple(p.best_elo for p in points)
-        stats = replace(stats, top_k=found.k, expected_recall=found.expected_recall, best_elo=curve)
+        stats = replace(
+            stats,
+            top_k=found.k,
+            expected_recall=found.expected_recall,
+            gain_ahead=None if found.ahead is None else found.ahead.gain,
+            best_elo=curve,
+        )
     return Snapshot(info=info, board=board[:top], stats=stats)
 
 
@@ -130,7 +140,10 @@ def load_detail(store: Store, session_id: str, hypothesis_id: str) -> Detail:
     h = store.get_hypothesis(hypothesis_id, session_id=session_id)
     info = store.get_session(session_id)  # P(top) is among active ones, as the board says
     active, _ = annotate(
-        store.leaderboard(session_id), seed=info.seed, verdicts=store.verdicts(session_id)
+        store.leaderboard(session_id),
+        seed=info.seed,
+        verdicts=store.verdicts(session_id),
+        parents=store.lineage(session_id),
     )
     entry = next((e for e in active if e.id == h.id), None)
     if entry is None:

@@ -53,8 +53,8 @@ def record(entry: LeaderboardEntry) -> str:
 
 
 def interval(entry: LeaderboardEntry) -> str:
-    """The ~95 % interval of the rating; the Elo shown (and ranked by) is its lower end."""
-    return f"{entry.elo:.0f}-{entry.elo_high:.0f}"
+    """The ~95 % interval of the rating (tournament/display.py says what the rank follows)."""
+    return f"{entry.elo_low:.0f}-{entry.elo_high:.0f}"
 
 
 def in_top(entry: LeaderboardEntry) -> str:
@@ -150,8 +150,11 @@ def stats_line(stats: Stats, skip: str | None = None) -> Text:
         # tournament/confidence.py: the expected share of the top k that truly belongs there
         text.append(f"  top-{stats.top_k} sure ", style="dim")
         text.append(f"{stats.expected_recall:.2f}", style="bold")
+        if stats.gain_ahead is not None:  # tournament/lookahead.py: another round's worth
+            text.append(" next round ", style="dim")
+            text.append(f"+{stats.gain_ahead:.3f}", style="bold")
     if len(stats.best_elo) >= 2:
-        text.append("  best Elo ", style="dim")
+        text.append("  best online Elo ", style="dim")  # TrueSkill's, as rated while running
         text.append(sparkline(stats.best_elo), style="bold")
         text.append(f" {stats.best_elo[-1]:.0f}", style="bold")
     return text
