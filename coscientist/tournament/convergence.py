@@ -64,7 +64,11 @@ class StopRule:
 
     k: int = 10
     confidence: float = DEFAULT_CONFIDENCE  # expected top-k recall to reach
-    min_matches: int = 3  # every ranked hypothesis, before any stop
+    # Every ranked hypothesis, before any stop: the pairing policy's first matches of a new
+    # hypothesis (pairing._FRESH_MATCHES). Beyond them the judge fit's posterior carries a
+    # hypothesis' own uncertainty; at 3, a low-rated one waited 10 matches per hypothesis of
+    # the session for its third match, and every session played them (benchmarks/README.md).
+    min_matches: int = 2
     lookahead: float = lookahead.DEFAULT_LOOKAHEAD  # matches per hypothesis looked ahead at
     min_gain: float = DEFAULT_MIN_GAIN  # expected recall those must add, or stop
 
