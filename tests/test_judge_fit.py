@@ -15,10 +15,28 @@ from collections.abc import Mapping
 
 import pytest
 
+from coscientist.schemas import LeaderboardEntry
 from coscientist.tournament import judge_fit
 from coscientist.tournament.confidence import annotate, confidence_of, fitted_top_k_confidence
 from coscientist.tournament.convergence import StopRule, StopWatch
 from coscientist.tournament.judge_fit import Verdict
+
+
+def _entry(hid: str, index: int, *, mu: float, elo: float) -> LeaderboardEntry:
+    """A leaderboard row as the store gives it (TrueSkill's rating, rank in the given order)."""
+    return LeaderboardEntry(
+        id=hid,
+        rank=index + 1,
+        title=hid,
+        statement=hid,
+        mu=mu,
+        sigma=1.0,
+        elo=elo,
+        elo_low=elo,
+        matches=9,
+        wins=4,
+        origin="generation",
+    )
 
 
 def _judge(
@@ -132,24 +150,11 @@ def test_too_large_or_empty_pools_fall_back_to_trueskill() -> None:
 
 
 def test_the_board_states_the_judge_fits_confidence() -> None:
-    from coscientist.schemas import LeaderboardEntry
-
     rng = random.Random(4)
     spaced = {f"h{i}": 3.0 - 0.6 * i for i in range(10)}
     verdicts = _judge(spaced, 1500, rng)
     board = [
-        LeaderboardEntry(
-            id=h,
-            rank=i + 1,
-            title=h,
-            statement=h,
-            mu=25.0,
-            sigma=1.0,
-            elo=1200.0,
-            matches=9,
-            wins=4,
-            origin="generation",
-        )
+        _entry(h, i, mu=25.0, elo=1200.0)
         for i, h in enumerate(sorted(spaced, key=spaced.__getitem__, reverse=True))
     ]
     marked, found = annotate(board, 10, verdicts=verdicts)
@@ -242,26 +247,12 @@ def test_a_child_of_a_weak_parent_needs_more_than_two_lucky_wins() -> None:
 
 
 def test_the_board_is_ranked_and_rated_by_the_judge_fit() -> None:
-    from coscientist.schemas import LeaderboardEntry
-
     rng = random.Random(5)
     spaced = {f"h{i}": 2.0 - 0.5 * i for i in range(8)}
     verdicts = _judge(spaced, 1200, rng)
     # the store's TrueSkill order is the reverse of the truth; the verdicts say otherwise
     board = [
-        LeaderboardEntry(
-            id=h,
-            rank=i + 1,
-            title=h,
-            statement=h,
-            mu=30.0 - i,
-            sigma=1.0,
-            elo=900.0 - 10 * i,
-            elo_low=900.0 - 10 * i,
-            matches=9,
-            wins=4,
-            origin="generation",
-        )
+        _entry(h, i, mu=30.0 - i, elo=900.0 - 10 * i)
         for i, h in enumerate(sorted(spaced, key=spaced.__getitem__))
     ]
     marked, found = annotate(board, 3, verdicts=verdicts)
