@@ -58,8 +58,9 @@ from coscientist.schemas import (
     new_id,
     utcnow,
 )
+from coscientist.store.ranked import ranked
 from coscientist.store.repository import Store
-from coscientist.tournament.confidence import DEFAULT_K, TopConfidence, annotate
+from coscientist.tournament.confidence import DEFAULT_K, TopConfidence
 from coscientist.tournament.ratings import to_elo
 
 if TYPE_CHECKING:
@@ -471,25 +472,14 @@ class Session:
     # --- reading --------------------------------------------------------------------
 
     def leaderboard(self, top: int | None = None) -> list[LeaderboardEntry]:
-        """Best first by the conservative rating; `in_top` is each one's chance of truly
-        belonging among the top 10 (tournament/confidence.py)."""
-        board, _ = annotate(
-            self.store.leaderboard(self.id),
-            seed=self.info.seed,
-            verdicts=self.store.verdicts(self.id),
-            parents=self.store.lineage(self.id),
-        )
+        """Best first by the judge fit's rating (store/ranked.py); `in_top` is each one's
+        chance of truly belonging among the top 10 (tournament/confidence.py)."""
+        board, _ = ranked(self.store, self.id, seed=self.info.seed)
         return board if top is None else board[: max(top, 0)]
 
     def confidence(self, k: int = DEFAULT_K) -> TopConfidence:
         """How sure the tournament is of its top k, from every verdict so far."""
-        _, found = annotate(
-            self.store.leaderboard(self.id),
-            k,
-            seed=self.info.seed,
-            verdicts=self.store.verdicts(self.id),
-            parents=self.store.lineage(self.id),
-        )
+        _, found = ranked(self.store, self.id, k, seed=self.info.seed)
         return found
 
     def hypothesis(self, hypothesis_id: str) -> Hypothesis:

@@ -38,6 +38,7 @@ from coscientist.schemas import (
     Review,
     SessionInfo,
 )
+from coscientist.store.ranked import ranked
 from coscientist.store.repository import Store
 
 MAX_HYPOTHESES = 5
@@ -85,7 +86,7 @@ class SessionRecords:
 def load_records(store: Store, session_id: str) -> SessionRecords:
     info = store.get_session(session_id)
     sid = info.id
-    board = store.leaderboard(sid)
+    board, _ = ranked(store, sid, seed=info.seed)
     hypotheses = [h for h in store.list_hypotheses(sid) if h.status != HypothesisStatus.UNSAFE]
     shown = {h.id for h in hypotheses}
     nodes, edges = store.graph(sid)

@@ -34,7 +34,8 @@ from coscientist.reports.model import (
 from coscientist.reports.role_models import model_use
 from coscientist.schemas import Review, SessionInfo, utcnow
 from coscientist.store import Store
-from coscientist.tournament.confidence import TopConfidence, annotate
+from coscientist.store.ranked import ranked
+from coscientist.tournament.confidence import TopConfidence
 from coscientist.tournament.convergence import DEFAULT_CONFIDENCE, DEFAULT_MIN_GAIN
 from coscientist.tournament.display import position_bias, rank_rule
 
@@ -97,12 +98,7 @@ def gather(
     sid = info.id
     # Leaderboard first, then hypotheses, then matches: a session still running may add
     # rows meanwhile, and in this order every id read earlier is known to what is read later.
-    entries, found = annotate(
-        store.leaderboard(sid),
-        seed=info.seed,
-        verdicts=store.verdicts(sid),
-        parents=store.lineage(sid),
-    )
+    entries, found = ranked(store, sid, seed=info.seed)
     hypotheses = store.list_hypotheses(sid)
     hidden = method.withheld_ids(hypotheses)  # the safety gate's: counted, never shown
     shown = method.visible(hypotheses)

@@ -8,6 +8,7 @@ from typing import Any
 from coscientist.literature.contacts import ResearchContact, research_contacts
 from coscientist.schemas import Hypothesis
 from coscientist.store import Store
+from coscientist.store.ranked import ranked
 
 CONTACTS_TOP = 10  # contacts come from the citations of this many leaders
 
@@ -25,8 +26,8 @@ def leaders_contacts(
     store: Store, session_id: str, hypotheses: Sequence[Hypothesis]
 ) -> list[ResearchContact]:
     """Contacts from the current leaders; `hypotheses`: those that may be shown."""
-    ranked = [e.id for e in store.leaderboard(session_id, top=CONTACTS_TOP)]
-    return contacts_of(hypotheses, ranked)
+    leaders = [e.id for e in ranked(store, session_id)[0][:CONTACTS_TOP]]
+    return contacts_of(hypotheses, leaders)
 
 
 def board_citations(

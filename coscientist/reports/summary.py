@@ -13,6 +13,7 @@ from coscientist.reports import method
 from coscientist.reports.analysis import tournament_stats
 from coscientist.reports.literature import leaders_contacts
 from coscientist.store import Store
+from coscientist.store.ranked import ranked
 
 SHOW_DEBATES_TOP = 5
 
@@ -27,7 +28,7 @@ def method_summary(store: Store, session_id: str) -> dict[str, Any]:
     matches = store.list_matches(sid)
     stats = tournament_stats(hypotheses, matches, store.ratings(sid))
     meta = store.latest_meta_review(sid)
-    top = [e.id for e in store.leaderboard(sid, top=SHOW_DEBATES_TOP)]
+    top = [e.id for e in ranked(store, sid, seed=info.seed)[0][:SHOW_DEBATES_TOP]]
     titles = {h.id: h.title for h in shown}
     return {
         "plan": info.plan.model_dump(mode="json") if info.plan else None,

@@ -25,8 +25,8 @@ from coscientist.schemas import (
     SessionInfo,
     SessionStatus,
 )
+from coscientist.store.ranked import ranked
 from coscientist.store.repository import Store
-from coscientist.tournament.confidence import annotate
 
 BOARD_ROWS = 200  # a terminal shows far fewer; the rest is reachable by scrolling
 REVIEW_WINDOW = 200  # newest reviews looked at per poll
@@ -101,12 +101,7 @@ def load_stats(store: Store, session_id: str) -> Stats:
 
 def load_snapshot(store: Store, session_id: str, top: int = BOARD_ROWS) -> Snapshot:
     info = store.get_session(session_id)
-    board, found = annotate(
-        store.leaderboard(session_id),
-        seed=info.seed,
-        verdicts=store.verdicts(session_id),
-        parents=store.lineage(session_id),
-    )
+    board, found = ranked(store, session_id, seed=info.seed)
     stats = load_stats(store, session_id)
     if stats.matches:
         curve: tuple[float, ...] = ()
@@ -139,12 +134,7 @@ def stored_progress(snapshot: Snapshot) -> RunProgress:
 def load_detail(store: Store, session_id: str, hypothesis_id: str) -> Detail:
     h = store.get_hypothesis(hypothesis_id, session_id=session_id)
     info = store.get_session(session_id)  # P(top) is among active ones, as the board says
-    active, _ = annotate(
-        store.leaderboard(session_id),
-        seed=info.seed,
-        verdicts=store.verdicts(session_id),
-        parents=store.lineage(session_id),
-    )
+    active, _ = ranked(store, session_id, seed=info.seed)
     entry = next((e for e in active if e.id == h.id), None)
     if entry is None:
         everyone = store.leaderboard(session_id, include_inactive=True)
