@@ -77,6 +77,14 @@ ConfOpt = Annotated[
         help="stop ranking once the top 10 is this sure (expected recall, default 0.8)",
     ),
 ]
+GainOpt = Annotated[
+    float | None,
+    typer.Option(
+        "--min-gain",
+        help="or once two more matches per hypothesis would add less than this to that"
+        " expected recall (default 0.01; 0 never stops on it)",
+    ),
+]
 EmbedderOpt = Annotated[
     str | None,
     typer.Option(
@@ -150,6 +158,7 @@ def run(
     time_limit: TimeOpt = None,
     max_cost: CostOpt = None,
     confidence: ConfOpt = None,
+    min_gain: GainOpt = None,
     seed: SeedOpt = None,
     threads: ThreadsOpt = None,
     embedder: EmbedderOpt = None,
@@ -211,6 +220,7 @@ def run(
         time_limit=time_limit,
         max_cost=max_cost,
         stop_confidence=confidence,
+        stop_min_gain=min_gain,
     )
     given = ResearchPlan(
         preferences=[p for p in preference or [] if p.strip()],
@@ -236,6 +246,7 @@ def resume(
     time_limit: TimeOpt = None,
     max_cost: CostOpt = None,
     confidence: ConfOpt = None,
+    min_gain: GainOpt = None,
     threads: ThreadsOpt = None,
     embedder: EmbedderOpt = None,
     tui: TuiOpt = False,
@@ -256,6 +267,7 @@ def resume(
         time_limit=time_limit,
         max_cost=max_cost,
         stop_confidence=confidence,
+        stop_min_gain=min_gain,
     )
     if base_url:
         session.use_base_url(base_url)

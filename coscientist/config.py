@@ -107,6 +107,8 @@ class Limits(BaseSettings):
     convergence_window: int | None = Field(default=None, ge=1)
     # Stop ranking once the expected top-10 recall reaches this (tournament/convergence.py).
     stop_confidence: float | None = Field(default=None, gt=0, lt=1)
+    # ... or once another two matches per hypothesis would add less than this to it (0: never).
+    stop_min_gain: float | None = Field(default=None, ge=0, lt=1)
 
 
 class Settings(BaseSettings):

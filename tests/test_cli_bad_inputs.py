@@ -62,6 +62,7 @@ ROWS = [
     _r("run-time-limit-word", [*RUN, "--time-limit", "soon"], "--time-limit"),
     _r("run-time-limit-infinite", [*RUN, "--model", "scripted", "--time-limit", "inf"], "finite"),
     _r("run-max-cost-negative", [*RUN, "--max-cost", "-1"], "--max-cost"),
+    _r("run-min-gain-negative", [*RUN, "--model", "scripted", "--min-gain", "-0.1"], "bad limit"),
     _r("run-max-cost-nan", [*RUN, "--max-cost", "nan"], "--max-cost"),
     _r("run-seed-word", [*RUN, "--seed", "x"], "--seed"),
     _r("run-seed-past-int64", [*RUN, "--model", "scripted", "--seed", "9" * 20], "seed"),

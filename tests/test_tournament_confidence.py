@@ -89,6 +89,13 @@ def test_an_unresolvable_top_stops_once_more_matches_would_not_change_it() -> No
     assert found.ahead is not None and found.ahead.gain < 0.01
 
 
+def test_a_min_gain_of_zero_never_stops_on_the_look_ahead() -> None:
+    watch = StopWatch(StopRule(k=3, confidence=0.9, min_gain=0.0))
+    flat = _rows([25.0] * 10, 0.15, 60)
+    decision = watch.check(lambda: flat, ranked=10, matches_done=300, pool_complete=True)
+    assert not decision.stop and "would add" in decision.reason
+
+
 def test_keeps_judging_while_another_round_would_raise_the_confidence() -> None:
     # Wide ratings in a clear order: the top is not known yet, and more matches would tell.
     watch = StopWatch(StopRule(k=3, confidence=0.9))

@@ -60,6 +60,11 @@ def session_part(info: SessionInfo) -> SessionPart:
     )
 
 
+def _min_gain(info: SessionInfo) -> float:
+    gain = info.limits.get("stop_min_gain")
+    return DEFAULT_MIN_GAIN if gain is None else float(gain)
+
+
 def ranking_confidence(info: SessionInfo, found: TopConfidence) -> RankingConfidence:
     rate, low, high = position_bias(info)
     target = info.limits.get("stop_confidence") or DEFAULT_CONFIDENCE
@@ -70,7 +75,7 @@ def ranking_confidence(info: SessionInfo, found: TopConfidence) -> RankingConfid
         stop_confidence=float(target),
         lookahead=None if found.ahead is None else found.ahead.matches_per_hypothesis,
         gain_ahead=None if found.ahead is None else found.ahead.gain,
-        min_gain=DEFAULT_MIN_GAIN,
+        min_gain=_min_gain(info),
         rank_rule=rank_rule(found.model),
         first_position_win_rate=rate,
         first_position_interval=Interval(low=low, high=high),

@@ -38,6 +38,7 @@ from coscientist.scheduler.runner import TaskRunner
 from coscientist.schemas import ReviewKind, TaskKind, TaskSpec
 from coscientist.tournament.convergence import (
     DEFAULT_CONFIDENCE,
+    DEFAULT_MIN_GAIN,
     Decision,
     StopRule,
     StopWatch,
@@ -84,7 +85,11 @@ class Scheduler(TaskExecution, Following):
     async def run(self, limits: Limits) -> RunSummary:
         self._limits = limits
         self.budget.restart(limits)
-        rule = StopRule(confidence=limits.stop_confidence or DEFAULT_CONFIDENCE)
+        gain = limits.stop_min_gain
+        rule = StopRule(
+            confidence=limits.stop_confidence or DEFAULT_CONFIDENCE,
+            min_gain=DEFAULT_MIN_GAIN if gain is None else gain,
+        )
         self.stopwatch = StopWatch(rule, seed=self.info.seed)
         self._spawn: Callable[[Callable[[], Awaitable[object]]], None] | None = None
         self._stop_checking = False  # a stop check is running in a thread
