@@ -29,6 +29,7 @@ from typing import Any
 
 import anyio
 import hidden_quality
+import ranking_split
 from hidden_quality import title_tag
 from ranking_baseline import Baseline
 from simulator import SimulatorProcess
@@ -65,8 +66,10 @@ async def one_session(
     max_hypotheses: int,
     max_calls: int | None,
     confidence: float | None = None,
+    split: bool = False,
 ) -> dict[str, Any]:
-    """Run one session to its own stop; return its leaderboard as (tag, mu, sigma)."""
+    """Run one session to its own stop; return its leaderboard as (tag, mu, sigma), and with
+    `split` where its calls went and its lineages (ranking_split.py)."""
     from coscientist.config import Limits, Settings
     from coscientist.session import CoScientist
 
@@ -91,6 +94,7 @@ async def one_session(
         summary = await session.run(limits)
         board = session.leaderboard()
         confidence = _stated(session)
+        spent = {"split": ranking_split.describe(session)} if split else {}
     return {
         "seed": seed,
         "stop_reason": summary.stop_reason,
@@ -100,6 +104,7 @@ async def one_session(
         "seconds": round(time.perf_counter() - started, 1),
         "board": [(title_tag(e.title), e.mu, e.sigma) for e in board],
         **confidence,
+        **spent,
     }
 
 
@@ -138,6 +143,8 @@ def score(run: dict[str, Any], table: dict[str, Any]) -> dict[str, Any]:
         rank1_true_quality=round(top8[0], 3) if top8 else None,
         best_true_quality=round(quality[truth[0]], 3) if truth else None,
     )
+    if "split" in run:
+        run["split"] = ranking_split.score(run["split"], quality, ranked)
     return run
 
 
@@ -283,6 +290,7 @@ def budget_comparison(
                 concurrency=concurrency,
                 max_hypotheses=max_hypotheses,
                 max_calls=calls,
+                split=True,
             )
             sim.reset_qualities(seed)
             baseline = Baseline(sim.url, seed, budget=calls)
@@ -298,6 +306,7 @@ def budget_comparison(
                 "baseline_calls": baseline.calls,
                 "baseline_top8": round(statistics.fmean(values), 3),
                 "baseline_rank1": round(values[0], 3),
+                "session_split": ours["split"],
             }
             rows.append(row)
             if log is not None:
@@ -314,6 +323,7 @@ def budget_comparison(
         "seeds": len(rows),
         "unit": "true quality, in standard deviations of generated hypotheses",
         **found,
+        "session_split": ranking_split.summarise([r["session_split"] for r in rows]),
         "targets": {
             "top8_at_least_0.3_above_baseline": found["session_top8"]
             >= found["baseline_top8"] + 0.3,
