@@ -19,6 +19,7 @@ import random
 from collections import Counter
 from dataclasses import dataclass, field
 
+from coscientist.scheduler import outlook as creation
 from coscientist.scheduler.method import debate_k
 from coscientist.scheduler.state import SessionState
 from coscientist.schemas import (
@@ -26,6 +27,7 @@ from coscientist.schemas import (
     GENERATION_STRATEGIES,
     Hypothesis,
     MatchMode,
+    Rating,
     ReviewKind,
     TaskKind,
     TaskSpec,
@@ -39,6 +41,7 @@ DEEP_REVIEWS_IN_FLIGHT = 3  # reviews running at once before a deeper one waits
 FOCUS_SHARE = 0.5  # generations of other strategies given a graph focus
 BRIDGED_SHARE = 0.7  # combinations that pair across a bridge when the graph offers one
 PATH_EVERY = 3  # every third graph step reasons along a path
+OUTLOOK_EVERY = 4  # matches between two estimates of where new hypotheses pay (outlook.py)
 
 # Priorities only order tasks that wait in the store (several workers, or a resume).
 PRIORITY = {
@@ -98,14 +101,17 @@ class Policy:
     graph_every: int = 12  # tasks between knowledge-graph steps
     top_k: int | None = None  # debates and deeper reviews within it; None: max(5, pool / 5)
     target_matches_per_hypothesis: float = 8.0
+    _outlook: creation.Outlook | None = field(default=None, init=False, repr=False)
+    _outlook_at: tuple[int, int] = field(default=(-1, -1), init=False, repr=False)
 
     def next(self, s: Snapshot, state: SessionState) -> TaskSpec | None:
         """The next task, complete, or None when nothing useful can start now.
 
         A match may find no pair (every candidate busy): the kind is drawn again, a few times.
         """
+        outlook = self.outlook(state)
         for _ in range(3):
-            spec = self._kind(s)
+            spec = self._kind(s, outlook)
             if spec is None or spec.kind != TaskKind.MATCH:
                 if spec is not None:
                     self._complete(spec, state)
@@ -113,6 +119,15 @@ class Policy:
             if self._pair(spec, s, state):
                 return spec
         return None
+
+    def outlook(self, state: SessionState) -> creation.Outlook | None:
+        """Where new hypotheses pay, estimated again every OUTLOOK_EVERY matches and whenever
+        the pool changes (outlook.py)."""
+        at = (state.matches_done // OUTLOOK_EVERY, len(state.policy_members))
+        if at != self._outlook_at:
+            members = {hid: state.ratings[hid] for hid in state.policy_members}
+            self._outlook, self._outlook_at = creation.outlook(state.hypotheses, members), at
+        return self._outlook
 
     def _complete(self, spec: TaskSpec, state: SessionState) -> None:
         """What the kind alone does not say: parents, a graph focus, a path to follow."""
@@ -213,17 +228,39 @@ class Policy:
         return min(pairs, key=lambda p: shown(p[0], p[1]) + shown(p[1], p[0]))
 
     def parents(self, strategy: str, state: SessionState) -> list[Hypothesis]:
-        """Parents for an evolution strategy, drawn from the top."""
+        """Parents for an evolution strategy: drawn in proportion to the expected improvement
+        of their child once the outlook has evidence (outlook.py), else from the top."""
+        k = 1
+        if strategy in ("inspiration", "combination", "out_of_box"):
+            k = 3 if strategy != "combination" else 2
+        outlook = self.outlook(state)
+        rated = creation.parent_candidates(state.ratings, state.policy_members)
+        if outlook is not None and len(rated) >= k:
+            weights = [outlook.parent_weight(r.mu, r.sigma) for r in rated]
+            chosen = self._draw(rated, weights, k)
+            return [state.hypotheses[r.hypothesis_id] for r in chosen]
         top = state.top()
         if not top:
             return []
-        if strategy in ("inspiration", "combination", "out_of_box"):
-            k = min(len(top), 3 if strategy != "combination" else 2)
-            return self.rng.sample(top, k)
+        if k > 1:
+            return self.rng.sample(top, min(len(top), k))
         weights = [1.0 / (i + 1) for i in range(len(top))]
         return [self.rng.choices(top, weights=weights)[0]]
 
-    def _kind(self, s: Snapshot) -> TaskSpec | None:
+    def _draw(self, items: list[Rating], weights: list[float], k: int) -> list[Rating]:
+        """k distinct items, each drawn in proportion to its weight among those left."""
+        pool = list(zip(items, weights, strict=True))
+        chosen: list[Rating] = []
+        while pool and len(chosen) < k:
+            total = sum(w for _, w in pool)
+            if total <= 0.0:
+                at = self.rng.randrange(len(pool))
+            else:
+                at = self.rng.choices(range(len(pool)), weights=[w for _, w in pool])[0]
+            chosen.append(pool.pop(at)[0])
+        return chosen
+
+    def _kind(self, s: Snapshot, outlook: creation.Outlook | None = None) -> TaskSpec | None:
         reviews = TaskKind.REVIEW not in s.full
         if s.unreviewed and reviews:
             hid = s.unreviewed[0]
@@ -253,7 +290,7 @@ class Policy:
             )
         ):
             return self._spec(TaskKind.META_REVIEW)
-        weights = {k: w for k, w in self._weights(s).items() if k not in s.full}
+        weights = {k: w for k, w in self._weights(s, outlook).items() if k not in s.full}
         if not weights:
             return None
         kinds = list(weights)
@@ -286,7 +323,9 @@ class Policy:
             kind = self.rng.choice(options)
         return self._spec(TaskKind.REVIEW, hypothesis_id=hid, kind=kind.value)
 
-    def _weights(self, s: Snapshot) -> dict[TaskKind, float]:
+    def _weights(
+        self, s: Snapshot, outlook: creation.Outlook | None = None
+    ) -> dict[TaskKind, float]:
         weights: dict[TaskKind, float] = {}
         if s.n_rankable >= 2:
             per_hypothesis = 2.0 * s.matches_done / max(s.n_rankable, 1)
@@ -298,14 +337,28 @@ class Policy:
             top = len(s.top_origins) or 1
             evolved_share = sum(o.startswith("evolution") for o in s.top_origins) / top
             generated_share = 1.0 - evolved_share if s.top_origins else 0.5
-            weights[TaskKind.GENERATE] = 0.08 + 0.15 * generated_share
-            if s.n_rankable >= 2:
+            seeded = s.expected_hypotheses() >= self.seed_pool(s)
+            # The first pool, and no more than it while it is in flight (at the start every
+            # slot is free and nothing else can run yet); one at a time if none of it is
+            # rankable (rejected by its reviews), so that the session does not stall.
+            if not seeded or (s.n_rankable < 2 and not s.in_flight[TaskKind.GENERATE]):
+                weights[TaskKind.GENERATE] = 0.08 + 0.15 * generated_share
+            if s.n_rankable >= 2 and not seeded:
                 weights[TaskKind.EVOLVE] = 0.08 + 0.15 * evolved_share + 0.15 * stale
-            if s.n_rankable >= 2 and s.expected_hypotheses() >= self.seed_pool(s):
-                # The first pool is in: new hypotheses come mostly from the best ones
-                # (benchmarks/README.md, "budget"), generation keeps a share while it holds the top.
-                weights[TaskKind.GENERATE] = 0.02 + 0.06 * generated_share
-                weights[TaskKind.EVOLVE] = 0.2 + 0.1 * evolved_share + 0.1 * stale
+            if s.n_rankable >= 2 and seeded:
+                # The first pool is in: the creating weight follows what wins, and once
+                # ratings can say so, where a new hypothesis is expected to raise the best
+                # (outlook.py; README "The planner's split").
+                generate = 0.02 + 0.06 * generated_share
+                evolve = 0.2 + 0.1 * evolved_share + 0.1 * stale
+                if outlook is not None:
+                    share = outlook.evolution_share()
+                    generate, evolve = (
+                        (1.0 - share) * (generate + evolve),
+                        share * (generate + evolve),
+                    )
+                weights[TaskKind.GENERATE] = generate
+                weights[TaskKind.EVOLVE] = evolve
         if s.tournament_due and s.has_meta_review and s.in_flight[TaskKind.REVIEW] < 4:
             weights[TaskKind.REVIEW] = 0.1  # a tournament review of a top hypothesis
         return weights
