@@ -9,23 +9,26 @@ stays below. Both estimates come from the ratings the judge's verdicts set:
 - a generated hypothesis is a draw from the distribution of the generated ones
   rated so far (normal: their mean and spread of mu). One more draw rarely beats
   the best of many, so its EI falls as the pool grows;
-- an evolved one is its parent plus the gain evolution has shown: for every rated
-  child, its mu minus its parents' mean mu, averaged with a prior of no gain worth
-  PRIOR_CHILDREN children, and the spread of those gains (prior: the generated
-  spread). A child of the best therefore has EI(gain, spread of gains).
+- an evolved one is its best parent plus the gain evolution has shown: for every
+  rated child, its mu minus its best parent's mu (what raises the best is a child
+  above its best parent, not above their mean), averaged with a prior of no gain
+  worth PRIOR_CHILDREN children, and the spread of those gains (prior: the
+  generated spread). A child of the best therefore has EI(gain, spread of gains).
 
 The planner splits the weight of creating between the two in proportion to their
 EI, each keeping at least FLOOR of it, so that neither estimate can starve the
-other of the evidence that would correct it. Parents are drawn in proportion to
-the EI of their child, which favours the best and still lets a close second (or a
-young child whose rating is still wide) be evolved.
+other of the evidence that would correct it. Evolution strategies are weighed the
+same way, each by its own gain (shrunk to the common one by the same prior), and
+parents are drawn in proportion to the EI of their child, which favours the best
+and still lets a close second (or a young child whose rating is still wide) be
+evolved.
 """
 
 from __future__ import annotations
 
 import math
 import statistics
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from coscientist.schemas import Hypothesis, Rating
 
@@ -52,18 +55,31 @@ class Outlook:
 
     generated: int  # rated generated hypotheses
     children: int  # rated evolved hypotheses whose parents are rated too
-    gain: float  # expected mu of a child minus its parents' mean mu
+    gain: float  # expected mu of a child minus its best parent's mu
     child_spread: float  # spread of that difference
     spread: float  # spread of the generated hypotheses' mu
     best: float  # the best rated mu
     generation_ei: float
     evolution_ei: float
+    # per evolution strategy (origin "evolution:<name>"): rated children, sum of their gains
+    by_strategy: dict[str, tuple[int, float]] = field(default_factory=dict)
 
     def evolution_share(self) -> float:
         """The share of the creating weight that goes to evolution."""
         total = self.generation_ei + self.evolution_ei
         share = self.evolution_ei / total if total > 0.0 else 0.5
         return min(1.0 - FLOOR, max(FLOOR, share))
+
+    def strategy_weights(self, strategies: list[str]) -> list[float]:
+        """A weight for each evolution strategy: the EI of a child by it, its gain shrunk to
+        the common gain by the prior, as a share of the best one's, at least FLOOR."""
+        eis = []
+        for name in strategies:
+            n, total = self.by_strategy.get(name, (0, 0.0))
+            gain = (total + PRIOR_CHILDREN * self.gain) / (n + PRIOR_CHILDREN)
+            eis.append(expected_improvement(gain, self.child_spread))
+        top = max(eis, default=0.0)
+        return [max(FLOOR, ei / top) if top > 0.0 else 1.0 for ei in eis]
 
     def parent_weight(self, mu: float, sigma: float) -> float:
         """EI of a child of a parent rated (mu, sigma): the parent's uncertainty adds to the
@@ -81,17 +97,21 @@ def outlook(hypotheses: dict[str, Hypothesis], ratings: dict[str, Rating]) -> Ou
         return None
     mean, spread = statistics.fmean(generated), statistics.stdev(generated)
     gains = []
+    by_strategy: dict[str, tuple[int, float]] = {}
     for hid, r in rated.items():
         h = hypotheses.get(hid)
         if _created_by(h) != "evo" or h is None:
             continue
         parents = [ratings[p].mu for p in h.parent_ids if p in ratings]
         if parents:
-            gains.append(r.mu - statistics.fmean(parents))
-    n = len(gains) + PRIOR_CHILDREN
-    gain = sum(gains) / n  # the prior's mean is 0
+            gains.append(r.mu - max(parents))
+            name = h.origin.partition(":")[2]
+            count, total = by_strategy.get(name, (0, 0.0))
+            by_strategy[name] = (count + 1, total + gains[-1])
+    weight = len(gains) + PRIOR_CHILDREN
+    gain = sum(gains) / weight  # the prior's mean is 0
     squares = sum((g - gain) ** 2 for g in gains) + PRIOR_CHILDREN * (spread**2 + gain**2)
-    child_spread = math.sqrt(squares / n)
+    child_spread = math.sqrt(squares / weight)
     best = max(r.mu for r in rated.values())
     return Outlook(
         generated=len(generated),
@@ -102,6 +122,7 @@ def outlook(hypotheses: dict[str, Hypothesis], ratings: dict[str, Rating]) -> Ou
         best=best,
         generation_ei=expected_improvement(mean - best, spread),
         evolution_ei=expected_improvement(gain, child_spread),
+        by_strategy=by_strategy,
     )
 
 

@@ -300,7 +300,7 @@ class Policy:
         if kind == TaskKind.GENERATE:
             return self._generation(s)
         if kind == TaskKind.EVOLVE:
-            return self._evolution(s)
+            return self._evolution(s, outlook)
         hid = s.tournament_due[0]
         return self._spec(TaskKind.REVIEW, hypothesis_id=hid, kind=ReviewKind.TOURNAMENT.value)
 
@@ -377,8 +377,14 @@ class Policy:
             strategies.remove("graph_gap")
         return self._spec(TaskKind.GENERATE, strategy=self._adaptive(strategies, s, "generation"))
 
-    def _evolution(self, s: Snapshot) -> TaskSpec:
-        strategy = self._adaptive(list(EVOLUTION_STRATEGIES), s, "evolution")
+    def _evolution(self, s: Snapshot, outlook: creation.Outlook | None = None) -> TaskSpec:
+        strategies = list(EVOLUTION_STRATEGIES)
+        if outlook is not None and outlook.children:
+            # Once children are rated, by how much each strategy's children beat their parents.
+            weights = outlook.strategy_weights(strategies)
+            strategy = self.rng.choices(strategies, weights=weights)[0]
+        else:
+            strategy = self._adaptive(strategies, s, "evolution")
         return self._spec(TaskKind.EVOLVE, strategy=strategy)
 
     def _adaptive(self, strategies: list[str], s: Snapshot, family: str) -> str:
