@@ -22,8 +22,12 @@ def describe(session: Any) -> dict[str, Any]:
     stats = session.store.call_stats(session.id)
     hypotheses = sorted(session.hypotheses(), key=lambda h: h.created_at)
     tags = {h.id: title_tag(h.title) for h in hypotheses}
+    times = session.store.call_times(session.id)
+    last = hypotheses[-1].created_at if hypotheses else None
     return {
         "calls_by_role": {role: v["calls"] for role, v in sorted(stats["by_role"].items())},
+        # how far into the budget the pool stopped growing (the cap, or the run's end)
+        "calls_before_last_hypothesis": sum(t <= last for t in times) if last else 0,
         "lineage": [
             (tags[h.id], h.origin, [tags.get(p) for p in h.parent_ids]) for h in hypotheses
         ],
@@ -82,6 +86,9 @@ def summarise(splits: list[dict[str, Any]]) -> dict[str, Any]:
             d: round(sum(s["hypotheses_by_depth"].get(d, 0) for s in splits) / n, 1) for d in depths
         },
         "max_depth": round(statistics.fmean(s["max_depth"] for s in splits), 2),
+        "calls_before_last_hypothesis": round(
+            statistics.fmean(s["calls_before_last_hypothesis"] for s in splits), 1
+        ),
         "evolved_in_top8": round(
             statistics.fmean(sum(c for d, c in s["top8_depths"].items() if d > 0) for s in splits),
             2,

@@ -164,22 +164,28 @@ def test_the_planner_follows_the_outlook() -> None:
     assert abs(created - falling[TaskKind.EVOLVE] - falling[TaskKind.GENERATE]) < 0.15 * created
 
 
-def test_parents_are_the_likely_best_and_always_rated() -> None:
+def test_parents_are_drawn_by_the_expected_improvement_of_their_child() -> None:
     state = pool(GENERATED, [])
-    young = Hypothesis(
-        id="y",
-        session_id="s",
-        title="A young hypothesis",
-        statement="A young mechanism that has met no one yet acts on outcome y.",
-        origin="generation:debate",
-        reviewed=True,
-    )
-    state.add_hypothesis(young, Rating(hypothesis_id="y", mu=40.0, sigma=8.0, matches=1))
+    for hid, matches in (("unmet", 0), ("young", 1)):
+        h = Hypothesis(
+            id=hid,
+            session_id="s",
+            title=f"A {hid} hypothesis",
+            statement=f"A {hid} mechanism that has met few others acts on outcome {hid}.",
+            origin="generation:debate",
+            reviewed=True,
+        )
+        state.add_hypothesis(h, Rating(hypothesis_id=hid, mu=29.0, sigma=8.0, matches=matches))
     policy = Policy(rng=random.Random(5))
-    drawn = Counter(policy.parents("grounding", state)[0].id for _ in range(2000))
-    assert "y" not in drawn  # one match is no evidence yet
-    assert drawn.most_common(1)[0][0] == "g6"  # the best rated
-    assert drawn["g6"] > drawn["g5"] > drawn["g0"]
+    drawn = Counter(policy.parents("grounding", state)[0].id for _ in range(3000))
+    assert "unmet" not in drawn  # no verdict yet: no evidence at all
+    # The best rated leads the settled ones, in order of mu; the young one, just below the
+    # best but with a wide rating, is likelier still to have a child above the best.
+    assert drawn["g6"] > drawn["g5"] > drawn["g4"] > drawn["g0"]
+    assert drawn["young"] > drawn["g6"]
+    found = creation.outlook(state.hypotheses, members(state))
+    assert found is not None
+    assert found.parent_weight(29.0, 8.0) > found.parent_weight(30.0, 3.0)
     pair = policy.parents("combination", state)
     assert len(pair) == 2 and pair[0].id != pair[1].id
 

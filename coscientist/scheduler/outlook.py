@@ -37,6 +37,9 @@ MIN_GENERATED = 3  # rated generated hypotheses before the outlook says anything
 PRIOR_CHILDREN = 2.0  # the prior "evolution gains nothing" weighs as much as this many children
 FLOOR = 0.1  # least share of the creating weight each of generation and evolution keeps
 PARENT_CANDIDATES = 10  # rated hypotheses, best mu first, a parent is drawn from
+# A parent needs one verdict; its rating's sigma carries the rest of its uncertainty into the
+# EI of its child, so a young child of the best can be evolved before its rating settles.
+PARENT_MIN_MATCHES = 1
 
 
 def expected_improvement(mean: float, sd: float) -> float:
@@ -129,8 +132,8 @@ def outlook(hypotheses: dict[str, Hypothesis], ratings: dict[str, Rating]) -> Ou
 def parent_candidates(
     ratings: dict[str, Rating], members: set[str], k: int = PARENT_CANDIDATES
 ) -> list[Rating]:
-    """The k rated members with the highest mu, best first."""
-    rated = [ratings[hid] for hid in members if ratings[hid].matches >= MIN_MATCHES]
+    """The k members with a verdict and the highest mu, best first."""
+    rated = [ratings[hid] for hid in members if ratings[hid].matches >= PARENT_MIN_MATCHES]
     return sorted(rated, key=lambda r: (-r.mu, r.hypothesis_id))[:k]
 
 
