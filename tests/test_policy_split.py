@@ -4,8 +4,8 @@ improvement on the best, estimated from the ratings, on small pools with known a
 from __future__ import annotations
 
 import math
-import statistics
 import random
+import statistics
 from collections import Counter
 
 import pytest
