@@ -7,6 +7,7 @@ One module a responsibility, read in this order:
     execution.py running one task: start, run, commit, apply, or fail it
     following.py background jobs: leases, provenance, what other processes commit
     policy.py    what runs next: a snapshot of the session in, a complete task spec out
+    outlook.py   where new hypotheses pay: generation or evolution, which strategy, which parents
     runner.py    a task spec through its agent to a result; changes nothing
     effects.py   the one applier of committed results to memory, whoever ran the task
     state.py     the session in memory (hypotheses, ratings, pairing, proximity, graph)
