@@ -26,6 +26,7 @@ evolved.
 
 from __future__ import annotations
 
+import heapq
 import math
 import statistics
 from dataclasses import dataclass, field
@@ -66,6 +67,8 @@ class Outlook:
     evolution_ei: float
     # per evolution strategy (origin "evolution:<name>"): rated children, sum of their gains
     by_strategy: dict[str, tuple[int, float]] = field(default_factory=dict)
+    # parent candidates: ids of the members with a verdict and the highest mu, best first
+    candidates: tuple[str, ...] = ()
 
     def evolution_share(self) -> float:
         """The share of the creating weight that goes to evolution."""
@@ -126,15 +129,14 @@ def outlook(hypotheses: dict[str, Hypothesis], ratings: dict[str, Rating]) -> Ou
         generation_ei=expected_improvement(mean - best, spread),
         evolution_ei=expected_improvement(gain, child_spread),
         by_strategy=by_strategy,
+        candidates=tuple(r.hypothesis_id for r in parent_candidates(ratings)),
     )
 
 
-def parent_candidates(
-    ratings: dict[str, Rating], members: set[str], k: int = PARENT_CANDIDATES
-) -> list[Rating]:
-    """The k members with a verdict and the highest mu, best first."""
-    rated = [ratings[hid] for hid in members if ratings[hid].matches >= PARENT_MIN_MATCHES]
-    return sorted(rated, key=lambda r: (-r.mu, r.hypothesis_id))[:k]
+def parent_candidates(ratings: dict[str, Rating], k: int = PARENT_CANDIDATES) -> list[Rating]:
+    """The k ratings with a verdict and the highest mu, best first."""
+    rated = (r for r in ratings.values() if r.matches >= PARENT_MIN_MATCHES)
+    return heapq.nlargest(k, rated, key=lambda r: (r.mu, r.hypothesis_id))
 
 
 def _created_by(h: Hypothesis | None) -> str | None:

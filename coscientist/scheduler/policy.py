@@ -121,9 +121,12 @@ class Policy:
         return None
 
     def outlook(self, state: SessionState) -> creation.Outlook | None:
-        """Where new hypotheses pay, estimated again every OUTLOOK_EVERY matches and whenever
-        the pool changes (outlook.py)."""
-        at = (state.matches_done // OUTLOOK_EVERY, len(state.policy_members))
+        """Where new hypotheses pay (outlook.py), estimated again every OUTLOOK_EVERY matches
+        and whenever the pool changes; in large pools (an estimate reads every rating) every
+        n/16 matches and every n/64 new members."""
+        n = len(state.policy_members)
+        every, step = max(OUTLOOK_EVERY, n // 16), max(1, n // 64)
+        at = (state.matches_done // every, n // step)
         if at != self._outlook_at:
             members = {hid: state.ratings[hid] for hid in state.policy_members}
             self._outlook, self._outlook_at = creation.outlook(state.hypotheses, members), at
@@ -234,7 +237,9 @@ class Policy:
         if strategy in ("inspiration", "combination", "out_of_box"):
             k = 3 if strategy != "combination" else 2
         outlook = self.outlook(state)
-        rated = creation.parent_candidates(state.ratings, state.policy_members)
+        members = state.policy_members
+        ids = outlook.candidates if outlook is not None else ()
+        rated = [state.ratings[hid] for hid in ids if hid in members]
         if outlook is not None and len(rated) >= k:
             weights = [outlook.parent_weight(r.mu, r.sigma) for r in rated]
             chosen = self._draw(rated, weights, k)
