@@ -22,7 +22,7 @@ from coscientist.tournament.convergence import StopRule, StopWatch
 from coscientist.tournament.judge_fit import Verdict
 
 
-def _entry(hid: str, index: int, *, mu: float, elo: float) -> LeaderboardEntry:
+def _entry(hid: str, index: int, *, mu: float, elo: float, matches: int = 9) -> LeaderboardEntry:
     """A leaderboard row as the store gives it (TrueSkill's rating, rank in the given order)."""
     return LeaderboardEntry(
         id=hid,
@@ -33,8 +33,8 @@ def _entry(hid: str, index: int, *, mu: float, elo: float) -> LeaderboardEntry:
         sigma=1.0,
         elo=elo,
         elo_low=elo,
-        matches=9,
-        wins=4,
+        matches=matches,
+        wins=min(4, matches),
         origin="generation",
     )
 
@@ -269,3 +269,17 @@ def test_the_board_is_ranked_and_rated_by_the_judge_fit() -> None:
     assert [e.id for e in unrated] == [e.id for e in board]
     assert all(e.rated_by == "trueskill" and e.elo_low == e.elo for e in unrated)
     assert plain.model == "trueskill"
+
+
+def test_an_untested_child_of_the_best_is_listed_after_the_tested() -> None:
+    rng = random.Random(13)
+    quality, parents = _lineage_pool(rng)
+    best = max(quality, key=quality.__getitem__)
+    verdicts = _judge(quality, 2000, rng)
+    board = [_entry(h, i, mu=25.0, elo=1200.0) for i, h in enumerate(sorted(quality))]
+    board.append(_entry("unplayed", len(board), mu=25.0, elo=1200.0, matches=0))
+    lineage = {**parents, "unplayed": [best]}
+    marked, _ = annotate(board, 3, verdicts=verdicts, parents=lineage)
+    assert marked[-1].id == "unplayed" and marked[-1].rank == len(board)
+    # its own rating still says where its parent puts it: above every other hypothesis but one
+    assert sum(e.elo > marked[-1].elo for e in marked[:-1]) <= 2

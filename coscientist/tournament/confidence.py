@@ -144,12 +144,16 @@ def fitted_order(ids: Sequence[str], found: JudgeFit) -> list[str]:
 
 def rated_by_fit(board: Sequence[LeaderboardEntry], found: JudgeFit) -> list[LeaderboardEntry]:
     """The leaderboard as the judge fit ranks it: best first by strength, each rating on the Elo
-    scale (1200 + 400 / ln 10 per log-odds unit) with its ~95 % interval."""
+    scale (1200 + 400 / ln 10 per log-odds unit) with its ~95 % interval. Hypotheses without
+    a match yet come after those with one: an evolved one's prior alone (its parents' strength
+    plus the gain) may be the highest, but the top of the board is for tested ones."""
     column = {hid: i for i, hid in enumerate(found.ids)}
     sd = found.sd()
     by_id = {e.id: e for e in board}
+    order = fitted_order(list(by_id), found)
+    order = [h for h in order if by_id[h].matches] + [h for h in order if not by_id[h].matches]
     rated = []
-    for rank, hid in enumerate(fitted_order(list(by_id), found), start=1):
+    for rank, hid in enumerate(order, start=1):
         at = column[hid]
         strength, spread = float(found.strength[at]), float(sd[at])
         rated.append(
