@@ -282,8 +282,8 @@ async def run_with_progress(
             with anyio.move_on_after(DRAIN_SECONDS):
                 await drained.wait()
             tg.cancel_scope.cancel()
-        board = session.leaderboard(top=1)
-        best = board[0] if board and board[0].matches else None
+        # the best tested one: an untested child may lead the board on its parents' strength
+        best = next((e for e in session.leaderboard() if e.matches), None)
         display.finish(done, Limits(**session.info.limits), best)
         summary = done
 

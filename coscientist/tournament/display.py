@@ -22,8 +22,7 @@ FIT_RANK_RULE = (
     " gain over the parents included), at 1200 + 174 per log-odds unit, so 400 points are"
     " 10:1 odds of winning; the interval is ~95%. Few matches leave a rating near its prior"
     " (its parents' strength for an evolved hypothesis, the pool's middle for a new one), so"
-    " two lucky wins do not lift it above one as good with forty. Hypotheses without a match"
-    " yet come last." + _P_TOP
+    " two lucky wins do not lift it above one as good with forty." + _P_TOP
 )
 TRUESKILL_RANK_RULE = (
     "Ranked by Elo: the lower end of each rating's ~95% interval (TrueSkill mu - 2 sigma),"
