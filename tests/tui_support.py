@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import html
 import os
+import re
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -40,6 +42,13 @@ async def wait_for(
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {within} s waiting for {what}")
         await asyncio.sleep(every)
+
+
+def screen_text(svg: str) -> str:
+    """The characters of a screenshot in paint order: a line's text split over several SVG
+    elements (a style change, the cursor's highlight) reads as one string again."""
+    texts = re.findall(r"<text[^>]*>([^<]*)</text>", svg)
+    return html.unescape("".join(texts)).replace("\xa0", " ")
 
 
 def table_keys(table: DataTable[Any]) -> list[str]:
