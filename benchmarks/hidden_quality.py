@@ -107,7 +107,13 @@ class HiddenQuality:
         for side, pattern in _SIDE.items():
             found = pattern.search(user)
             sides[side] = self.quality.get(found.group(1), 0.0) if found else 0.0
-        if self._rng.random() < LAPSE:
-            return 1 if self._rng.random() < 0.5 else 2
-        p_first = 1.0 / (1.0 + math.exp(sides[2] - sides[1] - FIRST_BIAS))
-        return 1 if self._rng.random() < p_first else 2
+        return 1 if first_wins(sides[1], sides[2], self._rng) else 2
+
+
+def first_wins(first: float, second: float, rng: random.Random) -> bool:
+    """One verdict of the simulator's judge between qualities `first` (shown first) and
+    `second`: LAPSE of them a coin flip, the rest Bradley-Terry with the first-position offset.
+    The session simulator, the calibration's judge and the sessions' ceiling all judge so."""
+    if rng.random() < LAPSE:
+        return rng.random() < 0.5
+    return rng.random() < 1.0 / (1.0 + math.exp(-(first - second + FIRST_BIAS)))

@@ -15,7 +15,6 @@ offset of 0.4 for the first shown).
 
 from __future__ import annotations
 
-import math
 import random
 import statistics
 from typing import Any
@@ -37,10 +36,8 @@ class SimulatorJudge(Judge):
 
     def __call__(self, first: str, second: str, rng: random.Random) -> str:
         self.calls += 1
-        if rng.random() < hidden_quality.LAPSE:
-            return first if rng.random() < 0.5 else second
-        odds = self.quality[first] - self.quality[second] + hidden_quality.FIRST_BIAS
-        return first if rng.random() < 1.0 / (1.0 + math.exp(-odds)) else second
+        won = hidden_quality.first_wins(self.quality[first], self.quality[second], rng)
+        return first if won else second
 
 
 def one_run(judge: Judge, seed: int) -> list[tuple[float, float, float, float, float]]:

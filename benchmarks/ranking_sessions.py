@@ -18,7 +18,6 @@ digits, and the table lives in the simulator's process.
 from __future__ import annotations
 
 import itertools
-import math
 import random
 import statistics
 import tempfile
@@ -170,11 +169,7 @@ def ceiling(values: Sequence[float], *, seed: int) -> float:
         for played in range(budget):
             a, b = pairs[played % len(pairs)]
             first, second = (b, a) if (played // len(pairs)) % 2 else (a, b)
-            if rng.random() < hidden_quality.LAPSE:
-                first_won = rng.random() < 0.5
-            else:
-                odds = quality[first] - quality[second] + hidden_quality.FIRST_BIAS
-                first_won = rng.random() < 1.0 / (1.0 + math.exp(-odds))
+            first_won = hidden_quality.first_wins(quality[first], quality[second], rng)
             verdicts.append((first, second, first_won))
         fitted = judge_fit.fit(verdicts, core)
         assert fitted is not None
