@@ -35,6 +35,9 @@ Methods:
 - round_robin: every pair once (budget-independent), ranked by a Bradley-Terry fit.
 - oracle_top14 (a ceiling, not a method): told the true top-14 *set*, it spends the
   whole budget on pairs inside it and ranks them by Bradley-Terry; top-10 recall only.
+- screened_top20, screened_top30 (ceilings): our policy, as `ours`, playing only the true
+  top 20 (30) with the whole budget: the bottom 44 (34) screened out for free. A method
+  that must find the top itself can beat these only by screening at almost no cost.
 
 Metrics: Spearman correlation with the hidden order and top-10 recall, means over
 seeds; the targets of the issue checked for each spread; the time of
@@ -58,6 +61,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Sequence
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -78,9 +82,12 @@ FIRST_BIAS = 0.1
 BUDGETS = (4.0, 8.0, 10.5, 16.0, 32.0)
 ELO_K = 32.0
 ORACLE_CORE = 14
+SCREENED = (20, 30)  # true top M a screened ceiling plays
 NEW_EVERY = 10  # timing: one new hypothesis per this many matches
 CONCURRENCY = 32  # pairs in flight for ours_concurrent, as a session's slots
 
+CEILINGS = ("oracle_top14", *(f"screened_top{keep}" for keep in SCREENED))
+SPEARMAN = ("ours", "ours_concurrent32", "random_elo", "trueskill_uncertainty", "round_robin")
 Ranker = Callable[["Judge", Sequence[int], random.Random], list[list[str]]]
 
 
@@ -212,6 +219,16 @@ def rank_round_robin(judge: Judge, rng: random.Random) -> list[str]:
     return sorted(judge.ids, key=strength.__getitem__, reverse=True)
 
 
+def rank_screened(
+    judge: Judge, checkpoints: Sequence[int], rng: random.Random, keep: int
+) -> list[list[str]]:
+    """Our policy on the true top `keep` only, with the whole budget (a ceiling: the rest of the
+    pool screened out at no cost). The rankings hold those `keep` ids only."""
+    inside = set(judge.truth[:keep])
+    judge.ids = [hid for hid in judge.ids if hid in inside]
+    return rank_ours(judge, checkpoints, rng)
+
+
 def rank_oracle(judge: Judge, checkpoints: Sequence[int], rng: random.Random) -> list[list[str]]:
     core = judge.truth[:ORACLE_CORE]
     pairs = list(itertools.combinations(core, 2))
@@ -245,7 +262,7 @@ def recall(ranking: Sequence[str], truth: Sequence[str], k: int = TOP) -> float:
 
 
 def evaluate(
-    seeds: int, spread: float, *, concurrent: bool = True
+    seeds: int, spread: float, *, concurrent: bool = True, quick: bool = False
 ) -> dict[str, dict[str, dict[str, float]]]:
     methods: dict[str, Ranker] = {
         "ours": rank_ours,
@@ -253,6 +270,11 @@ def evaluate(
         "random_elo": rank_random_elo,
         "trueskill_uncertainty": rank_trueskill_uncertainty,
         "oracle_top14": rank_oracle,
+        **{
+            f"screened_top{keep}": partial(rank_screened, keep=keep)
+            for keep in SCREENED
+            if not quick
+        },
     }
     checkpoints = [round(budget * N) for budget in BUDGETS]
     scores: dict[str, dict[str, list[tuple[float, float]]]] = {}
@@ -269,7 +291,7 @@ def evaluate(
         row.append((spearman(ranking, judge.truth), recall(ranking, judge.truth)))
     return {
         name: {
-            budget: _means(rows, with_spearman=name != "oracle_top14")
+            budget: _means(rows, with_spearman=name in SPEARMAN)
             for budget, rows in by_budget.items()
         }
         for name, by_budget in scores.items()
@@ -292,9 +314,13 @@ def targets(results: dict[str, dict[str, dict[str, float]]]) -> dict[str, object
     ours = {b: m["top10_recall"] for b, m in results["ours"].items()}
     round_robin = next(iter(results["round_robin"].values()))["top10_recall"]
     plain = results["trueskill_uncertainty"]["8"]["top10_recall"]
+    ceilings = {
+        f"{name}_at_8": results[name]["8"]["top10_recall"] for name in CEILINGS if name in results
+    }
     return {
         "recall_at_8": ours["8"],
         "recall_at_8_reaches_0.85": ours["8"] >= 0.85,
+        "ceilings_at_8": ceilings,
         "recall_at_10.5_vs_round_robin": [ours["10.5"], round_robin],
         "matches_round_robin_at_a_third": ours["10.5"] >= round_robin,
         "beats_trueskill_uncertainty_at_8": ours["8"] > plain,
@@ -357,7 +383,10 @@ def time_choose(
 
 def policy_mode(seeds: int, quick: bool) -> dict[str, Any]:
     """The pairing policy alone, one match at a time (and 32 at a time), against a hidden order."""
-    results = {f"{spread:g}": evaluate(seeds, spread, concurrent=not quick) for spread in SPREADS}
+    results = {
+        f"{spread:g}": evaluate(seeds, spread, concurrent=not quick, quick=quick)
+        for spread in SPREADS
+    }
     choices = 500 if quick else 2_000
     timing = {
         "plain": time_choose(choices=choices),

@@ -14,6 +14,10 @@ and its paired difference from the baseline with the standard error over seeds.
   debates), least-met pairs (main's rule) against pairs that lean to the boundary,
   and against no forced pairs.
 - prior: TrueSkill started from sigma 8.3 (ours), 5 or 3.5.
+- thompson: our policy against pairs drawn from the judge fit's posterior (refitted
+  every 8 verdicts): in each draw, the strongest hypothesis the draw puts in the top 10
+  and the fit does not, against the weakest the fit puts there and the draw does not
+  (top-two Thompson sampling for a top-k set); both ranked by the fit.
 
 Run: python benchmarks/ranking_experiments.py EXPERIMENT [--seeds N] [--budget B]
 """
@@ -26,7 +30,8 @@ import random
 import statistics
 from collections.abc import Callable, Sequence
 
-from ranking import N, recall
+import numpy as np
+from ranking import N, leaderboard_order, recall
 from ranking_calibration import SimulatorJudge
 
 from coscientist.tournament import judge_fit, ratings
@@ -157,11 +162,48 @@ def prior(seed: int, budget: float) -> dict[str, float]:
     return found
 
 
+def thompson(seed: int, budget: float) -> dict[str, float]:
+    ours = Play(seed)
+    for _ in range(round(budget * N)):
+        ours.chosen()
+    drawn = Play(seed)
+    ids = drawn.judge.ids
+    generator = np.random.default_rng(seed)
+    shown: dict[tuple[str, str], int] = {}
+    fitted = judge_fit.fit([], ids)
+    for played in range(round(budget * N)):
+        if played % 8 == 0:
+            fitted = judge_fit.fit(drawn.verdicts, ids, previous=fitted, climb=played % 64 == 0)
+        assert fitted is not None
+        believed = set(np.argsort(-fitted.strength)[:TOP].tolist())
+        pair = None
+        for _ in range(20):  # a draw that disagrees with the fit about the top
+            draw = fitted.draws(1, generator)[0]
+            drawn_top = set(np.argsort(-draw)[:TOP].tolist())
+            if drawn_top != believed:
+                rising = max(drawn_top - believed, key=lambda i: draw[i])
+                falling = min(believed - drawn_top, key=lambda i: draw[i])
+                pair = (ids[rising], ids[falling])
+                break
+        if pair is None:
+            ranked = np.argsort(-fitted.strength)
+            pair = (ids[ranked[TOP - 1]], ids[ranked[TOP]])
+        a, b = pair
+        first, second = (a, b) if shown.get((a, b), 0) <= shown.get((b, a), 0) else (b, a)
+        shown[first, second] = shown.get((first, second), 0) + 1
+        drawn.play(first, second)
+    return {
+        "ours": ours.recall(leaderboard_order(ids, ours.rating, ours.verdicts)),
+        "thompson": drawn.recall(leaderboard_order(ids, drawn.rating, drawn.verdicts)),
+    }
+
+
 EXPERIMENTS: dict[str, Callable[[int, float], dict[str, float]]] = {
     "ranking": ranking_rules,
     "lucb": lucb,
     "debates": debates,
     "prior": prior,
+    "thompson": thompson,
 }
 
 
