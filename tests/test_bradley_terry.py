@@ -51,21 +51,6 @@ def test_ids_without_matches_get_the_mean() -> None:
     assert bradley_terry.fit([], ids=["x", "y"]) == {"x": 0.0, "y": 0.0}
 
 
-def test_bootstrap_intervals_contain_the_estimate_and_are_deterministic() -> None:
-    truth = {f"h{i}": 0.5 * i for i in range(6)}
-    outcomes = simulate(truth, rounds=6, seed=2)
-    fitted = bradley_terry.fit(outcomes)
-    intervals = bradley_terry.bootstrap(outcomes, n=100, rng=random.Random(3))
-    assert set(intervals) == set(fitted)
-    for name, (low, high) in intervals.items():
-        assert low < fitted[name] < high
-        assert high - low < 3.0
-    again = bradley_terry.bootstrap(outcomes, n=100, rng=random.Random(3))
-    assert again == intervals
-    narrow = bradley_terry.bootstrap(outcomes, n=100, rng=random.Random(3), level=0.5)
-    assert all(narrow[n][1] - narrow[n][0] < high - low for n, (low, high) in intervals.items())
-
-
 def test_elo_scale() -> None:
     assert bradley_terry.to_elo(0.0) == 1200.0
     assert bradley_terry.to_elo(math.log(10.0)) == pytest.approx(1600.0)
@@ -76,8 +61,6 @@ def test_rejects_bad_input() -> None:
         bradley_terry.fit([("a", "a")])
     with pytest.raises(CoscientistError):
         bradley_terry.fit([("a", "b")], prior=0.0)
-    with pytest.raises(CoscientistError):
-        bradley_terry.bootstrap([("a", "b")], n=0, rng=random.Random(0))
 
 
 def test_fit_is_fast_on_10000_matches() -> None:

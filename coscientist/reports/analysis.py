@@ -1,4 +1,4 @@
-"""Numbers a report derives from the stored tournament: Bradley-Terry, position bias, lineage.
+"""Numbers a report derives from the stored tournament: position bias, lineage.
 
 Pure functions over pydantic objects, so they are tested without a store.
 """
@@ -6,11 +6,9 @@ Pure functions over pydantic objects, so they are tested without a store.
 from __future__ import annotations
 
 import math
-import random
 from collections.abc import Iterable, Mapping, Sequence
 
 from coscientist.reports.model import (
-    BradleyTerryEstimate,
     Interval,
     LineageEntry,
     ModeCount,
@@ -18,42 +16,8 @@ from coscientist.reports.model import (
     TournamentStats,
 )
 from coscientist.schemas import Hypothesis, HypothesisStatus, Match, MatchMode, Rating
-from coscientist.tournament import bradley_terry
 
-BOOTSTRAP_RESAMPLES = 200
-LEVEL = 0.95
 Z_95 = 1.959963984540054
-
-
-def bradley_terry_estimates(
-    matches: Sequence[Match],
-    ids: Sequence[str],
-    *,
-    seed: int,
-    resamples: int = BOOTSTRAP_RESAMPLES,
-) -> dict[str, BradleyTerryEstimate]:
-    """Strength and 95 % bootstrap interval of every id, fitted over all matches at once.
-
-    The bootstrap draws from its own random.Random(seed): the same session
-    exports the same intervals every time.
-    """
-    outcomes = [
-        (m.winner_id, m.second_id if m.winner_id == m.first_id else m.first_id) for m in matches
-    ]
-    points = bradley_terry.fit(outcomes, ids)
-    bounds = bradley_terry.bootstrap(
-        outcomes, ids, n=resamples, rng=random.Random(seed), level=LEVEL
-    )
-    to_elo = bradley_terry.to_elo
-    return {
-        name: BradleyTerryEstimate(
-            strength=point,
-            interval=Interval(low=bounds[name][0], high=bounds[name][1]),
-            elo=to_elo(point),
-            elo_interval=Interval(low=to_elo(bounds[name][0]), high=to_elo(bounds[name][1])),
-        )
-        for name, point in points.items()
-    }
 
 
 def wilson_interval(successes: int, trials: int, z: float = Z_95) -> Interval | None:

@@ -10,9 +10,6 @@ from coscientist import __version__
 from coscientist.knowledge.names import hypothesis_key
 from coscientist.reports import method
 from coscientist.reports.analysis import (
-    BOOTSTRAP_RESAMPLES,
-    LEVEL,
-    bradley_terry_estimates,
     lineage,
     parent_refs,
     tournament_stats,
@@ -22,7 +19,6 @@ from coscientist.reports.judging import judge_audit
 from coscientist.reports.knowledge import knowledge_part, load_graph
 from coscientist.reports.literature import contacts_of
 from coscientist.reports.model import (
-    BradleyTerrySummary,
     CallStats,
     Interval,
     LeaderboardRow,
@@ -95,7 +91,6 @@ def gather(
     session_id: str,
     *,
     top: int = DEFAULT_TOP,
-    resamples: int = BOOTSTRAP_RESAMPLES,
     now: datetime | None = None,
 ) -> Report:
     """Everything a report shows. `top` hypotheses are given in full, with their reviews."""
@@ -109,19 +104,7 @@ def gather(
     shown = method.visible(hypotheses)
     by_id = {h.id: h for h in shown}
     matches = store.list_matches(sid)
-    estimates = bradley_terry_estimates(
-        matches, [h.id for h in hypotheses], seed=info.seed, resamples=resamples
-    )
-    by_strength = sorted(entries, key=lambda e: (-estimates[e.id].strength, e.rank))
-    bt_rank = {entry.id: place for place, entry in enumerate(by_strength, start=1)}
-    board = [
-        LeaderboardRow(
-            **entry.model_dump(exclude={"statement"}),
-            bradley_terry=estimates[entry.id],
-            bradley_terry_rank=bt_rank[entry.id],
-        )
-        for entry in entries
-    ]
+    board = [LeaderboardRow(**entry.model_dump(exclude={"statement"})) for entry in entries]
     reviews: dict[str, list[Review]] = defaultdict(list)
     all_reviews = store.list_reviews(sid)
     for review in all_reviews:
@@ -147,13 +130,6 @@ def gather(
         generated_at=now or utcnow(),
         session=session_part(info),
         leaderboard=board,
-        bradley_terry=BradleyTerrySummary(
-            matches=len(matches),
-            hypotheses=len(estimates),
-            resamples=resamples,
-            level=LEVEL,
-            seed=info.seed,
-        ),
         top=leaders,
         meta_review=latest,
         meta_reviews=len(meta_reviews),

@@ -31,9 +31,11 @@ from coscientist.schemas import (
     SessionStatus,
 )
 
-FORMAT_VERSION = 4  # 2: calls.answered and calls.cost_usd; 3: plan, safety, overview, statuses,
+FORMAT_VERSION = 5  # 2: calls.answered and calls.cost_usd; 3: plan, safety, overview, statuses,
 # reviews by kind, debates of the top, observations; 4: citation checks, research contacts,
-# models by role, answers to the scientist's questions
+# models by role, answers to the scientist's questions; 5: the separate Bradley-Terry bootstrap
+# (`bradley_terry`, per-row `bradley_terry` and `bradley_terry_rank`) dropped: the leaderboard's
+# own rating is the judge fit over every verdict, with its interval (elo_low, elo_high)
 
 
 class SessionPart(BaseModel):
@@ -55,15 +57,6 @@ class Interval(BaseModel):
     high: float
 
 
-class BradleyTerryEstimate(BaseModel):
-    """A strength fitted over all matches: natural-log scale centred on 0, and on an Elo scale."""
-
-    strength: float
-    interval: Interval  # 95 % bootstrap percentile interval of `strength`
-    elo: float
-    elo_interval: Interval
-
-
 class LeaderboardRow(BaseModel):
     rank: int
     id: str
@@ -81,17 +74,6 @@ class LeaderboardRow(BaseModel):
     in_top: float | None = None  # P(truly among the top k of RankingConfidence)
     matches: int
     wins: int
-    bradley_terry: BradleyTerryEstimate
-    bradley_terry_rank: int  # among the rows of this leaderboard; differs from rank when the
-    # online ratings, which depend on match order, disagree with the fit over all matches
-
-
-class BradleyTerrySummary(BaseModel):
-    matches: int  # every match of the session, whatever the status of its hypotheses now
-    hypotheses: int
-    resamples: int
-    level: float
-    seed: int
 
 
 class ParentRef(BaseModel):
@@ -304,7 +286,6 @@ class Report(BaseModel):
     generated_at: datetime
     session: SessionPart
     leaderboard: list[LeaderboardRow]
-    bradley_terry: BradleyTerrySummary
     top: list[TopHypothesis]
     meta_review: MetaReview | None = None
     meta_reviews: int = 0

@@ -1,8 +1,7 @@
 """What `coscientist show --json` adds to the leaderboard: the method's parts, read in one go.
 
-The same functions build these parts of the full reports (gather.py), without
-the Bradley-Terry bootstrap a report computes; withheld hypotheses are counted,
-never listed.
+The same functions build these parts of the full reports (gather.py); withheld
+hypotheses are counted, never listed.
 """
 
 from __future__ import annotations

@@ -15,7 +15,6 @@ from urllib.parse import quote
 import jinja2
 
 from coscientist.literature.identifiers import parse_identifier
-from coscientist.reports.model import Interval
 from coscientist.safe_text import markdown_text
 from coscientist.schemas import Citation
 
@@ -77,10 +76,6 @@ def percent(value: float | None, digits: int = 1) -> str:
     return "n/a" if value is None else f"{100.0 * value:.{digits}f} %"
 
 
-def interval(value: Interval | None, digits: int = 0) -> str:
-    return "n/a" if value is None else f"{value.low:.{digits}f} to {value.high:.{digits}f}"
-
-
 def when(value: datetime, seconds: bool = True) -> str:
     """A UTC timestamp; a naive one is taken to be UTC already (that is how the store keeps time)."""
     moment = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
@@ -95,7 +90,6 @@ def verified(value: bool | None) -> str:
 _COMMON_FILTERS: dict[str, Any] = {
     "fixed": fixed,
     "percent": percent,
-    "interval": interval,
     "verified": verified,
     "when": when,
     "one_line": one_line,

@@ -1,8 +1,9 @@
-"""Bradley-Terry strengths over all matches, with bootstrap intervals.
+"""A plain Bradley-Terry fit over all matches, and the Elo scale every rating is shown on.
 
-Online ratings (TrueSkill, Elo) depend on the order in which matches were
-played; a Bradley-Terry fit over the whole match history does not, which makes
-it the stable summary for an export. P(i beats j) = 1 / (1 + exp(s_j - s_i)).
+P(i beats j) = 1 / (1 + exp(s_j - s_i)), fitted by maximum likelihood with a small
+prior. The leaderboard's own model of the judge (random verdicts, the first-position
+offset, the lineage, a posterior) is tournament/judge_fit.py; this plain fit serves the
+benchmarks' reference methods (a round robin, an oracle, the plain loop).
 
 Scale: natural-log strengths centred on mean 0 (a difference of 1.0 means odds
 of e:1). `to_elo` maps them to an Elo-like scale (400 points = odds of 10:1,
@@ -17,7 +18,6 @@ negligible once an item has played more than a few matches.
 from __future__ import annotations
 
 import math
-import random
 from collections.abc import Callable, Sequence
 from functools import partial
 
@@ -47,37 +47,6 @@ def fit(
     names, winners, losers = _index(outcomes, ids)
     strengths = _fit_indices(winners, losers, len(names), prior)
     return dict(zip(names, strengths.tolist(), strict=True))
-
-
-def bootstrap(
-    outcomes: Sequence[tuple[str, str]],
-    ids: Sequence[str] | None = None,
-    *,
-    n: int = 200,
-    rng: random.Random,
-    level: float = 0.95,
-    prior: float = DEFAULT_PRIOR,
-) -> dict[str, tuple[float, float]]:
-    """Percentile interval of each log-strength, refitting on matches resampled with replacement."""
-    if n < 1:
-        raise CoscientistError(f"bootstrap needs at least one resample, got n={n}")
-    if not 0.0 < level < 1.0:
-        raise CoscientistError(f"bootstrap level must be between 0 and 1, got {level}")
-    names, winners, losers = _index(outcomes, ids)
-    size = len(names)
-    if size == 0:
-        return {}
-    point = _fit_indices(winners, losers, size, prior)
-    generator = np.random.default_rng(rng.getrandbits(64))
-    samples = np.empty((n, size))
-    count = len(winners)
-    for row in range(n):
-        picks = generator.integers(0, count, size=count) if count else np.zeros(0, dtype=np.intp)
-        samples[row] = _fit_indices(winners[picks], losers[picks], size, prior, start=point)
-    tail = (1.0 - level) / 2.0
-    low = np.quantile(samples, tail, axis=0)
-    high = np.quantile(samples, 1.0 - tail, axis=0)
-    return {name: (float(lo), float(hi)) for name, lo, hi in zip(names, low, high, strict=True)}
 
 
 def to_elo(strength: float) -> float:
