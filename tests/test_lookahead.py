@@ -68,3 +68,24 @@ def test_bad_shapes_are_refused() -> None:
         expected_gain(mu, sd, draws, 0, info=INFO)
     with pytest.raises(CoscientistError):
         expected_gain(mu, sd, draws, 1, info=0.0)
+
+
+def _lineage_like(n: int = 12, shared: float = 1.5, own: float = 0.8) -> tuple[np.ndarray, ...]:
+    """A posterior as a deep lineage gives: every strength = a shared part (the parents' level,
+    evolution's gain) + its own part, so the marginal sds are wide and the differences narrow."""
+    mu = np.array([0.25 * (n - i) for i in range(n)])
+    covariance = shared**2 * np.ones((n, n)) + own**2 * np.eye(n)
+    factor = np.linalg.cholesky(covariance)
+    draws = mu + np.random.default_rng(5).standard_normal((4000, n)) @ factor.T
+    return mu, np.sqrt(np.diag(covariance)), draws, covariance
+
+
+def test_a_shared_uncertainty_is_updated_jointly() -> None:
+    mu, sd, draws, covariance = _lineage_like()
+    joint = expected_gain(mu, sd, draws, 3, info=INFO, covariance=covariance)
+    # More information never makes the Bayes choice worse on average: the joint update gains.
+    assert 0.5 < joint.now < 0.8 and joint.after > joint.now + 0.03
+    # Taken as independent, the wide marginals swamp the narrow differences: the look-ahead
+    # wrongly sees no gain (and the stop rule would stop), the error the joint update removes.
+    independent = expected_gain(mu, sd, draws, 3, info=INFO)
+    assert independent.now == joint.now and independent.after < joint.now < joint.after

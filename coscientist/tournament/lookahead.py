@@ -18,7 +18,13 @@ fit, or TrueSkill's independent normals):
 3. for each draw, simulate what those comparisons would tell: a noisy reading of
    each strength with the precision of its comparisons (`info` per comparison,
    the Fisher information of one verdict on the posterior's scale), combined with
-   the current posterior into a future posterior mean;
+   the current posterior into a future posterior mean. With the judge fit that
+   update is the joint Gaussian one (the covariance kept): hypotheses of one
+   lineage share their parents' strength and evolution's average gain, so their
+   marginal sds are wide while their differences are known far better. Treated as
+   independent, a reading of each would pull the means apart by their wide
+   marginals, and the future top would come out *worse* than today's, which made
+   the look-ahead say "no gain" in any pool with a deep lineage;
 4. the expected recall of the top k chosen by the future means, against the
    expected recall of the top k chosen by today's means, both scored against the
    same draws.
@@ -87,11 +93,14 @@ def expected_gain(
     lookahead: float = DEFAULT_LOOKAHEAD,
     seed: int = 0,
     pool: int | None = None,
+    covariance: Floats | None = None,
 ) -> Lookahead:
     """`means`, `sds`: the posterior per hypothesis; `draws`: joint draws, one row each, the
     same columns. `info`: information of one comparison (logistic_ or probit_information).
     `pool`: the number of ranked hypotheses, when the columns are only those that can still
-    reach the top (the round's size is lookahead x pool comparisons)."""
+    reach the top (the round's size is lookahead x pool comparisons). `covariance`: the
+    posterior's joint covariance of those columns, for the joint update (else the hypotheses
+    are taken as independent, as TrueSkill's posteriors are)."""
     samples, n = draws.shape
     if k < 1 or n != len(means) or n != len(sds) or info <= 0 or lookahead < 0:
         raise CoscientistError(
@@ -112,13 +121,17 @@ def expected_gain(
     comparisons = (
         lookahead * (pool or n) * doubt / doubt.sum()
     )  # each match is a comparison for two
-    gained = comparisons * info  # precision the round adds to each strength
-    precision = 1.0 / np.maximum(sds, 1e-12) ** 2
+    gained = np.maximum(comparisons * info, _WEIGHT_FLOOR)  # precision the round adds to each
     # Its own stream: the callers' draws come from default_rng(seed), and a reading noise equal
     # to the draws' noise would make every reading perfectly informative.
     noise = np.random.default_rng([seed, 1]).standard_normal((samples, n))
-    reading = draws + noise / np.sqrt(np.maximum(gained, _WEIGHT_FLOOR))
-    future = (means * precision + reading * gained) / (precision + gained)
+    reading = draws + noise / np.sqrt(gained)
+    if covariance is None:
+        precision = 1.0 / np.maximum(sds, 1e-12) ** 2
+        future = (means * precision + reading * gained) / (precision + gained)
+    else:  # m + S (S + R)^-1 (y - m), R the readings' noise: one solve serves every draw
+        spread = covariance + np.diag(1.0 / gained)
+        future = means + (reading - means) @ np.linalg.solve(spread, covariance)
     chosen = np.argpartition(-future, k - 1, axis=1)[:, :k]
     after = float(np.take_along_axis(truly, chosen, axis=1).mean())
     return Lookahead(now, after, lookahead)
@@ -136,6 +149,7 @@ def for_fit(
     column = {hid: i for i, hid in enumerate(found.ids)}
     at = [column[hid] for hid in order]
     draws = found.draws(SAMPLES, np.random.default_rng(seed))[:, at]
+    rows = found.factor[at]
     return expected_gain(
         found.strength[at],
         found.sd()[at],
@@ -144,6 +158,7 @@ def for_fit(
         info=logistic_information(found.lapse),
         lookahead=lookahead,
         seed=seed,
+        covariance=rows @ rows.T,
     )
 
 
