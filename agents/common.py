@@ -59,7 +59,7 @@ def sample(rng: random.Random, items: Sequence[V], k: int) -> list[V]:
 
 
 def role_call(ctx: AgentContext, role: str) -> CallContext:
-    return dataclasses.replace(ctx.call, role=role)
+    return dataclasses.replace(ctx.call, role=ctx.call_role or role)
 
 
 def chat(system: str, user: str) -> list[Message]:

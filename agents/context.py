@@ -44,3 +44,8 @@ class AgentContext:
     focus: list[str] = field(default_factory=list)
     literature: LiteratureSearch | None = None
     max_tokens: int = 512
+    # A match's second judge (the `audit` role on a model other than the judge's), or None.
+    second_judge: ModelClient | None = None
+    # The role the calls are recorded as when it is not the agent's own: a second judge runs
+    # the Ranking agent's prompts, and its calls are the `audit` role's.
+    call_role: str = ""

@@ -13,6 +13,7 @@ from typing import Any
 from rich.console import Console
 
 from coscientist.errors import ConfigError
+from coscientist.reports.judging import audit_sentence
 from coscientist.schemas import ResearchPlan
 
 GOAL_VERDICTS = {
@@ -75,6 +76,7 @@ def print_method(console: Console, summary: dict[str, Any]) -> None:
     t = summary["tournament"]
     share = f"{100 * t['debate_share']:.0f} %" if t["debate_share"] is not None else "n/a"
     _line(console, f"Tournament: {t['matches']} matches, {t['debates']} debates ({share})")
+    _line(console, audit_sentence(summary["judge_audit"]))
     kinds = ", ".join(f"{k} {v}" for k, v in summary["reviews_by_kind"].items())
     _line(console, f"Reviews: {kinds or 'none yet'}")
     for note in summary["out_of_tournament"]:

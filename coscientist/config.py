@@ -58,14 +58,22 @@ class ModelPrice(BaseModel):
 
 
 # The agent roles that can each have a model of their own (`[roles.ranking]`, --judge-model).
-ROLES = ("generation", "reflection", "ranking", "evolution", "meta_review", "graph")
+# `audit` is a second judge: given a model other than the ranking role's, it judges the top
+# pairs again (scheduler/runner.py), its verdicts kept apart from the ratings.
+ROLES = ("generation", "reflection", "ranking", "evolution", "meta_review", "graph", "audit")
 
 
-ROLE_ALIASES = {"judge": "ranking", "meta-review": "meta_review", "metareview": "meta_review"}
+ROLE_ALIASES = {
+    "judge": "ranking",
+    "meta-review": "meta_review",
+    "metareview": "meta_review",
+    "second_judge": "audit",
+}
 
 
 def role_name(name: str) -> str:
-    """`judge` is the ranking role; `meta-review` the meta_review one."""
+    """`judge` is the ranking role, `second-judge` the audit one; `meta-review` the
+    meta_review one."""
     key = name.strip().lower()
     return ROLE_ALIASES.get(key, key.replace("-", "_"))
 

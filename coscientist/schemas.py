@@ -276,6 +276,18 @@ class MatchVerdict(BaseModel):
     relations: list[GraphTriple] = Field(default_factory=list, exclude=True)  # see HypothesisDraft
 
 
+class SecondOpinion(BaseModel):
+    """A second judge's verdict on a pair the judge has just judged (the judge audit): kept
+    apart from the ratings, compared with the judge's verdict of the same task."""
+
+    first_id: str
+    second_id: str
+    winner_id: str
+    model: str  # the second judge's configured model (no secret: Endpoint.label)
+    rationale: str = ""
+    task_id: str | None = None  # the match task, whose verdict it is compared with (stored)
+
+
 class Match(MatchVerdict):
     id: str
     session_id: str
@@ -542,6 +554,7 @@ class TaskResult(BaseModel):
     hypotheses: list[Hypothesis] = Field(default_factory=list)  # ids assigned by new_id()
     reviews: list[ReviewDraft] = Field(default_factory=list)
     matches: list[MatchVerdict] = Field(default_factory=list)
+    second_opinions: list[SecondOpinion] = Field(default_factory=list)
     meta_review: MetaReviewDraft | None = None
     graph_nodes: list[GraphNode] = Field(default_factory=list)
     graph_edges: list[GraphEdge] = Field(default_factory=list)

@@ -198,6 +198,7 @@ async def test_m_shows_the_meta_review_and_v_the_plan_and_aims(
         await wait_for(lambda: "Objective:" in rendered(app, "#method-body"), what="the plan")
         text = rendered(app, "#method-body")
         assert "no animal experiments" in text and "Measure pump activity in relapse." in text
+        assert "Judge audit: " in text  # what the report's judge audit says, in one line
         await pilot.pause()
         assert_snapshot(app.export_screenshot(), "method_plan", tmp_path)
 

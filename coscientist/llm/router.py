@@ -33,6 +33,10 @@ class ModelRouter:
     def for_role(self, role: str) -> ModelClient:
         return self._by_role.get(role, self.default)
 
+    def own(self, role: str) -> ModelClient | None:
+        """The client of a role given a model of its own, or None (it uses the default)."""
+        return self._by_role.get(role)
+
     @property
     def clients(self) -> list[ModelClient]:
         """Distinct clients, the default first."""

@@ -135,7 +135,7 @@ def gather(
         meta_reviews=len(meta_reviews),
         tournament=tournament_stats(hypotheses, matches, store.ratings(sid)),
         confidence=ranking_confidence(info, found),
-        judge_audit=judge_audit(matches, board, found.k),
+        judge_audit=judge_audit(matches, board, found.k, store.list_second_opinions(sid)),
         compute_curve=compute_curve(store.rating_history(sid), store.call_times(sid), found.k),
         lineage=lineage(shown, {row.id: row.rank for row in board}),
         calls=call_stats(store.call_stats(sid)),

@@ -35,7 +35,8 @@ FORMAT_VERSION = 5  # 2: calls.answered and calls.cost_usd; 3: plan, safety, ove
 # reviews by kind, debates of the top, observations; 4: citation checks, research contacts,
 # models by role, answers to the scientist's questions; 5: the separate Bradley-Terry bootstrap
 # (`bradley_terry`, per-row `bradley_terry` and `bradley_terry_rank`) dropped: the leaderboard's
-# own rating is the judge fit over every verdict, with its interval (elo_low, elo_high)
+# own rating is the judge fit over every verdict, with its interval (elo_low, elo_high);
+# judge_audit.second_judge: a second judge's agreement with the judge
 
 
 class SessionPart(BaseModel):
@@ -178,6 +179,18 @@ class AuditFlag(BaseModel):
     flipped: int  # of those, pairs whose winner changed with the order
 
 
+class SecondJudgeAudit(BaseModel):
+    """A second judge (the `audit` role's model) on the top pairs the judge debated."""
+
+    models: list[str]  # the second judge's configured model(s) over the session
+    checked: int  # debates it judged too
+    agreed: int  # of those, the same winner as the judge
+    agreement: float | None = None
+    interval: Interval | None = None  # Wilson 95 %
+    # Top-k hypotheses with a win the second judge gave to the other side (`flipped`: those).
+    flagged: list[AuditFlag] = Field(default_factory=list)
+
+
 class JudgeAudit(BaseModel):
     pairs_checked: int  # pairs judged in both orders (first verdict of each order)
     consistent: int  # of those, the same winner both ways
@@ -185,6 +198,7 @@ class JudgeAudit(BaseModel):
     interval: Interval | None = None  # Wilson 95 %
     top_k: int
     flagged: list[AuditFlag] = Field(default_factory=list)
+    second_judge: SecondJudgeAudit | None = None  # None: no second judge was configured
 
 
 class CurvePoint(BaseModel):

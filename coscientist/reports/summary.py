@@ -10,6 +10,7 @@ from typing import Any
 
 from coscientist.reports import method
 from coscientist.reports.analysis import tournament_stats
+from coscientist.reports.judging import judge_audit
 from coscientist.reports.literature import leaders_contacts
 from coscientist.store import Store
 from coscientist.store.ranked import ranked
@@ -27,7 +28,9 @@ def method_summary(store: Store, session_id: str) -> dict[str, Any]:
     matches = store.list_matches(sid)
     stats = tournament_stats(hypotheses, matches, store.ratings(sid))
     meta = store.latest_meta_review(sid)
-    top = [e.id for e in ranked(store, sid, seed=info.seed)[0][:SHOW_DEBATES_TOP]]
+    entries, found = ranked(store, sid, seed=info.seed)
+    top = [e.id for e in entries[:SHOW_DEBATES_TOP]]
+    audit = judge_audit(matches, entries, found.k, store.list_second_opinions(sid))
     titles = {h.id: h.title for h in shown}
     return {
         "plan": info.plan.model_dump(mode="json") if info.plan else None,
@@ -48,6 +51,8 @@ def method_summary(store: Store, session_id: str) -> dict[str, Any]:
             "by_status": stats.by_status,
         },
         "debates": [d.model_dump(mode="json") for d in method.top_debates(matches, top, titles)],
+        # Verdicts that flipped with the order, and a second judge's agreement (judging.py)
+        "judge_audit": audit.model_dump(mode="json"),
         # Authors recurring across the citations of the leaders (coscientist/literature/contacts.py)
         "contacts": [c.model_dump(mode="json") for c in leaders_contacts(store, sid, shown)],
     }

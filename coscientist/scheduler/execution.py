@@ -16,6 +16,7 @@ from anyio.abc import TaskGroup
 from agents.context import AgentContext
 from coscientist.errors import StoreError
 from coscientist.llm.base import CallContext
+from coscientist.llm.client import ModelClient
 from coscientist.llm.roles import TASK_ROLES
 from coscientist.scheduler import effects
 from coscientist.scheduler.base import SchedulerBase, log
@@ -93,7 +94,14 @@ class TaskExecution(SchedulerBase):
             graph_insights=graph_insights,
             literature=self.literature,
             max_tokens=self.max_tokens,
+            second_judge=self._second_judge() if task.kind == TaskKind.MATCH else None,
         )
+
+    def _second_judge(self) -> ModelClient | None:
+        """The audit role's client when it was given a model, other than the judge's (the
+        same model would mostly repeat itself); None otherwise."""
+        audit = self.models.own("audit")
+        return None if audit is None or audit is self.models.for_role("ranking") else audit
 
     def _cap_new_hypotheses(self, result: TaskResult) -> None:
         cap = self._limits.max_hypotheses

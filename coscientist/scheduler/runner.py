@@ -9,6 +9,7 @@ only then does effects.py apply it to memory.
 from __future__ import annotations
 
 import dataclasses
+import logging
 from collections.abc import Callable, Mapping, Sequence
 
 import anyio
@@ -25,7 +26,7 @@ from agents import (
     tournament_review,
 )
 from agents.context import AgentContext
-from coscientist.errors import ModelOutputError
+from coscientist.errors import ModelError, ModelOutputError
 from coscientist.knowledge.parts import (
     PartBuilder,
     hypothesis_part,
@@ -33,6 +34,7 @@ from coscientist.knowledge.parts import (
     review_text,
     text_part,
 )
+from coscientist.llm.client import ModelClient
 from coscientist.proximity import embedding_text, to_bytes
 from coscientist.scheduler import method
 from coscientist.scheduler.state import SessionState
@@ -46,6 +48,7 @@ from coscientist.schemas import (
     Review,
     ReviewDraft,
     ReviewKind,
+    SecondOpinion,
     Task,
     TaskKind,
     TaskResult,
@@ -53,6 +56,7 @@ from coscientist.schemas import (
 
 IdFactory = Callable[[], str]
 Build = Callable[[PartBuilder], object]
+log = logging.getLogger("coscientist.scheduler")
 INLINE_GRAPH_LIMIT = 2000  # concepts below which a task's graph part is built on the loop
 
 
@@ -244,15 +248,17 @@ class TaskRunner:
         if first.status != HypothesisStatus.ACTIVE or second.status != HypothesisStatus.ACTIVE:
             return TaskResult(note="a hypothesis left the tournament")
         mode = MatchMode(task.payload.get("mode", MatchMode.SINGLE.value))
-        verdict = await ranking.compare(
-            ctx, first, second, mode=mode, reviews=self._reviews_of([first, second])
-        )
+        reviews = self._reviews_of([first, second])
+        verdict = await ranking.compare(ctx, first, second, mode=mode, reviews=reviews)
         if verdict.winner_id not in (first.id, second.id):
             raise ModelOutputError("the judge named neither hypothesis")
+        result = TaskResult(matches=[verdict])
+        if mode is MatchMode.DEBATE and ctx.second_judge is not None:  # a top pair: audit it
+            opinion = await second_opinion(ctx, ctx.second_judge, first, second, reviews)
+            result.second_opinions.extend([opinion] if opinion is not None else [])
         origin = f"match:{first.id}:{second.id}"
         return await self._with_graph(
-            TaskResult(matches=[verdict]),
-            lambda b: text_part(b, verdict.relations, match_text(verdict), origin),
+            result, lambda b: text_part(b, verdict.relations, match_text(verdict), origin)
         )
 
     # --- meta-review and knowledge graph ---------------------------------------
@@ -301,3 +307,29 @@ class TaskRunner:
         if step % 2 == 1 and step > 1:
             steered = graph_reasoning.seed_question(self.state.graph_seeds)
         return str(task.payload.get("question") or steered or self.state.graph_question or goal)
+
+
+async def second_opinion(
+    ctx: AgentContext,
+    judge: ModelClient,
+    first: Hypothesis,
+    second: Hypothesis,
+    reviews: Mapping[str, Sequence[Review]],
+) -> SecondOpinion | None:
+    """The second judge's single comparison of the pair, in the order the judge saw it; None
+    when it failed (the judge's verdict stands: an audit must not cost the match)."""
+    asked = dataclasses.replace(ctx, llm=judge, call_role="audit", second_judge=None)
+    try:
+        found = await ranking.compare(asked, first, second, reviews=reviews)
+    except ModelError as exc:
+        log.info("the second judge gave no verdict on %s vs %s: %s", first.id, second.id, exc)
+        return None
+    if found.winner_id not in (first.id, second.id):
+        return None
+    return SecondOpinion(
+        first_id=first.id,
+        second_id=second.id,
+        winner_id=found.winner_id,
+        model=judge.label or "",
+        rationale=found.rationale,
+    )

@@ -12,7 +12,7 @@ from sqlalchemy import Connection
 
 from coscientist.errors import StoreError
 from coscientist.schemas import Task, TaskResult
-from coscientist.store import content, graph, queue, tournament
+from coscientist.store import content, graph, opinions, queue, tournament
 from coscientist.store.tournament import AppliedMatch
 
 
@@ -54,6 +54,7 @@ def complete(
     applied.hypothesis_ids = [h.id for h in result.hypotheses]
     applied.review_ids = [content.insert_review(conn, session_id, d).id for d in result.reviews]
     applied.matches = tournament.apply_matches(conn, session_id, result.matches, task_id)
+    opinions.insert(conn, session_id, task_id, result.second_opinions)
     if result.meta_review is not None:
         meta = content.insert_meta_review(conn, session_id, result.meta_review, task_id)
         applied.meta_review_id = meta.id

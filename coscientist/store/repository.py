@@ -36,6 +36,7 @@ from coscientist.schemas import (
     Rating,
     Review,
     ReviewDraft,
+    SecondOpinion,
     SessionInfo,
     Task,
     TaskKind,
@@ -51,6 +52,7 @@ from coscientist.store import (
     graph,
     ledger,
     migrate,
+    opinions,
     queue,
     rows,
     tournament,
@@ -508,6 +510,11 @@ class Store:
         """Oldest first (with `limit`, the newest few)."""
         with self._read() as conn:
             return answers.list_for(conn, session_id, limit)
+
+    def list_second_opinions(self, session_id: str) -> list[SecondOpinion]:
+        """A second judge's verdicts (store/opinions.py), oldest first."""
+        with self._read() as conn:
+            return opinions.list_for(conn, session_id)
 
     def get_answer(self, session_id: str, id_or_prefix: str) -> Answer:
         with self._read() as conn:

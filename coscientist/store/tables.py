@@ -413,6 +413,23 @@ class AnswerRow(StoreTable, table=True):
     created_at: datetime = Field(sa_type=UTCDateTime)
 
 
+class SecondOpinionRow(StoreTable, table=True):
+    """A second judge's verdict on a pair of a match task (schemas.SecondOpinion); never rated."""
+
+    __tablename__ = "second_opinions"
+    __table_args__ = (Index("ix_second_opinions_session", "session_id"),)
+
+    id: str = Field(sa_type=String, primary_key=True)
+    session_id: str = _fk("sessions.id")
+    task_id: str | None = Field(default=None, sa_type=String)
+    first_id: str = _fk("hypotheses.id")
+    second_id: str = _fk("hypotheses.id")
+    winner_id: str = _fk("hypotheses.id")
+    model: str = Field(sa_type=Text)
+    rationale: str = Field(sa_type=Text)
+    created_at: datetime = Field(sa_type=UTCDateTime)
+
+
 class CacheRow(StoreTable, table=True):
     __tablename__ = "literature_cache"
 
@@ -445,3 +462,4 @@ meta_reviews = _table(MetaReviewRow)
 literature_cache = _table(CacheRow)
 observations = _table(ObservationRow)
 answers = _table(AnswerRow)
+second_opinions = _table(SecondOpinionRow)

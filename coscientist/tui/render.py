@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from rich.text import Text
 
 from coscientist.reports.curve import sparkline
+from coscientist.reports.judging import audit_sentence
 from coscientist.run_status import ProgressView, duration
 from coscientist.safe_text import printable
 from coscientist.schemas import (
@@ -388,6 +389,7 @@ def method_view(view: MethodView) -> Text:
     _section(text, "Tournament and reviews")
     share = f"{100 * t['debate_share']:.0f} %" if t["debate_share"] is not None else "n/a"
     text.append(f"{t['matches']} matches, {t['debates']} debates ({share})\n")
+    text.append(audit_sentence(summary["judge_audit"]) + "\n")
     text.append(
         "Reviews: "
         + (", ".join(f"{k} {v}" for k, v in summary["reviews_by_kind"].items()) or "none")
