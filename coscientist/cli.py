@@ -691,11 +691,24 @@ def doctor(
     model: ModelOpt = None,
     base_url: BaseUrlOpt = None,
     threads: ThreadsOpt = None,
+    role_model: roles_cli.RoleModelOpt = None,
+    role_base_url: roles_cli.RoleUrlOpt = None,
+    role_concurrency: roles_cli.RoleConcOpt = None,
+    judge_model: roles_cli.JudgeModelOpt = None,
+    judge_base_url: roles_cli.JudgeUrlOpt = None,
 ) -> None:
-    """Which backends work here, where the store is, and one structured call on the chosen model."""
+    """Which backends work here, where the store is, and for every model the roles use (the
+    options of `run`, [roles.ROLE] in the config file) the preflight and a structured call."""
     from coscientist.doctor import run_doctor
 
-    settings = make_settings(db=db, model=model, base_url=base_url, threads=threads)
+    settings = roles_cli.with_roles(
+        make_settings(db=db, model=model, base_url=base_url, threads=threads),
+        role_model=role_model,
+        role_base_url=role_base_url,
+        role_concurrency=role_concurrency,
+        judge_model=judge_model,
+        judge_base_url=judge_base_url,
+    )
     ok = anyio.run(run_doctor, settings, out)
     if not ok:
         raise typer.Exit(1)
