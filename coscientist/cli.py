@@ -249,17 +249,24 @@ def resume(
     min_gain: GainOpt = None,
     threads: ThreadsOpt = None,
     embedder: EmbedderOpt = None,
+    role_base_url: roles_cli.RoleUrlOpt = None,
+    judge_base_url: roles_cli.JudgeUrlOpt = None,
     tui: TuiOpt = False,
     verbose: VerboseOpt = False,
 ) -> None:
     """Continue a session where it stopped (or was killed): its model and limits are remembered.
 
-    The model is checked before the session is marked running; a new --base-url is
-    stored only once that check passed.
+    The models are checked before the session is marked running; a new --base-url,
+    --judge-base-url or --role-base-url is stored only once that check passed. A role's
+    model stays the session's own (its ratings belong to its judge).
     """
-    cs = _open(
-        db, concurrency=concurrency, queue_depth=queue_depth, threads=threads, embedder=embedder
+    from coscientist.session import CoScientist
+
+    moves = roles_cli.endpoint_moves(role_base_url, judge_base_url)
+    settings = make_settings(
+        db=db, concurrency=concurrency, queue_depth=queue_depth, threads=threads, embedder=embedder
     )
+    cs = CoScientist(roles_cli.with_moves(settings, moves))
     session = cs.session(session_id)
     limits = _limits(
         max_calls=max_calls,
@@ -271,6 +278,8 @@ def resume(
     )
     if base_url:
         session.use_base_url(base_url)
+    if moves:
+        session.use_role_base_urls(moves)
     out.print(
         f"resuming session [bold]{session.id}[/]: {console_markup(session.info.goal)}",
         highlight=False,
