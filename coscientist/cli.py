@@ -264,7 +264,12 @@ def resume(
 
     moves = roles_cli.endpoint_moves(role_base_url, judge_base_url)
     settings = make_settings(
-        db=db, concurrency=concurrency, queue_depth=queue_depth, threads=threads, embedder=embedder
+        db=db,
+        base_url=base_url,  # in full: the store masks a URL's password, the run needs it
+        concurrency=concurrency,
+        queue_depth=queue_depth,
+        threads=threads,
+        embedder=embedder,
     )
     cs = CoScientist(roles_cli.with_moves(settings, moves))
     session = cs.session(session_id)
