@@ -75,7 +75,9 @@ def schema_names(server: FakeOpenAIServer) -> Counter[str]:
 def basic_users(server: FakeOpenAIServer) -> set[str]:
     """user:password of every HTTP Basic header the server saw (a URL's own credentials)."""
     return {
-        base64.b64decode(h.split()[1]).decode() for h in server.auth_headers if h.startswith("Basic")
+        base64.b64decode(h.split()[1]).decode()
+        for h in server.auth_headers
+        if h.startswith("Basic")
     }
 
 
@@ -242,9 +244,11 @@ def test_resume_moves_a_role_without_a_model_of_its_own(
     db = f"sqlite:///{tmp_path / 'g.db'}"
     sid = start_session(db, writer, judge.url)
     with FakeOpenAIServer(model="writer-model", strict_models=True) as spare:
-        argv = ["resume", sid, "--db", db, "--max-calls", "3", "--role-base-url", f"graph={spare.url}"]
+        moved = f"graph={spare.url}"
+        argv = ["resume", sid, "--db", db, "--max-calls", "3", "--role-base-url", moved]
         code, out, err = invoke(argv, monkeypatch, capsys)
         assert code == 0, err + out
+        assert spare.requests_received > 0, "the preflight probed the new endpoint"
     assert stored_roles(db, sid)["graph"] == RoleModel(base_url=spare.url)
     assert stored_roles(db, sid)["ranking"].base_url == judge.url
 
