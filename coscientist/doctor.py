@@ -142,7 +142,7 @@ def _used_by(plan: RolePlan, endpoint: Endpoint, count: int) -> str:
     if count == 1:
         return "every role"
     own = "the session's model" if endpoint == plan.default else "a role's model"
-    return f"{own}; roles: {', '.join(roles) if roles else 'none (plan, chat only)'}"
+    return f"{own}; roles: {', '.join(roles) if roles else 'none (goal review, plan, ask)'}"
 
 
 async def _endpoint_call(
