@@ -249,17 +249,29 @@ def resume(
     min_gain: GainOpt = None,
     threads: ThreadsOpt = None,
     embedder: EmbedderOpt = None,
+    role_base_url: roles_cli.RoleUrlOpt = None,
+    judge_base_url: roles_cli.JudgeUrlOpt = None,
     tui: TuiOpt = False,
     verbose: VerboseOpt = False,
 ) -> None:
     """Continue a session where it stopped (or was killed): its model and limits are remembered.
 
-    The model is checked before the session is marked running; a new --base-url is
-    stored only once that check passed.
+    The models are checked before the session is marked running; a new --base-url,
+    --judge-base-url or --role-base-url is stored only once that check passed. A role's
+    model stays the session's own (its ratings belong to its judge).
     """
-    cs = _open(
-        db, concurrency=concurrency, queue_depth=queue_depth, threads=threads, embedder=embedder
+    from coscientist.session import CoScientist
+
+    moves = roles_cli.endpoint_moves(role_base_url, judge_base_url)
+    settings = make_settings(
+        db=db,
+        base_url=base_url,  # in full: the store masks a URL's password, the run needs it
+        concurrency=concurrency,
+        queue_depth=queue_depth,
+        threads=threads,
+        embedder=embedder,
     )
+    cs = CoScientist(roles_cli.with_moves(settings, moves))
     session = cs.session(session_id)
     limits = _limits(
         max_calls=max_calls,
@@ -271,6 +283,8 @@ def resume(
     )
     if base_url:
         session.use_base_url(base_url)
+    if moves:
+        session.use_role_base_urls(moves)
     out.print(
         f"resuming session [bold]{session.id}[/]: {console_markup(session.info.goal)}",
         highlight=False,
@@ -691,11 +705,24 @@ def doctor(
     model: ModelOpt = None,
     base_url: BaseUrlOpt = None,
     threads: ThreadsOpt = None,
+    role_model: roles_cli.RoleModelOpt = None,
+    role_base_url: roles_cli.RoleUrlOpt = None,
+    role_concurrency: roles_cli.RoleConcOpt = None,
+    judge_model: roles_cli.JudgeModelOpt = None,
+    judge_base_url: roles_cli.JudgeUrlOpt = None,
 ) -> None:
-    """Which backends work here, where the store is, and one structured call on the chosen model."""
+    """Which backends work here, where the store is, and for every model the roles use (the
+    options of `run`, [roles.ROLE] in the config file) the preflight and a structured call."""
     from coscientist.doctor import run_doctor
 
-    settings = make_settings(db=db, model=model, base_url=base_url, threads=threads)
+    settings = roles_cli.with_roles(
+        make_settings(db=db, model=model, base_url=base_url, threads=threads),
+        role_model=role_model,
+        role_base_url=role_base_url,
+        role_concurrency=role_concurrency,
+        judge_model=judge_model,
+        judge_base_url=judge_base_url,
+    )
     ok = anyio.run(run_doctor, settings, out)
     if not ok:
         raise typer.Exit(1)

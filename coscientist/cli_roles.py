@@ -4,6 +4,7 @@ One repeatable option per setting (`--role-model ranking=SPEC`) keeps `run --hel
 readable with six roles; `--judge-model` and `--judge-base-url` are the shortcuts
 for the ranking role, the one a stronger model helps most. What the options give
 goes over the [roles.*] tables of the config file and COSCIENTIST_ROLES__* variables.
+`resume` takes the endpoint options only: a session's judge (and its ratings) stays its own.
 """
 
 from __future__ import annotations
@@ -12,8 +13,10 @@ from typing import Annotated
 
 import typer
 
-from coscientist.config import ROLES, Settings
-from coscientist.llm.roles import plan_roles, roles_from_options
+from coscientist.config import ROLES, RoleModel, Settings
+from coscientist.errors import ConfigError
+from coscientist.llm.roles import parse_assignments, plan_roles, roles_from_options
+from coscientist.llm.spec import check_base_url
 
 _ROLE_LIST = ", ".join(ROLES)
 
@@ -67,3 +70,26 @@ def with_roles(
     settings = settings.model_copy(update={"roles": roles})
     plan_roles(settings)
     return settings
+
+
+def endpoint_moves(role_base_url: list[str] | None, judge_base_url: str | None) -> dict[str, str]:
+    """`resume`'s --role-base-url and --judge-base-url as role -> URL; ConfigError (exit 2)
+    on a bad role or URL, before any store is opened."""
+    urls = parse_assignments(role_base_url or (), "--role-base-url")
+    if judge_base_url is not None:
+        urls["ranking"] = judge_base_url
+    for role, url in urls.items():
+        try:
+            check_base_url(url.strip())
+        except ConfigError as exc:
+            raise ConfigError(f"role {role}: {exc}") from None
+    return {role: url.strip().rstrip("/") for role, url in urls.items()}
+
+
+def with_moves(settings: Settings, moves: dict[str, str]) -> Settings:
+    """`settings` naming the moved URLs in full: the store keeps a URL's password masked, and
+    a run takes the full URL back from its settings (llm/roles.py restore_roles)."""
+    roles = {role: item.model_copy() for role, item in settings.roles.items()}
+    for role, url in moves.items():
+        roles[role] = roles.get(role, RoleModel()).model_copy(update={"base_url": url})
+    return settings.model_copy(update={"roles": roles})

@@ -1,4 +1,5 @@
-"""`coscientist doctor`: which backends work here, where the store is, one real structured call."""
+"""`coscientist doctor`: which backends work here, where the store is, and for every distinct
+model the roles use (llm/roles.py), the run's preflight and one real structured call."""
 
 from __future__ import annotations
 
@@ -11,9 +12,11 @@ from pydantic import BaseModel, Field
 from rich.console import Console
 
 from coscientist.config import Settings, config_file
-from coscientist.errors import CoscientistError
+from coscientist.errors import CoscientistError, ModelError
 from coscientist.llm.base import CallContext
-from coscientist.llm.spec import make_client, parse_spec
+from coscientist.llm.preflight import check_endpoint
+from coscientist.llm.roles import Endpoint, RolePlan, plan_roles
+from coscientist.llm.spec import make_client
 from coscientist.redact import mask_secrets
 from coscientist.safe_text import console_markup
 
@@ -103,7 +106,8 @@ def _installed(dist: str) -> bool:
 
 
 async def run_doctor(settings: Settings, console: Console) -> bool:
-    """Print the report; True when the chosen model answered with a valid structured object."""
+    """Print the report; True when every model the roles use passed the preflight and
+    answered with a valid structured object."""
     from coscientist.store.repository import Store
 
     console.print("[bold]store[/]")
@@ -124,9 +128,35 @@ async def run_doctor(settings: Settings, console: Console) -> bool:
     _agents_clash(console)
     _backends(console, settings)
 
-    parse_spec(settings.model)
-    console.print(f"[bold]structured call[/] on {console_markup(settings.model)}", highlight=False)
-    client = make_client(settings)
+    plan = plan_roles(settings)  # a bad spec or URL of any role: ConfigError, exit 2
+    endpoints = plan.endpoints()
+    ok = True
+    for endpoint in endpoints:
+        ok = await _endpoint_call(console, settings, plan, endpoint, len(endpoints)) and ok
+    return ok
+
+
+def _used_by(plan: RolePlan, endpoint: Endpoint, count: int) -> str:
+    """Which roles an endpoint serves, as the report's heading says it."""
+    roles = plan.roles_of(endpoint)
+    if count == 1:
+        return "every role"
+    own = "the session's model" if endpoint == plan.default else "a role's model"
+    return f"{own}; roles: {', '.join(roles) if roles else 'none (goal review, plan, ask)'}"
+
+
+async def _endpoint_call(
+    console: Console, settings: Settings, plan: RolePlan, endpoint: Endpoint, count: int
+) -> bool:
+    """The preflight (reachable, key taken, model served), then one structured call."""
+    heading = f"structured call on {endpoint.label} ({_used_by(plan, endpoint, count)})"
+    console.print(f"[bold]{console_markup(heading)}[/]", highlight=False, soft_wrap=True)
+    try:
+        found = check_endpoint(settings, plan, endpoint)
+    except ModelError as exc:
+        return _check(console, False, "preflight", str(exc))
+    _check(console, True, "preflight", f"model {found.model}" if found.model else found.spec.kind)
+    client = make_client(endpoint.settings(settings, None))
     try:
         await client.load(lambda note, _: console.print(f"  {note}", highlight=False, markup=False))
         started = time.perf_counter()
@@ -140,15 +170,14 @@ async def run_doctor(settings: Settings, console: Console) -> bool:
             max_tokens=128,
         )
     except CoscientistError as exc:
-        _check(console, False, settings.model, f"call failed: {exc}")
-        return False
+        return _check(console, False, endpoint.spec, f"call failed: {exc}")
     finally:
         await client.aclose()
     elapsed = time.perf_counter() - started
     _check(
         console,
         True,
-        settings.model,
+        endpoint.spec,
         f"{elapsed:.2f} s, {completion.tokens_out} tokens out, attempts {completion.attempts}",
     )
     console.print_json(completion.value.model_dump_json())

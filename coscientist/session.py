@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import importlib
 import threading
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import anyio
@@ -31,7 +31,7 @@ from coscientist.events import EventBus
 from coscientist.llm.base import Backend, Gate
 from coscientist.llm.client import ModelClient
 from coscientist.llm.preflight import ModelCheck, check_model, check_plan
-from coscientist.llm.roles import Endpoint, RolePlan, plan_roles, restore_roles
+from coscientist.llm.roles import Endpoint, RolePlan, moved_roles, plan_roles, restore_roles
 from coscientist.llm.router import ClientOptions, ModelRouter, build_router
 from coscientist.llm.spec import check_base_url, make_backend
 from coscientist.redact import mask_secrets
@@ -293,6 +293,7 @@ class Session:
             limits=limits.model_dump(exclude_none=True),
             stop_reason=None,
             base_url=self.info.base_url,  # a new one from use_base_url, stored once it worked
+            roles=self.info.roles,  # and the roles' endpoints from use_role_base_urls
         )
         reason = "interrupted"
         literature: LiteratureTools | None = None
@@ -357,6 +358,14 @@ class Session:
     def use_base_url(self, base_url: str) -> None:
         """Run on another endpoint (the server moved): checked now, stored when a run starts."""
         self.info = self.info.model_copy(update={"base_url": check_base_url(base_url.rstrip("/"))})
+        self._checks = None
+
+    def use_role_base_urls(self, urls: Mapping[str, str]) -> None:
+        """Move roles to other endpoints (llm/roles.py moved_roles): checked now, probed when a
+        run starts, stored once that passed. A URL's password reaches the run only when this
+        CoScientist's settings name the same URL (the store keeps it masked)."""
+        roles = moved_roles(self.info.roles, self.info.model_spec, urls)
+        self.info = self.info.model_copy(update={"roles": roles})
         self._checks = None
 
     def _check_and_load(self, limits: Limits) -> dict[Endpoint, ModelCheck]:

@@ -43,6 +43,8 @@ def _r(name: str, argv: list[str], expect: str, **kw: object) -> Row:
 
 RUN = ["run", "a goal", "--db", "{db}"]
 OPENAI = [*RUN, "--model", "openai-compatible", "--base-url"]
+DOCTOR = ["doctor", "--db", "{db}", "--model", "scripted"]
+DEAD_WITH_PASSWORD = f"http://bob:{PASSWORD}@127.0.0.1:{{dead}}/v1"
 
 ROWS = [
     # run: the goal and every option
@@ -215,6 +217,52 @@ ROWS = [
         ["resume", "{osid}", "--db", "{db}", "--base-url", "http://127.0.0.1:{dead}/v1"],
         "cannot reach",
     ),
+    # resume moves a role's endpoint (--judge-base-url, --role-base-url), never its model
+    _r(
+        "resume-judge-bad-url",
+        ["resume", "{osid}", "--db", "{db}", "--judge-base-url", "not a url"],
+        "role ranking: --base-url 'not a url' contains spaces",
+    ),
+    _r(
+        "resume-role-url-unknown-role",
+        ["resume", "{osid}", "--db", "{db}", "--role-base-url", "jury={fake}"],
+        "unknown role 'jury'",
+    ),
+    _r(
+        "resume-role-url-no-equals",
+        ["resume", "{osid}", "--db", "{db}", "--role-base-url", "{fake}"],
+        "use --role-base-url ROLE=VALUE",
+    ),
+    _r(
+        "resume-judge-url-on-scripted",
+        ["resume", "{sid}", "--db", "{db}", "--judge-base-url", "{fake}"],
+        "role ranking uses scripted, which has no endpoint to move",
+    ),
+    _r(
+        "resume-judge-dead-url",
+        ["resume", "{osid}", "--db", "{db}", "--judge-base-url", "http://127.0.0.1:{dead}/v1"],
+        "role ranking (openai-compatible @ http://127.0.0.1:",
+    ),
+    _r(
+        "resume-role-url-401",
+        ["resume", "{osid}", "--db", "{db}", "--role-base-url", "graph={keyed}"],
+        "HTTP 401",
+    ),
+    _r(
+        "resume-judge-url-password-dead",
+        ["resume", "{osid}", "--db", "{db}", "--judge-base-url", DEAD_WITH_PASSWORD],
+        "bob:***@",
+    ),
+    _r(
+        "resume-no-judge-model",
+        ["resume", "{osid}", "--db", "{db}", "--judge-model", "scripted"],
+        "No such option: --judge-model",
+    ),
+    _r(
+        "resume-no-role-model",
+        ["resume", "{osid}", "--db", "{db}", "--role-model", "ranking=scripted"],
+        "No such option: --role-model",
+    ),
     _r(
         "resume-no-model-option",
         ["resume", "{sid}", "--db", "{db}", "--model", "scripted"],
@@ -292,6 +340,27 @@ ROWS = [
         "unknown model spec",
     ),
     _r("doctor-threads-zero", ["doctor", "--db", "{db}", "--threads", "0"], "--threads"),
+    # doctor takes run's role options
+    _r("doctor-role-unknown", [*DOCTOR, "--role-model", "jury=scripted"], "unknown role 'jury'"),
+    _r("doctor-role-no-equals", [*DOCTOR, "--role-base-url", "{fake}"], "ROLE=VALUE"),
+    _r("doctor-role-concurrency-zero", [*DOCTOR, "--role-concurrency", "graph=0"], "1 to 4096"),
+    _r("doctor-judge-bad-spec", [*DOCTOR, "--judge-model", "gpt-banana"], "role ranking: unknown"),
+    _r(
+        "doctor-judge-without-url",
+        [*DOCTOR, "--judge-model", "openai-compatible"],
+        "role ranking: openai-compatible needs a base URL",
+    ),
+    _r(
+        "doctor-judge-bad-url",
+        [*DOCTOR, "--judge-model", "openai-compatible", "--judge-base-url", "ftp://h/v1"],
+        "role ranking: --base-url 'ftp://h/v1' is not an http(s) URL",
+    ),
+    _r(
+        "doctor-role-from-config",
+        DOCTOR,
+        "unknown role 'jury'",
+        config='[roles.jury]\nmodel = "scripted"\n',
+    ),
     # store URLs
     _r("store-unknown-scheme", ["sessions", "--db", "nosuch://nowhere"], "nosuch://nowhere"),
     _r(

@@ -102,20 +102,37 @@ def check_plan(
     """
     checks: dict[Endpoint, ModelCheck] = {}
     for endpoint in plan.endpoints():
-        own = endpoint.settings(settings, None)
         known = (served or {}).get(endpoint)
         probed = probe and (probe_default or endpoint != plan.default)
-        try:
-            checks[endpoint] = check_model(own, max_cost=max_cost, probe=probed, served=known)
-        except CoscientistError as exc:
-            if endpoint == plan.default:
-                raise
-            roles = plan.roles_of(endpoint)
-            message = f"role {', '.join(roles)} ({endpoint.label}): {exc}"
-            if isinstance(exc, ModelUnauthorizedError):
-                keys = " or ".join(role_key_variable(role) for role in roles)
-                message += f" (a role's own key: {keys})"
-            named = type(exc)(message)
-            named.__dict__.update(exc.__dict__)
-            raise named from None
+        checks[endpoint] = check_endpoint(
+            settings, plan, endpoint, max_cost=max_cost, probe=probed, served=known
+        )
     return checks
+
+
+def check_endpoint(
+    settings: Settings,
+    plan: RolePlan,
+    endpoint: Endpoint,
+    *,
+    max_cost: float | None = None,
+    probe: bool = True,
+    served: str | None = None,
+) -> ModelCheck:
+    """`check_model` on one endpoint of `plan`; an error on a role's own model names the
+    roles that use it (`coscientist doctor` reports every endpoint this way)."""
+    try:
+        return check_model(
+            endpoint.settings(settings, None), max_cost=max_cost, probe=probe, served=served
+        )
+    except CoscientistError as exc:
+        if endpoint == plan.default:
+            raise
+        roles = plan.roles_of(endpoint)
+        message = f"role {', '.join(roles)} ({endpoint.label}): {exc}"
+        if isinstance(exc, ModelUnauthorizedError):
+            keys = " or ".join(role_key_variable(role) for role in roles)
+            message += f" (a role's own key: {keys})"
+        named = type(exc)(message)
+        named.__dict__.update(exc.__dict__)
+        raise named from None

@@ -280,3 +280,32 @@ def restore_roles(
             item = item.model_copy(update={"base_url": mine.base_url})
         out[role] = item
     return out
+
+
+def moved_roles(
+    stored: Mapping[str, RoleModel], model: str, urls: Mapping[str, str]
+) -> dict[str, RoleModel]:
+    """A session's role map with some roles on other endpoints (`resume --role-base-url`).
+
+    Only the endpoint moves: a role keeps its model (its ratings belong to that judge), so
+    a role whose model is not openai-compatible has no endpoint to move. ConfigError names
+    the role on a bad URL or such a role.
+    """
+    out = {role: item.model_copy() for role, item in stored.items()}
+    for name, url in urls.items():
+        role = role_name(name)
+        if role not in ROLES:
+            raise ConfigError(f"unknown role {name!r}: the roles are {', '.join(ROLES)}")
+        item = out.get(role, RoleModel())
+        spec = (item.model or model).strip()
+        if not _needs_url_safe(spec):
+            raise ConfigError(
+                f"role {role} uses {spec}, which has no endpoint to move "
+                "(a base URL serves openai-compatible models only)"
+            )
+        try:
+            check_base_url(url.strip())
+        except ConfigError as exc:
+            raise ConfigError(f"role {role}: {exc}") from None
+        out[role] = item.model_copy(update={"base_url": url.strip().rstrip("/")})
+    return out

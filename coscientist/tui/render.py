@@ -26,6 +26,7 @@ from coscientist.schemas import (
     SessionStatus,
 )
 from coscientist.tui.data import Detail, MatchView, MethodView, Stats
+from coscientist.tui.role_models import roles_text
 
 TITLE_WIDTH = 80
 BAR_WIDTH = 24
@@ -93,6 +94,7 @@ def header(info: SessionInfo, note: str = "") -> Text:
     text.append(info.id)
     text.append("  model ", style="dim")
     text.append(clip(info.model_spec))
+    text.append_text(roles_text(info))  # the roles' own models, if any
     text.append("  status ", style="dim")
     text.append_text(status_line(info, note))
     return text
