@@ -61,6 +61,7 @@ class ModelPrice(BaseModel):
 # `audit` is a second judge: given a model other than the ranking role's, it judges the top
 # pairs again (scheduler/runner.py), its verdicts kept apart from the ratings.
 ROLES = ("generation", "reflection", "ranking", "evolution", "meta_review", "graph", "audit")
+OPTIONAL_ROLES = ("audit",)  # roles that do nothing until given a model of their own
 
 
 ROLE_ALIASES = {

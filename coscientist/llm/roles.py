@@ -15,7 +15,7 @@ import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-from coscientist.config import ROLES, RoleModel, Settings, role_name
+from coscientist.config import OPTIONAL_ROLES, ROLES, RoleModel, Settings, role_name
 from coscientist.errors import ConfigError
 from coscientist.llm.spec import check_base_url, parse_spec
 from coscientist.redact import mask_secrets
@@ -93,7 +93,7 @@ class RolePlan:
         return seen
 
     def roles_of(self, endpoint: Endpoint) -> list[str]:
-        return [role for role in ROLES if self.endpoint(role) == endpoint]
+        return [role for role in active_roles(self.overrides) if self.endpoint(role) == endpoint]
 
     def endpoint_concurrency(self, endpoint: Endpoint) -> int | None:
         """The calls an endpoint takes at once: the largest of its roles' (None, the backend's
@@ -192,7 +192,7 @@ def role_labels(model: str, base_url: str | None, roles: Mapping[str, RoleModel]
     stored spec, URL and role map; a map that no longer parses shows as stored."""
     default = Endpoint(model, base_url if base_url and _needs_url_safe(model) else None).label
     out = {}
-    for role in ROLES:
+    for role in active_roles(roles):
         item = roles.get(role)
         if item is None:
             out[role] = default
@@ -203,6 +203,12 @@ def role_labels(model: str, base_url: str | None, roles: Mapping[str, RoleModel]
             spec, url = item.model or model, item.base_url
         out[role] = Endpoint(spec, url).label
     return out
+
+
+def active_roles(overrides: Mapping[str, RoleModel]) -> list[str]:
+    """The roles at work: every role, but an optional one (the audit's second judge) only once
+    it was given a model."""
+    return [role for role in ROLES if role not in OPTIONAL_ROLES or role in overrides]
 
 
 def _needs_url_safe(spec: str) -> bool:

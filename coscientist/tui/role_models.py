@@ -14,7 +14,7 @@ from coscientist.llm.roles import role_labels
 from coscientist.safe_text import printable
 from coscientist.schemas import SessionInfo
 
-ROLE_NAMES = {"ranking": "judge"}
+ROLE_NAMES = {"ranking": "judge", "audit": "second judge"}
 MODEL_WIDTH = 64  # characters of a model's name before it is clipped
 
 
@@ -23,9 +23,9 @@ def other_models(info: SessionInfo) -> list[tuple[list[str], str]]:
     labels = role_labels(info.model_spec, info.base_url, info.roles)
     default = role_labels(info.model_spec, info.base_url, {})[ROLES[0]]
     groups: dict[str, list[str]] = {}
-    for role in ROLES:
-        if labels[role] != default:
-            groups.setdefault(labels[role], []).append(ROLE_NAMES.get(role, role))
+    for role, label in labels.items():  # role order; an unused optional role is not there
+        if label != default:
+            groups.setdefault(label, []).append(ROLE_NAMES.get(role, role))
     specs = [_spec(label) for label in {default, *groups}]
     return [
         (roles, label if specs.count(_spec(label)) > 1 else _spec(label))
