@@ -12,6 +12,7 @@ from typing import Any
 
 from rich.console import Console
 
+from coscientist.cli_output import out, program_name
 from coscientist.conversation import describe
 from coscientist.safe_text import printable
 from coscientist.schemas import Answer
@@ -79,3 +80,11 @@ def print_count(console: Console, answers: Sequence[Answer], command: str) -> No
 
 def answers_json(answers: Sequence[Answer]) -> list[dict[str, Any]]:
     return [a.model_dump(mode="json") for a in answers]
+
+
+def print_session_answers(cs: Any, session: Any, found: list[Any], *, db_given: bool) -> None:
+    titles = {h.id: h.title for h in session.hypotheses()}
+    command = f"{program_name()} answers {session.id} --apply {{}}"
+    if db_given:
+        command += f" --db {cs.store.url_display}"
+    print_answers(out, found, titles, command)

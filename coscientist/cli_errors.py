@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 import platformdirs
+import typer
 from rich.console import Console
 
 from coscientist.config import APP_NAME
@@ -104,6 +105,18 @@ def say_error(message: str) -> None:
     """One line on stderr: secrets masked, control characters shown, never markup."""
     line = printable(one_line(scrub(message, *env_secrets())))
     err.print(f"error: {line}", markup=False, highlight=False, soft_wrap=True)
+
+
+def fail(message: str) -> NoReturn:
+    say_error(message)
+    raise typer.Exit(2)
+
+
+def fail_run(error: str, session_id: str) -> NoReturn:
+    say_error(
+        f"the run stopped early: {error}; fix the cause, then `coscientist resume {session_id}`"
+    )
+    raise typer.Exit(1)
 
 
 def _first_user_error(group: BaseExceptionGroup[BaseException]) -> CoscientistError | None:
