@@ -1,4 +1,4 @@
-"""The command line: thin. Parses options, calls session.py, prints.
+"""The command line: thin. Parses options, calls coscientist.session, prints.
 
 Every CoscientistError (and bad input of any kind) ends as one line on stderr
 and exit code 2, never a traceback; an unexpected error is one line, exit code 1,

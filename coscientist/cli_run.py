@@ -54,7 +54,7 @@ def _calls(cs: Any, session_id: str) -> int:
 
 def _print_next_steps(cs: Any, session: Any, *, calls_before: int, db_given: bool) -> None:
     from coscientist.run_status import next_steps
-    from coscientist.session import DEFAULT_MAX_CALLS
+    from coscientist.session.research import DEFAULT_MAX_CALLS
 
     info = session.info
     calls = _calls(cs, info.id)

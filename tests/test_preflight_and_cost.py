@@ -26,7 +26,8 @@ from coscientist.llm.preflight import check_model
 from coscientist.llm.pricing import DEFAULT_PRICES, find_price, worst_case_cost
 from coscientist.scheduler.budget import Budget
 from coscientist.schemas import SessionStatus
-from coscientist.session import DEFAULT_MAX_CALLS, CoScientist
+from coscientist.session import CoScientist
+from coscientist.session.research import DEFAULT_MAX_CALLS
 from tests.fakes import FakeOpenAIServer
 
 pytestmark = pytest.mark.anyio

@@ -1,40 +1,24 @@
-"""The public Python API: CoScientist opens a store and a model; Session runs and steers one goal.
+"""Session: one research goal, run (the scheduler), read (leaderboard, confidence) and steered.
 
-    from coscientist import CoScientist, Limits
-    cs = CoScientist()                       # Settings from COSCIENTIST_* and the config file
-    session = cs.start("Why do some tumours resist ...")
-    summary = await session.run(Limits(max_calls=40))
-    for entry in session.leaderboard(top=5): ...
-
-`run_objective(goal, **limits)` does the same synchronously, for scripts and notebooks.
-
-`start` checks the model before it creates the session (coscientist/llm/preflight.py):
-an OpenAI-compatible endpoint that cannot be reached, refuses the key or does not
-serve the model raises a ModelError, a model without a price while `max_cost` is set
-a ConfigError, and no session is left behind. `run` checks again when the session
-comes from the store (a resume), before it marks the session running.
+Made by CoScientist (entry.py), which holds the store and builds the models.
 """
 
 from __future__ import annotations
 
-import importlib
-import threading
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import anyio
 
-from coscientist.config import Limits, ModelPrice, Settings
-from coscientist.embedding import check_embedder, embedding_service
-from coscientist.errors import ConfigError, CoscientistError, GoalRefusedError
+from coscientist.config import Limits
+from coscientist.embedding import embedding_service
+from coscientist.errors import ConfigError, GoalRefusedError
 from coscientist.events import EventBus
-from coscientist.llm.base import Backend, Gate
 from coscientist.llm.client import ModelClient
-from coscientist.llm.preflight import ModelCheck, check_model, check_plan
-from coscientist.llm.roles import Endpoint, RolePlan, moved_roles, plan_roles, restore_roles
-from coscientist.llm.router import ClientOptions, ModelRouter, build_router
-from coscientist.llm.spec import check_base_url, make_backend
-from coscientist.redact import mask_secrets
+from coscientist.llm.preflight import ModelCheck
+from coscientist.llm.roles import Endpoint, moved_roles
+from coscientist.llm.router import ModelRouter
+from coscientist.llm.spec import check_base_url
 from coscientist.run_status import RunProgress
 from coscientist.safety import check_goal
 from coscientist.scheduler import Inbox, RunSummary
@@ -42,7 +26,6 @@ from coscientist.scheduler import commands as cmd
 from coscientist.scheduler.method import screen_hypothesis
 from coscientist.schemas import (
     Answer,
-    CallRecord,
     Event,
     Hypothesis,
     HypothesisDraft,
@@ -58,6 +41,7 @@ from coscientist.schemas import (
     new_id,
     utcnow,
 )
+from coscientist.session.preload import preload_scheduler
 from coscientist.store.ranked import ranked
 from coscientist.store.repository import Store
 from coscientist.tournament.confidence import DEFAULT_K, TopConfidence
@@ -66,188 +50,9 @@ from coscientist.tournament.ratings import to_elo
 if TYPE_CHECKING:
     from coscientist.literature import LiteratureTools
     from coscientist.scheduler.loop import Scheduler
+    from coscientist.session.entry import CoScientist
 
 DEFAULT_MAX_CALLS = 200  # when a run is given no budget at all
-
-
-class CoScientist:
-    """Entry point: one store, one model configuration."""
-
-    def __init__(self, settings: Settings | None = None, *, backend: Backend | None = None) -> None:
-        self.settings = settings or Settings()
-        self.store = Store.open(self.settings.db)
-        self._backend = backend  # tests and benchmarks inject a backend; else built from the spec
-
-    def start(
-        self,
-        goal: str,
-        *,
-        preferences: str = "",
-        limits: Limits | None = None,
-        seed: int | None = None,
-        plan: ResearchPlan | None = None,
-    ) -> Session:
-        """Create a session after checking its goal and its model (see the module docstring).
-
-        The goal passes our safety screen first (GoalRefusedError, and no session, for one that
-        seeks serious harm); `plan` holds what the scientist already wants of the research plan,
-        which the first run completes with the model."""
-        goal = goal.strip()
-        if not goal:
-            raise ConfigError("the research goal is empty: say what you want to find out")
-        check_goal(goal)
-        check_embedder(self.settings)
-        preload_scheduler()  # a started session is about to run: overlap the import with the probe
-        limits = limits or self.settings.limits
-        roles = plan_roles(self.settings)  # a bad role spec or URL fails here, before any probe
-        checks = self.check_models(self.settings, roles, limits.max_cost)
-        info = SessionInfo(
-            id=new_id(),
-            goal=goal,
-            model_spec=self.settings.model,
-            base_url=self.settings.base_url,
-            seed=self.settings.seed if seed is None else seed,
-            limits=limits.model_dump(exclude_none=True),
-            preferences=preferences,
-            plan=plan if plan is not None and not plan.is_empty() else None,
-            roles=roles.stored_roles(),
-        )
-        session = Session(self, self.store.create_session(info))
-        session._checks = checks
-        return session
-
-    def check_model(
-        self,
-        settings: Settings,
-        max_cost: float | None,
-        *,
-        probe: bool = True,
-        served: str | None = None,
-    ) -> ModelCheck:
-        """The preflight; an injected backend is the caller's business and is not probed."""
-        return check_model(
-            settings, max_cost=max_cost, probe=probe and self._backend is None, served=served
-        )
-
-    def check_models(
-        self,
-        settings: Settings,
-        roles: RolePlan,
-        max_cost: float | None,
-        *,
-        probe: bool = True,
-        served: dict[Endpoint, str | None] | None = None,
-    ) -> dict[Endpoint, ModelCheck]:
-        """The preflight of every model the roles use (llm/preflight.py check_plan); an
-        injected backend stands in for the session's model and is not probed."""
-        return check_plan(
-            settings,
-            roles,
-            max_cost=max_cost,
-            probe=probe,
-            served=served,
-            probe_default=self._backend is None,
-        )
-
-    def session_roles(self, info: SessionInfo) -> RolePlan:
-        """The models of a session's roles: its stored role map over its own model."""
-        return plan_roles(self.session_settings(info))
-
-    def session_settings(self, info: SessionInfo) -> Settings:
-        """Settings for running a session: its own model spec and base URL.
-
-        The store keeps the base URL with its password masked; when this process was
-        given the same URL in full (--base-url, COSCIENTIST_BASE_URL), that one is used.
-        """
-        base_url = info.base_url
-        given = self.settings.base_url
-        if base_url and given and base_url != given and mask_secrets(given) == base_url:
-            base_url = given
-        roles = restore_roles(info.roles, self.settings.roles)
-        return self.settings.model_copy(
-            update={"model": info.model_spec, "base_url": base_url, "roles": roles}
-        )
-
-    def session(self, session_id: str) -> Session:
-        return Session(self, self.store.get_session(session_id))
-
-    def sessions(self) -> list[SessionInfo]:
-        return self.store.list_sessions()
-
-    def make_client(
-        self,
-        info: SessionInfo,
-        *,
-        gate: Gate | None = None,
-        recorder: Callable[[CallRecord], Awaitable[None]] | None = None,
-        price: ModelPrice | None = None,
-    ) -> ModelClient:
-        """A model client for a session: its own spec and base URL, the key from the environment.
-
-        `gate` and `recorder` come from the run's budget (a scheduler builds its client);
-        `price` from the preflight (None: calls are recorded without a cost).
-        """
-        settings = self.session_settings(info)
-        backend = self._backend or make_backend(settings)
-        return ModelClient(
-            backend,
-            concurrency=settings.concurrency,
-            repair_attempts=settings.repair_attempts,
-            transport_retries=settings.transport_retries,
-            max_tokens=settings.max_output_tokens,
-            seed=info.seed,
-            gate=gate,
-            recorder=recorder,
-            price=price,
-        )
-
-    def make_models(
-        self,
-        info: SessionInfo,
-        *,
-        gate: Gate | None = None,
-        recorder: Callable[[CallRecord], Awaitable[None]] | None = None,
-        prices: dict[Endpoint, ModelPrice | None] | None = None,
-    ) -> ModelRouter:
-        """A client per distinct model of the session's roles (llm/router.py), all on one
-        budget gate and call recorder; `prices` from the preflight."""
-        settings = self.session_settings(info)
-        return build_router(
-            plan_roles(settings),
-            settings,
-            ClientOptions(gate=gate, recorder=recorder, seed=info.seed),
-            prices or {},
-            default_backend=self._backend,
-        )
-
-    def close(self) -> None:
-        self.store.close()
-
-    def __enter__(self) -> CoScientist:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-
-SCHEDULER_MODULE = "coscientist.scheduler.loop"
-_preloading: list[threading.Thread] = []
-
-
-def preload_scheduler() -> threading.Thread:
-    """Import the scheduler (the agents, LangGraph: seconds of imports) in a daemon thread.
-
-    Started when a session is created or about to run, so the import overlaps the model's
-    preflight instead of freezing the event loop. Returns the thread to join (once per
-    process; joining a finished thread costs nothing).
-    """
-    if not _preloading:
-        loader = threading.Thread(
-            target=importlib.import_module, args=(SCHEDULER_MODULE,), daemon=True
-        )
-        loader.start()
-        _preloading.append(loader)
-    return _preloading[0]
 
 
 class Session:
@@ -642,24 +447,3 @@ class Session:
         from coscientist import conversation
 
         return conversation.apply(self, self.store, self.store.get_answer(self.id, answer_id))
-
-
-def run_objective(
-    goal: str, *, settings: Settings | None = None, backend: Backend | None = None, **limits: Any
-) -> tuple[SessionInfo, list[LeaderboardEntry]]:
-    """Synchronous helper: run one goal to a stop rule and return the session and its leaderboard."""
-    try:
-        lim = Limits(**limits)
-    except ValueError as exc:
-        raise ConfigError(f"bad limits: {exc}") from exc
-
-    async def _main() -> tuple[SessionInfo, list[LeaderboardEntry]]:
-        with CoScientist(settings, backend=backend) as cs:
-            session = cs.start(goal, limits=lim)
-            await session.run()
-            return session.info, session.leaderboard()
-
-    return anyio.run(_main)
-
-
-__all__ = ["CoScientist", "CoscientistError", "Limits", "Session", "run_objective"]
