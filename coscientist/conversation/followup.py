@@ -17,7 +17,7 @@ from coscientist.store.repository import Store
 
 
 class Steerable(Protocol):
-    """What a Session offers the scientist (coscientist/session/research.py)."""
+    """What a Session offers the scientist (coscientist/session/steering.py)."""
 
     def refine_goal(self, goal: str) -> None: ...
 

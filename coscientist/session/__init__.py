@@ -14,8 +14,9 @@ serve the model raises a ModelError, a model without a price while `max_cost` is
 a ConfigError, and no session is left behind. `run` checks again when the session
 comes from the store (a resume), before it marks the session running.
 
-CoScientist lives in entry.py, Session in research.py, the scheduler's early import in
-preload.py; this module is the names users import.
+CoScientist lives in entry.py, Session in research.py (running) and steering.py
+(reading, steering, asking), the scheduler's early import in preload.py; this module
+is the names users import.
 """
 
 from __future__ import annotations
