@@ -55,24 +55,13 @@ def judge_audit(
         for hid in (first, second):
             checked[hid] = checked.get(hid, 0) + 1
             flipped[hid] = flipped.get(hid, 0) + (not same)
-    flags = [
-        AuditFlag(
-            id=row.id,
-            rank=row.rank,
-            title=row.title,
-            checked=checked[row.id],
-            flipped=flipped[row.id],
-        )
-        for row in board[:k]
-        if flipped.get(row.id, 0) > 0
-    ]
     return JudgeAudit(
         pairs_checked=total,
         consistent=agree,
         consistency=agree / total if total else None,
         interval=wilson_interval(agree, total),
         top_k=k,
-        flagged=flags,
+        flagged=_flags(board[:k], checked, flipped),
         second_judge=second_judge(matches, board[:k], opinions) if opinions else None,
     )
 
@@ -101,18 +90,25 @@ def second_judge(
         agreed=agreed,
         agreement=agreed / total if total else None,
         interval=wilson_interval(agreed, total),
-        flagged=[
-            AuditFlag(
-                id=row.id,
-                rank=row.rank,
-                title=row.title,
-                checked=checked[row.id],
-                flipped=reversed_[row.id],
-            )
-            for row in top
-            if reversed_.get(row.id, 0) > 0
-        ],
+        flagged=_flags(top, checked, reversed_),
     )
+
+
+def _flags(
+    top: Sequence[Ranked], checked: Mapping[str, int], changed: Mapping[str, int]
+) -> list[AuditFlag]:
+    """The top rows with a verdict that changed on the second look, best first."""
+    return [
+        AuditFlag(
+            id=row.id,
+            rank=row.rank,
+            title=row.title,
+            checked=checked[row.id],
+            flipped=changed[row.id],
+        )
+        for row in top
+        if changed.get(row.id, 0) > 0
+    ]
 
 
 def audit_sentence(audit: Mapping[str, Any]) -> str:
