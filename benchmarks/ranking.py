@@ -45,7 +45,7 @@ PairingPolicy.choose() with 10,000 hypotheses; and (ranking_calibration.py) the
 expected top-10 recall the tournament states against the recall it realises.
 
 Run: python benchmarks/ranking.py [--quick] [--mode M] [--seeds N] [--session-seeds N]
-[--budget-seeds N] [--max-hypotheses N] [--confidence C]. The last line is one JSON object;
+[--budget-seeds N] [--max-hypotheses N] [--confidence C] [--min-gain G]. The last line is one JSON object;
 each session's figures go to stderr as it ends.
 """
 
@@ -426,6 +426,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--max-hypotheses", type=int, default=None, help="session pool (64)")
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--confidence", type=float, default=None, help="the stop rule's target")
+    parser.add_argument(
+        "--min-gain", type=float, default=None, help="the stop rule's look-ahead threshold"
+    )
     args = parser.parse_args(argv)
     started = time.perf_counter()
     summary: dict[str, Any] = {"benchmark": "ranking", "machine": machine()}
@@ -447,6 +450,7 @@ def main(argv: Sequence[str] | None = None) -> None:
                 concurrency=args.concurrency,
                 max_hypotheses=pool,
                 confidence=args.confidence,
+                min_gain=args.min_gain,
                 log=_log_run,
             )
             found = sessions.summarise(runs)

@@ -65,6 +65,7 @@ async def one_session(
     max_hypotheses: int,
     max_calls: int | None,
     confidence: float | None = None,
+    min_gain: float | None = None,
     split: bool = False,
 ) -> dict[str, Any]:
     """Run one session to its own stop; return its leaderboard as (tag, mu, sigma), and with
@@ -89,6 +90,7 @@ async def one_session(
             max_calls=max_calls or 20_000,
             time_limit=900.0,
             stop_confidence=confidence,
+            stop_min_gain=min_gain,
         )
         summary = await session.run(limits)
         board = session.leaderboard()
@@ -227,6 +229,7 @@ def run_sessions(
     max_hypotheses: int = 64,
     max_calls: int | None = None,
     confidence: float | None = None,
+    min_gain: float | None = None,
     log: Any = None,
 ) -> list[dict[str, Any]]:
     """One simulator process for all seeds; its table is reset before each session."""
@@ -246,6 +249,7 @@ def run_sessions(
                 max_hypotheses=max_hypotheses,
                 max_calls=max_calls,
                 confidence=confidence,
+                min_gain=min_gain,
             )
             runs.append(scored)
             if log is not None:
