@@ -101,8 +101,25 @@ def open_coscientist(db: str | None, **options: Any) -> Any:
     return CoScientist(make_settings(db=db, **options))
 
 
+# The option each limit comes from, for the error line.
+_LIMIT_OPTIONS = {
+    "max_calls": "--max-calls",
+    "max_hypotheses": "--max-hypotheses",
+    "time_limit": "--time-limit",
+    "max_cost": "--max-cost",
+    "stop_confidence": "--confidence",
+    "stop_min_gain": "--min-gain",
+}
+
+
 def limits_from(**values: Any) -> Limits:
     try:
         return Limits(**{k: v for k, v in values.items() if v is not None})
     except ValidationError as exc:
-        raise ConfigError(f"bad limit: {exc.errors()[0]['msg']}") from exc
+        first = exc.errors()[0]
+        field = str(first["loc"][0]) if first["loc"] else ""
+        if field in _LIMIT_OPTIONS:
+            raise ConfigError(
+                f"bad {_LIMIT_OPTIONS[field]} {values[field]}: {first['msg']}"
+            ) from exc
+        raise ConfigError(f"bad limit: {first['msg']}") from exc
