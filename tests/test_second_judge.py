@@ -21,12 +21,14 @@ from coscientist.schemas import Match, MatchMode, SecondOpinion
 from coscientist.session import CoScientist
 from coscientist.store.tables import llm_calls
 from tests.agent_support import Harness, hypothesis
+from tests.scheduler_support import capture_schedulers
 
 GOAL = "Find mechanisms by which gut microbes modulate tumour immunity"
 SECOND = "scripted:seed=9"
 
 
 def settings(tmp_path: Path, **kw: Any) -> Settings:
+    tmp_path.mkdir(parents=True, exist_ok=True)
     return Settings(db=f"sqlite:///{tmp_path / 'j.db'}", model="scripted", seed=3, **kw)
 
 
@@ -72,6 +74,22 @@ async def test_a_second_judge_checks_the_top_debates_and_is_never_rated(tmp_path
         assert shown == second
         line = audit_sentence(method_summary(store, sid)["judge_audit"])
         assert f"second judge {SECOND} agreed on {agreed} of {len(opinions)} top debates" in line
+
+
+@pytest.mark.anyio
+async def test_a_second_judge_adds_no_task_slots(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """It runs inside match tasks: the run keeps the session's concurrency, where a model of a
+    task role (the judge's) adds its own slots."""
+    runs = capture_schedulers(monkeypatch)
+    for roles in ({"audit": RoleModel(model=SECOND, concurrency=5)}, {}):
+        cs, _ = await run_session(tmp_path / f"r{len(runs)}", concurrency=4, roles=roles)
+        cs.close()
+    judged = {"ranking": RoleModel(model=SECOND, concurrency=5)}
+    cs, _ = await run_session(tmp_path / "judge", concurrency=4, roles=judged)
+    cs.close()
+    assert [run.concurrency for run in runs] == [4, 4, 4 + 5]
 
 
 @pytest.mark.anyio

@@ -7,7 +7,7 @@ calls of every model. A run with one model has one client, as before.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
 from coscientist.config import ModelPrice, Settings
@@ -42,6 +42,16 @@ class ModelRouter:
         """Distinct clients, the default first."""
         out = [self.default]
         for client in self._by_role.values():
+            if all(client is not seen for seen in out):
+                out.append(client)
+        return out
+
+    def serving(self, roles: Iterable[str]) -> list[ModelClient]:
+        """Distinct clients of the default and `roles` (the task roles: a client only the
+        audit's second judge uses runs inside match tasks and needs no task slots of its own)."""
+        out = [self.default]
+        for role in roles:
+            client = self.for_role(role)
             if all(client is not seen for seen in out):
                 out.append(client)
         return out

@@ -19,6 +19,7 @@ from coscientist.events import EventBus
 from coscientist.knowledge.concepts import DEFAULT_MERGE_THRESHOLD
 from coscientist.llm.base import Gate
 from coscientist.llm.client import ModelClient
+from coscientist.llm.roles import TASK_ROLES
 from coscientist.llm.router import ModelRouter
 from coscientist.scheduler import effects, leases
 from coscientist.scheduler.budget import Budget, CallLog
@@ -75,7 +76,8 @@ class SchedulerBase:
         built = make_client(self.budget.gate, self.calls.record)
         self.models = built if isinstance(built, ModelRouter) else ModelRouter.single(built)
         self.client = self.models.default  # the session's own model: intake, unnamed roles
-        slots = self.models.concurrency if len(self.models.clients) > 1 else None
+        serving = self.models.serving(TASK_ROLES.values())  # the models tasks run on
+        slots = sum(c.concurrency for c in serving) if len(serving) > 1 else None
         self.concurrency = max(1, slots or concurrency or self.client.concurrency)
         self.literature = literature
         self.lease_seconds = lease_seconds
