@@ -40,11 +40,7 @@ class ModelRouter:
     @property
     def clients(self) -> list[ModelClient]:
         """Distinct clients, the default first."""
-        out = [self.default]
-        for client in self._by_role.values():
-            if all(client is not seen for seen in out):
-                out.append(client)
-        return out
+        return self.serving(self._by_role)
 
     def serving(self, roles: Iterable[str]) -> list[ModelClient]:
         """Distinct clients of the default and `roles` (the task roles: a client only the

@@ -36,15 +36,8 @@ def list_for(conn: Connection, session_id: str) -> list[SecondOpinion]:
     """Oldest first."""
     table = second_opinions
     stmt = (
-        select(
-            table.c.first_id,
-            table.c.second_id,
-            table.c.winner_id,
-            table.c.model,
-            table.c.rationale,
-            table.c.task_id,
-        )
+        select(table)
         .where(table.c.session_id == session_id)
         .order_by(table.c.created_at, table.c.id)
-    )
+    )  # the row's own id, session and time are not the opinion's: validation drops them
     return [SecondOpinion.model_validate(dict(r)) for r in conn.execute(stmt).mappings()]

@@ -150,15 +150,16 @@ def for_fit(
     at = [column[hid] for hid in order]
     draws = found.draws(SAMPLES, np.random.default_rng(seed))[:, at]
     rows = found.factor[at]
+    covariance = rows @ rows.T
     return expected_gain(
         found.strength[at],
-        found.sd()[at],
+        np.sqrt(np.diag(covariance)),
         draws,
         k,
         info=logistic_information(found.lapse),
         lookahead=lookahead,
         seed=seed,
-        covariance=rows @ rows.T,
+        covariance=covariance,
     )
 
 
