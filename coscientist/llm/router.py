@@ -57,7 +57,8 @@ class ModelRouter:
 
     @property
     def concurrency(self) -> int:
-        """Calls all models take at once: the task slots a run needs to keep them busy."""
+        """Calls all models take at once (a run's task slots count only the models its tasks run
+        on: scheduler/base.py with `serving`)."""
         return sum(client.concurrency for client in self.clients)
 
     @property
