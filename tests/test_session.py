@@ -128,13 +128,18 @@ async def test_calls_in_flight_reach_and_hold_the_concurrency(tmp_path: Path) ->
 
 
 async def test_scientist_in_the_loop_while_running(tmp_path: Path) -> None:
+    # The scientist steers at the first match, then stops the run once their hypothesis has
+    # played: how far the run got before the steering coroutine was scheduled (a loaded
+    # machine) changes nothing. The call budget is only a safety net; reaching it fails.
     with CoScientist(settings(tmp_path, seed=5, concurrency=2)) as cs:
         session = cs.start("Why do migrating birds not get lost?")
         added: list[str] = []
 
         async def steer() -> None:
             async for event in session.events():
-                if event.kind == "match" and not added:
+                if event.kind != "match":
+                    continue
+                if not added:
                     h = session.add_hypothesis(
                         "Birds sense the geomagnetic field through cryptochromes."
                     )
@@ -143,11 +148,15 @@ async def test_scientist_in_the_loop_while_running(tmp_path: Path) -> None:
                     board = session.leaderboard()
                     session.retire(board[-1].id)
                     added.append(board[-1].id)
+                elif added[0] in (event.data["first"], event.data["second"]):
+                    session.stop()
                     return
 
         async with anyio.create_task_group() as tg:
             tg.start_soon(steer)
-            await session.run(Limits(max_calls=120))
+            summary = await session.run(Limits(max_calls=1000))
+        assert summary.stop_reason == "stopped by the scientist", summary
+        assert summary.tasks_failed == 0
         own, retired = added
         assert cs.store.get_hypothesis(own).reviewed
         assert any(

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from typing import ClassVar
 
 from rich.text import Text
+from textual import events
 from textual.binding import Binding, BindingType
 from textual.coordinate import Coordinate
 from textual.widgets import DataTable, RichLog, Static
@@ -28,6 +29,16 @@ class KeyedTable(DataTable[Text]):
         for label in self.COLUMNS:
             self.add_column(label, key=label)
 
+    async def _on_idle(self, event: events.Idle) -> None:
+        # textual measures new and changed cells on idle, but keeps the lines it rendered
+        # before that at the old column widths (textual#4470): a paint between the two, likely
+        # on a loaded machine, left titles cut until the cursor moved. Drop those lines.
+        widths = [column.content_width for column in self.columns.values()]
+        await super()._on_idle(event)
+        if [column.content_width for column in self.columns.values()] != widths:
+            self._clear_caches()
+            self.refresh()
+
     @property
     def selected_key(self) -> str | None:
         if self.row_count == 0:
@@ -40,7 +51,7 @@ class KeyedTable(DataTable[Text]):
             for key, cells in rows:
                 for column, cell in zip(self.COLUMNS, cells, strict=True):
                     if self.get_cell(key, column) != cell:
-                        self.update_cell(key, column, cell)
+                        self.update_cell(key, column, cell, update_width=True)
             return
         keep = self.selected_key
         self.clear()
