@@ -21,8 +21,8 @@ from coscientist.tournament.display import confidence_line, confidence_summary
 def show_session(cs: Any, session: Any, *, top: int, as_json: bool) -> None:
     from coscientist.reports.role_models import model_lines, model_use
 
-    board = session.leaderboard(top=top)
-    confidence = session.confidence()
+    everyone, confidence = session.ranking()  # one judge fit for every part below
+    board = everyone[: max(top, 0)]
     if as_json:
         fields = (
             "id",
@@ -53,7 +53,7 @@ def show_session(cs: Any, session: Any, *, top: int, as_json: bool) -> None:
                 {**e.model_dump(mode="json", include=set(fields)), "citations": cited.get(e.id, [])}
                 for e in board
             ],
-            **method_summary(cs.store, session.id),
+            **method_summary(cs.store, session.id, (everyone, confidence)),
             # The graph's figures at its latest stored point (`coscientist graph` for more).
             "graph": latest[0].model_dump(mode="json") if latest else None,
             # Requested and used embedder, why it fell back, vectors stored per embedder.
@@ -70,7 +70,7 @@ def show_session(cs: Any, session: Any, *, top: int, as_json: bool) -> None:
     out.print(
         f"[bold]{info.id}[/] ({info.status.value}) {console_markup(info.goal)}", highlight=False
     )
-    summary = method_summary(cs.store, session.id)
+    summary = method_summary(cs.store, session.id, (everyone, confidence))
     show_text.print_plan(out, info.plan)
     print_leaderboard(board, title="Leaderboard")
     if board:

@@ -8,7 +8,6 @@ from typing import Any
 from coscientist.literature.contacts import ResearchContact, research_contacts
 from coscientist.schemas import Hypothesis
 from coscientist.store import Store
-from coscientist.store.ranked import ranked
 
 CONTACTS_TOP = 10  # contacts come from the citations of this many leaders
 
@@ -20,14 +19,6 @@ def contacts_of(
     by_id = {h.id: h for h in hypotheses}
     top = [by_id[i] for i in ranked_ids[:CONTACTS_TOP] if i in by_id]
     return research_contacts(top)
-
-
-def leaders_contacts(
-    store: Store, session_id: str, hypotheses: Sequence[Hypothesis]
-) -> list[ResearchContact]:
-    """Contacts from the current leaders; `hypotheses`: those that may be shown."""
-    leaders = [e.id for e in ranked(store, session_id)[0][:CONTACTS_TOP]]
-    return contacts_of(hypotheses, leaders)
 
 
 def board_citations(

@@ -6,20 +6,29 @@ hypotheses are counted, never listed.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from coscientist.reports import method
 from coscientist.reports.analysis import tournament_stats
 from coscientist.reports.judging import judge_audit
-from coscientist.reports.literature import leaders_contacts
+from coscientist.reports.literature import contacts_of
+from coscientist.schemas import LeaderboardEntry
 from coscientist.store import Store
 from coscientist.store.ranked import ranked
+from coscientist.tournament.confidence import TopConfidence
 
 SHOW_DEBATES_TOP = 5
 
 
-def method_summary(store: Store, session_id: str) -> dict[str, Any]:
-    """Plan, safety, overview, reviews by kind, statuses with reasons, tournament modes, debates."""
+def method_summary(
+    store: Store,
+    session_id: str,
+    ranking: tuple[Sequence[LeaderboardEntry], TopConfidence] | None = None,
+) -> dict[str, Any]:
+    """Plan, safety, overview, reviews by kind, statuses with reasons, tournament modes, debates.
+    `ranking`: the session's ranked board and confidence when the caller has them (a judge fit
+    costs more than the rest of this together)."""
     info = store.get_session(session_id)
     sid = info.id
     hypotheses = store.list_hypotheses(sid)
@@ -28,7 +37,7 @@ def method_summary(store: Store, session_id: str) -> dict[str, Any]:
     matches = store.list_matches(sid)
     stats = tournament_stats(hypotheses, matches, store.ratings(sid))
     meta = store.latest_meta_review(sid)
-    entries, found = ranked(store, sid, seed=info.seed)
+    entries, found = ranking if ranking is not None else ranked(store, sid, seed=info.seed)
     top = [e.id for e in entries[:SHOW_DEBATES_TOP]]
     audit = judge_audit(matches, entries, found.k, store.list_second_opinions(sid))
     titles = {h.id: h.title for h in shown}
@@ -54,5 +63,7 @@ def method_summary(store: Store, session_id: str) -> dict[str, Any]:
         # Verdicts that flipped with the order, and a second judge's agreement (judging.py)
         "judge_audit": audit.model_dump(mode="json"),
         # Authors recurring across the citations of the leaders (coscientist/literature/contacts.py)
-        "contacts": [c.model_dump(mode="json") for c in leaders_contacts(store, sid, shown)],
+        "contacts": [
+            c.model_dump(mode="json") for c in contacts_of(shown, [e.id for e in entries])
+        ],
     }

@@ -64,15 +64,20 @@ class Steering:
 
     # --- reading --------------------------------------------------------------------
 
+    def ranking(self, k: int = DEFAULT_K) -> tuple[list[LeaderboardEntry], TopConfidence]:
+        """The whole leaderboard and the confidence about its top k from one judge fit: what
+        leaderboard() and confidence() give, for a caller that wants both of one state."""
+        return ranked(self.store, self.id, k, seed=self.info.seed)
+
     def leaderboard(self, top: int | None = None) -> list[LeaderboardEntry]:
         """Best first by the judge fit's rating (store/ranked.py); `in_top` is each one's
         chance of truly belonging among the top 10 (tournament/confidence.py)."""
-        board, _ = ranked(self.store, self.id, seed=self.info.seed)
+        board, _ = self.ranking()
         return board if top is None else board[: max(top, 0)]
 
     def confidence(self, k: int = DEFAULT_K) -> TopConfidence:
         """How sure the tournament is of its top k, from every verdict so far."""
-        _, found = ranked(self.store, self.id, k, seed=self.info.seed)
+        _, found = self.ranking(k)
         return found
 
     def hypothesis(self, hypothesis_id: str) -> Hypothesis:
