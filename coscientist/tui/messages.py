@@ -11,10 +11,13 @@ from coscientist.tui.data import Detail, MethodView, SessionRow, Snapshot
 class SnapshotLoaded(Message):
     """A worker read the session's header, leaderboard and counters (and titles it learned)."""
 
-    def __init__(self, snapshot: Snapshot, titles: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, snapshot: Snapshot, titles: dict[str, str] | None = None, seconds: float = 0.0
+    ) -> None:
         super().__init__()
         self.snapshot = snapshot
         self.titles = titles or {}
+        self.seconds = seconds  # how long the read took
 
 
 class SessionEvent(Message):

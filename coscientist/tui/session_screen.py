@@ -7,6 +7,7 @@ session in this process, `StoredSessionScreen` watches one from the store
 
 from __future__ import annotations
 
+import time
 from typing import ClassVar
 
 from textual import work
@@ -40,6 +41,16 @@ from coscientist.tui.method_screen import MethodScreen
 from coscientist.tui.widgets import EventLog, LeaderboardTable, SessionHeader, StatsLine
 
 STORE_POLL_SECONDS = 2.0
+# The reloads may take about this share of a core. A reload ranks the whole pool (a judge fit:
+# 0.3-0.5 s at 300 hypotheses), and a live run's events ask for one every half second: without
+# a bound the reader thread took a core beside the run it shows, on its GIL.
+RELOAD_SHARE = 0.25
+
+
+def reload_pause(load_seconds: float) -> float:
+    """Seconds to wait after a reload that took `load_seconds` before the next (events asking
+    for one meanwhile are served then); the screen's own tick is the floor."""
+    return load_seconds * (1.0 / RELOAD_SHARE - 1.0)
 
 
 class SessionScreen(Screen[None]):
@@ -60,6 +71,7 @@ class SessionScreen(Screen[None]):
         self.titles: dict[str, str] = {}
         self._loading = False
         self._dirty = True
+        self._next_load_at = 0.0  # time.monotonic() before which a tick does not reload
         self.meter = ProgressMeter()
 
     def compose(self) -> ComposeResult:
@@ -110,32 +122,36 @@ class SessionScreen(Screen[None]):
     # --- loading -------------------------------------------------------------------------
 
     def request_reload(self, now: bool = False) -> None:
-        """Reload at the next tick, or right away (after the user's own commands)."""
+        """Reload at the next tick (or later, see RELOAD_SHARE), or right away (after the
+        user's own commands)."""
         self._dirty = True
         if now:
+            self._next_load_at = 0.0
             self._tick()
 
     def _tick(self) -> None:
         self.on_tick()
-        if self.wants_reload() and not self._loading:
+        if self.wants_reload() and not self._loading and time.monotonic() >= self._next_load_at:
             self._dirty = False
             self._loading = True
             self._load()
 
     @work(thread=True, group="snapshot")
     def _load(self) -> None:
+        started = time.perf_counter()
         try:
             snapshot = load_snapshot(self.store, self.session_id)
             events, titles = self.poll(snapshot)
         except CoscientistError as exc:
             self.post_message(LoadFailed(str(exc)))
             return
-        self.post_message(SnapshotLoaded(snapshot, titles))
+        self.post_message(SnapshotLoaded(snapshot, titles, time.perf_counter() - started))
         for event in events:
             self.post_message(SessionEvent(event))
 
     def on_snapshot_loaded(self, message: SnapshotLoaded) -> None:
         self._loading = False
+        self._next_load_at = time.monotonic() + reload_pause(message.seconds)
         snap = message.snapshot
         self.info = snap.info
         self.titles.update(message.titles)
