@@ -25,16 +25,20 @@ from coscientist.scheduler import Inbox, RunSummary
 from coscientist.scheduler import commands as cmd
 from coscientist.schemas import (
     Event,
+    Hypothesis,
     SessionInfo,
     SessionStatus,
 )
 from coscientist.session.preload import preload_scheduler
 from coscientist.session.steering import Steering
-from coscientist.tournament.ratings import to_elo
+from coscientist.tournament import bradley_terry
+from coscientist.tournament.judge_fit import JudgeFit
+from coscientist.tournament.ratings import mean_elo
 
 if TYPE_CHECKING:
     from coscientist.literature import LiteratureTools
     from coscientist.scheduler.loop import Scheduler
+    from coscientist.scheduler.state import SessionState
     from coscientist.session.entry import CoScientist
 
 DEFAULT_MAX_CALLS = 200  # when a run is given no budget at all
@@ -234,19 +238,15 @@ class Session(Steering):
         if scheduler is None:
             return None
         budget, state = scheduler.budget, scheduler.state
-        top = state.top()
-        best = top[0] if top else None
-        rating = state.ratings.get(best.id) if best is not None else None
-        if rating is None or rating.matches == 0:  # before any match, "best" means nothing
-            best = rating = None
+        best = live_best(state, scheduler.stopwatch.latest_fit)
         return RunProgress(
             calls=budget.calls,
             tokens=budget.tokens,
             hypotheses=len(state.hypotheses),
             limits=budget.limits,
             elapsed_s=budget.elapsed(),
-            best_title=best.title if best is not None else None,
-            best_elo=to_elo(rating.mu, rating.sigma) if rating is not None else None,
+            best_title=best[0].title if best is not None else None,
+            best_elo=best[1] if best is not None else None,
         )
 
     async def events(self) -> AsyncIterator[Event]:
@@ -254,3 +254,26 @@ class Session(Steering):
         async with self.bus.subscribe() as stream:
             async for event in stream:
                 yield event
+
+
+def live_best(state: SessionState, fit: JudgeFit | None) -> tuple[Hypothesis, float] | None:
+    """The best hypothesis that has played, and its Elo, as a run's progress line shows them:
+    by the stop rule's latest judge fit when there is one (the leaderboard's order and scale,
+    a few matches behind), else by TrueSkill's mean on the same scale. The leaderboard's
+    mean, not a lower bound: the line said 684 for a hypothesis the final board put at 1208.
+    None before any match."""
+    played = {
+        hid: rating
+        for hid in state.policy_members  # rankable: neither retired nor withheld
+        if (rating := state.ratings.get(hid)) is not None and rating.matches > 0
+    }
+    if not played:
+        return None
+    if fit is not None:
+        strength = dict(zip(fit.ids, fit.strength.tolist(), strict=True))
+        known = [hid for hid in played if hid in strength]
+        if known:
+            hid = max(known, key=lambda h: (strength[h], h))
+            return state.hypotheses[hid], bradley_terry.to_elo(strength[hid])
+    hid = max(played, key=lambda h: (played[h].mu, h))
+    return state.hypotheses[hid], mean_elo(played[hid].mu)

@@ -98,6 +98,11 @@ class StopWatch:
         self._fits = 0
         self.last: Decision = Decision(False, "not checked yet")
 
+    @property
+    def latest_fit(self) -> judge_fit.JudgeFit | None:
+        """The judge fit of the last check (None before one, or past judge_fit.MAX_FIT)."""
+        return self._fit
+
     def due(self, *, ranked: int, matches_done: int, pool_complete: bool) -> bool:
         """Whether `check` would list and fit now (cheap: neither listing nor fit)."""
         if not pool_complete or self._checked_at < 0:

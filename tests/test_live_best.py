@@ -1,0 +1,59 @@
+"""The best hypothesis and its Elo on a running session's progress line (session.research)."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+
+from coscientist.schemas import Hypothesis, Rating
+from coscientist.session.research import live_best
+from coscientist.tournament import bradley_terry, judge_fit
+from coscientist.tournament.ratings import mean_elo, to_elo
+
+
+def state(ratings: dict[str, tuple[float, int]], members: set[str]) -> Any:
+    return SimpleNamespace(
+        hypotheses={
+            hid: Hypothesis(
+                id=hid, session_id="s", title=f"title {hid}", statement="x y z", origin="generation"
+            )
+            for hid in ratings
+        },
+        ratings={
+            hid: Rating(hypothesis_id=hid, mu=mu, sigma=3.0, matches=n)
+            for hid, (mu, n) in ratings.items()
+        },
+        policy_members=members,
+    )
+
+
+# TrueSkill puts a above b; the judge's verdicts (b won 5 of 6, in both orders) say b.
+RATINGS = {"a": (30.0, 6), "b": (27.0, 6), "c": (40.0, 0), "d": (50.0, 5)}
+MEMBERS = {"a", "b", "c"}  # d is retired; c has not played
+VERDICTS = [("b", "a", True)] * 3 + [("a", "b", False)] * 2 + [("a", "b", True)]
+
+
+def test_before_any_match_there_is_no_best() -> None:
+    assert live_best(state({"a": (25.0, 0)}, {"a"}), None) is None
+
+
+def test_without_a_fit_the_best_is_trueskills_at_its_mean_not_its_lower_bound() -> None:
+    found = live_best(state(RATINGS, MEMBERS), None)
+    assert found is not None
+    best, elo = found
+    assert best.id == "a"  # not c (untested) nor d (retired), though their mu is higher
+    assert elo == pytest.approx(mean_elo(30.0))
+    assert elo > to_elo(30.0, 3.0) + 250  # the lower bound the line used to show
+
+
+def test_with_the_stop_rules_fit_the_best_and_its_elo_are_the_leaderboards() -> None:
+    fit = judge_fit.fit(VERDICTS, ["a", "b", "c"])
+    assert fit is not None
+    found = live_best(state(RATINGS, MEMBERS), fit)
+    assert found is not None
+    best, elo = found
+    strength = dict(zip(fit.ids, fit.strength.tolist(), strict=True))
+    assert best.id == "b" and strength["b"] > strength["a"]
+    assert elo == pytest.approx(bradley_terry.to_elo(strength["b"]))
