@@ -36,7 +36,9 @@ class KeyedTable(DataTable[Text]):
         widths = [column.content_width for column in self.columns.values()]
         await super()._on_idle(event)
         if [column.content_width for column in self.columns.values()] != widths:
-            self._clear_caches()
+            clear = getattr(self, "_clear_caches", None)  # textual's own, private: may go
+            if clear is not None:
+                clear()
             self.refresh()
 
     @property
