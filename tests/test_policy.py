@@ -57,6 +57,20 @@ def test_small_pool_generates_and_cap_stops_generation() -> None:
     assert set(counts) <= {"match", "meta_review", "graph"}
 
 
+def test_a_small_call_budget_starts_the_tournament_on_a_smaller_pool() -> None:
+    policy = Policy(rng=random.Random(0))
+    assert policy.first_pool(Snapshot()) == policy.min_pool == 6  # no call budget
+    assert policy.first_pool(Snapshot(calls_left=500)) == 6
+    assert policy.first_pool(Snapshot(calls_left=38)) == 4  # the quickstart's 40, after intake
+    assert policy.first_pool(Snapshot(calls_left=5)) == 2  # a tournament needs two
+    # Four rankable with 30 calls left: matches are drawn; with no budget it would generate.
+    four = Snapshot(n_hypotheses=4, n_rankable=4, graph_enabled=False)
+    assert Policy(rng=random.Random(0)).next(four, state_with(4)).kind == TaskKind.GENERATE
+    budgeted = Snapshot(n_hypotheses=4, n_rankable=4, graph_enabled=False, calls_left=30)
+    kinds = plan_many(budgeted, n=300)
+    assert kinds["match"] > 200, kinds
+
+
 def test_meta_review_comes_due_after_enough_matches() -> None:
     s = Snapshot(
         n_hypotheses=10, n_rankable=10, matches_done=40, matches_since_meta=25, has_meta_review=True

@@ -417,6 +417,11 @@ class Scheduler(TaskExecution, Following):
             tasks_since_graph=self._tasks_since_graph,
             has_meta_review=state.meta_review is not None,
             max_hypotheses=self._limits.max_hypotheses,
+            calls_left=(
+                None
+                if self._limits.max_calls is None
+                else max(0, self._limits.max_calls - self.budget.calls)
+            ),
             top_ids=[h.id for h in top],
             top_origins=[h.origin for h in top],
             deep_due=[d for d in self._deep_due() if not busy(d[0])],

@@ -34,6 +34,7 @@ from coscientist.schemas import (
 )
 
 SEED_POOL = 24  # see Policy.seed_pool
+CALLS_PER_FIRST_MEMBER = 8  # see Policy.first_pool: a member's ~2.5 calls, three times over
 DEBATE_MIN_POOL = 6  # rated hypotheses before matches within the top k are debated
 DEBATE_SHARE = 0.2  # matches played as top-k debates the policy makes room for, at most
 TOP_PAIR_CANDIDATES = 10  # top-k members considered for a debate pair (k grows with the pool)
@@ -67,6 +68,7 @@ class Snapshot:
     tasks_since_graph: int = 0
     has_meta_review: bool = False
     max_hypotheses: int | None = None
+    calls_left: int | None = None  # of the call budget, when the run has one
     top_ids: list[str] = field(default_factory=list)
     top_origins: list[str] = field(default_factory=list)  # origin of each top hypothesis
     # Top-k hypotheses lacking a deep verification or one more deeper review, with the kinds
@@ -283,7 +285,7 @@ class Policy:
         ):
             return self._spec(TaskKind.GRAPH)
         pool = s.n_rankable + len(s.unreviewed) + s.in_flight[TaskKind.REVIEW]
-        if s.can_create() and pool + s.in_flight[TaskKind.GENERATE] < self.min_pool:
+        if s.can_create() and pool + s.in_flight[TaskKind.GENERATE] < self.first_pool(s):
             return None if TaskKind.GENERATE in s.full else self._generation(s)
         if (
             TaskKind.META_REVIEW not in s.full
@@ -367,6 +369,16 @@ class Policy:
         if s.tournament_due and s.has_meta_review and s.in_flight[TaskKind.REVIEW] < 4:
             weights[TaskKind.REVIEW] = 0.1  # a tournament review of a top hypothesis
         return weights
+
+    def first_pool(self, s: Snapshot) -> int:
+        """Hypotheses to have before matches start: min_pool, but no more than about a third
+        of the calls left can make (a member costs its generation and initial review, more
+        with a small model's repairs), and at least two. Only a small budget binds: at 40
+        calls on the embedded model, six members left one match (README, "The planner's
+        split")."""
+        if s.calls_left is None:
+            return self.min_pool
+        return max(2, min(self.min_pool, s.calls_left // CALLS_PER_FIRST_MEMBER))
 
     def seed_pool(self, s: Snapshot) -> int:
         """Generated hypotheses to have before evolution takes over most of the creating:
