@@ -14,7 +14,9 @@ from coscientist.tournament.ratings import mean_elo, to_elo
 
 
 def state(ratings: dict[str, tuple[float, int]], members: set[str]) -> Any:
+    order = sorted(members, key=lambda h: -ratings[h][0])  # TrueSkill's board order here
     return SimpleNamespace(
+        top_ids=lambda k: order[:k],
         hypotheses={
             hid: Hypothesis(
                 id=hid, session_id="s", title=f"title {hid}", statement="x y z", origin="generation"
@@ -57,3 +59,19 @@ def test_with_the_stop_rules_fit_the_best_and_its_elo_are_the_leaderboards() -> 
     strength = dict(zip(fit.ids, fit.strength.tolist(), strict=True))
     assert best.id == "b" and strength["b"] > strength["a"]
     assert elo == pytest.approx(bradley_terry.to_elo(strength["b"]))
+
+
+def test_past_the_fits_size_the_best_and_its_elo_are_trueskills_board(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The leaderboard past judge_fit.MAX_FIT is TrueSkill's, with its lower-bound Elo; the stop
+    # rule's last fit (made while the pool was smaller) no longer speaks for it.
+    fit = judge_fit.fit(VERDICTS, ["a", "b", "c"])
+    monkeypatch.setattr(judge_fit, "MAX_FIT", 2)
+    found = live_best(state(RATINGS, MEMBERS), fit)
+    assert found is not None
+    best, elo = found
+    # c leads TrueSkill's board but has not played: the first that has, a (not the fit's b)
+    assert best.id == "a" and elo == pytest.approx(to_elo(30.0, 3.0))
+    unplayed = state({"a": (30.0, 0), "b": (27.0, 0), "c": (40.0, 0)}, MEMBERS)
+    assert live_best(unplayed, fit) is None

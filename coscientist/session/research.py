@@ -31,9 +31,10 @@ from coscientist.schemas import (
 )
 from coscientist.session.preload import preload_scheduler
 from coscientist.session.steering import Steering
-from coscientist.tournament import bradley_terry
+from coscientist.tournament import bradley_terry, judge_fit
+from coscientist.tournament.confidence import fitted_order
 from coscientist.tournament.judge_fit import JudgeFit
-from coscientist.tournament.ratings import mean_elo
+from coscientist.tournament.ratings import mean_elo, to_elo
 
 if TYPE_CHECKING:
     from coscientist.literature import LiteratureTools
@@ -42,6 +43,7 @@ if TYPE_CHECKING:
     from coscientist.session.entry import CoScientist
 
 DEFAULT_MAX_CALLS = 200  # when a run is given no budget at all
+LEADERS_SCANNED = 20  # live_best looks this far down a TrueSkill board for one that has played
 
 
 class Session(Steering):
@@ -257,11 +259,18 @@ class Session(Steering):
 
 
 def live_best(state: SessionState, fit: JudgeFit | None) -> tuple[Hypothesis, float] | None:
-    """The best hypothesis that has played, and its Elo, as a run's progress line shows them:
-    by the stop rule's latest judge fit when there is one (the leaderboard's order and scale,
-    a few matches behind), else by TrueSkill's mean on the same scale. The leaderboard's
-    mean, not a lower bound: the line said 684 for a hypothesis the final board put at 1208.
-    None before any match."""
+    """The best hypothesis that has played, and its Elo, as a run's progress line shows them,
+    by the rule the leaderboard follows (tournament/confidence.annotate). Up to
+    judge_fit.MAX_FIT hypotheses: the stop rule's latest judge fit (a few matches behind),
+    or before its first fit TrueSkill's mean on the same scale, not its lower bound (the line
+    said 684 for a hypothesis the final board put at 1208). Past MAX_FIT the board is
+    TrueSkill's: its first that has played and its lower-bound Elo. None before any match."""
+    if len(state.policy_members) > judge_fit.MAX_FIT:
+        for hid in state.top_ids(LEADERS_SCANNED):  # the first of the board that has played
+            leader = state.ratings[hid]
+            if leader.matches:
+                return state.hypotheses[hid], to_elo(leader.mu, leader.sigma)
+        return None
     played = {
         hid: rating
         for hid in state.policy_members  # rankable: neither retired nor withheld
@@ -270,10 +279,10 @@ def live_best(state: SessionState, fit: JudgeFit | None) -> tuple[Hypothesis, fl
     if not played:
         return None
     if fit is not None:
-        strength = dict(zip(fit.ids, fit.strength.tolist(), strict=True))
-        known = [hid for hid in played if hid in strength]
+        column = {hid: at for at, hid in enumerate(fit.ids)}
+        known = [hid for hid in played if hid in column]
         if known:
-            hid = max(known, key=lambda h: (strength[h], h))
-            return state.hypotheses[hid], bradley_terry.to_elo(strength[hid])
+            hid = fitted_order(known, fit)[0]
+            return state.hypotheses[hid], bradley_terry.to_elo(float(fit.strength[column[hid]]))
     hid = max(played, key=lambda h: (played[h].mu, h))
     return state.hypotheses[hid], mean_elo(played[hid].mu)

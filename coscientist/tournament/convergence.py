@@ -100,7 +100,8 @@ class StopWatch:
 
     @property
     def latest_fit(self) -> judge_fit.JudgeFit | None:
-        """The judge fit of the last check (None before one, or past judge_fit.MAX_FIT)."""
+        """The last judge fit a check made (None before the first). Past judge_fit.MAX_FIT the
+        checks fit no more and this stays the last one made: callers compare the pool's size."""
         return self._fit
 
     def due(self, *, ranked: int, matches_done: int, pool_complete: bool) -> bool:
