@@ -379,3 +379,27 @@ def test_cli_export(tmp_path: Path) -> None:
     lines = [line for line in bad.stderr.splitlines() if line.strip()]
     assert len(lines) == 1 and "pdf" in lines[0] and "Traceback" not in bad.stderr
     assert not (tmp_path / "x").exists()
+
+
+def test_debates_shown_are_of_the_best_ranked_hypotheses_that_debated() -> None:
+    from coscientist.reports.method import top_debates
+    from coscientist.schemas import Match, MatchMode
+
+    def debate(seq: int, a: str, b: str) -> Match:
+        return Match(
+            id=f"m{seq}", session_id="s", seq=seq, first_id=a, second_id=b, winner_id=a,
+            mode=MatchMode.DEBATE, rationale="r", turns=["1", "2", "3"],
+        )  # fmt: skip
+
+    single = Match(id="m0", session_id="s", seq=0, first_id="u1", second_id="a", winner_id="u1")
+    matches = [single, debate(1, "a", "b"), debate(2, "b", "c"), debate(3, "a", "x"),
+               debate(4, "a", "c"), debate(5, "d", "e"), debate(6, "f", "g")]  # fmt: skip
+    titles = {h: h.upper() for h in ("u1", "u2", "a", "b", "c", "d", "e", "f", "g")}  # x withheld
+    # u1 and u2 rank first without a debate (u1 played a single match): they are passed over.
+    ranked = ["u1", "u2", "b", "a", "c", "d", "e", "f", "g"]
+    shown = top_debates(matches, ranked, titles, hypotheses=3, per_hypothesis=2)
+    # b's latest two, then a's latest two not yet shown (m3 has a withheld side), then c's.
+    assert [d.id for d in shown] == ["m2", "m1", "m4"]
+    assert shown[0].first_title == "B" and shown[0].turns == ["1", "2", "3"]
+    assert top_debates(matches, ["u1", "u2"], titles) == []
+    assert [d.id for d in top_debates(matches, ranked, titles, hypotheses=5)][-1] == "m5"

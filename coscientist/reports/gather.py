@@ -36,7 +36,6 @@ from coscientist.tournament.convergence import DEFAULT_CONFIDENCE, DEFAULT_MIN_G
 from coscientist.tournament.display import position_bias, rank_rule
 
 DEFAULT_TOP = 10
-DEBATE_TOP = 5  # hypotheses whose latest debates a report shows in full
 
 
 def session_part(info: SessionInfo) -> SessionPart:
@@ -145,7 +144,7 @@ def gather(
         overview=latest.research_overview if latest else None,
         out_of_tournament=method.out_of_tournament(shown),
         reviews_by_kind=method.reviews_by_kind(all_reviews, hidden),
-        debates=method.top_debates(matches, [row.id for row in board[:DEBATE_TOP]], titles),
+        debates=method.top_debates(matches, [row.id for row in board], titles),
         observations=store.list_observations(sid),
         contacts=contacts_of(shown, [row.id for row in board]),
         models=model_use(store, info),

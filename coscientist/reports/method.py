@@ -21,6 +21,7 @@ from coscientist.schemas import (
 )
 
 DEBATES_PER_HYPOTHESIS = 2
+DEBATE_HYPOTHESES = 5  # how many of the best-ranked debated hypotheses a report shows
 UNKNOWN_REASON = "no reason recorded"
 
 
@@ -65,22 +66,27 @@ def reviews_by_kind(reviews: Iterable[Review], hidden: set[str]) -> dict[str, in
 
 def top_debates(
     matches: Sequence[Match],
-    top_ids: Sequence[str],
+    ranked_ids: Sequence[str],
     titles: Mapping[str, str],
+    hypotheses: int = DEBATE_HYPOTHESES,
     per_hypothesis: int = DEBATES_PER_HYPOTHESIS,
 ) -> list[DebateRecord]:
-    """The latest debates of each top hypothesis (both sides visible), best hypothesis first."""
+    """The latest debates of the best-ranked hypotheses that have debated, best first.
+
+    `ranked_ids` is the whole board in order. A board can put untested children of the
+    best above everything that has played (their prior comes from their parents), so the
+    first few ids need not have debated; they are skipped rather than leaving the section
+    empty while debates exist. Debates with a withheld side (missing from `titles`) are
+    never shown.
+    """
+    by_hypothesis: dict[str, list[Match]] = {}
+    for m in reversed(matches):
+        if m.mode == MatchMode.DEBATE and m.first_id in titles and m.second_id in titles:
+            by_hypothesis.setdefault(m.first_id, []).append(m)
+            by_hypothesis.setdefault(m.second_id, []).append(m)
     records: dict[str, DebateRecord] = {}
-    for hid in top_ids:
-        found = [
-            m
-            for m in reversed(matches)
-            if m.mode == MatchMode.DEBATE
-            and hid in (m.first_id, m.second_id)
-            and m.first_id in titles
-            and m.second_id in titles
-        ]
-        for m in found[:per_hypothesis]:
+    for hid in [h for h in ranked_ids if h in by_hypothesis][:hypotheses]:
+        for m in by_hypothesis[hid][:per_hypothesis]:
             records.setdefault(m.id, record(m, titles))
     return list(records.values())
 

@@ -18,8 +18,6 @@ from coscientist.store import Store
 from coscientist.store.ranked import ranked
 from coscientist.tournament.confidence import TopConfidence
 
-SHOW_DEBATES_TOP = 5
-
 
 def method_summary(
     store: Store,
@@ -38,7 +36,6 @@ def method_summary(
     stats = tournament_stats(hypotheses, matches, store.ratings(sid))
     meta = store.latest_meta_review(sid)
     entries, found = ranking if ranking is not None else ranked(store, sid, seed=info.seed)
-    top = [e.id for e in entries[:SHOW_DEBATES_TOP]]
     audit = judge_audit(matches, entries, found.k, store.list_second_opinions(sid))
     titles = {h.id: h.title for h in shown}
     return {
@@ -59,7 +56,10 @@ def method_summary(
             "by_mode": {k: v.model_dump(mode="json") for k, v in stats.by_mode.items()},
             "by_status": stats.by_status,
         },
-        "debates": [d.model_dump(mode="json") for d in method.top_debates(matches, top, titles)],
+        "debates": [
+            d.model_dump(mode="json")
+            for d in method.top_debates(matches, [e.id for e in entries], titles)
+        ],
         # Verdicts that flipped with the order, and a second judge's agreement (judging.py)
         "judge_audit": audit.model_dump(mode="json"),
         # Authors recurring across the citations of the leaders (coscientist/literature/contacts.py)
