@@ -6,6 +6,9 @@ and a log file with the traceback (cli_errors.py). Text from the store (goals,
 titles, graph labels: model and scientist text) is printed through safe_text,
 never as markup or raw control characters. The options live in cli_options.py;
 what a command prints beyond a line or two, in the other cli_*.py modules.
+Those, and everything behind them (the store, the ranking, the reports), are
+imported by the commands that use them, so `--help` and a bad option answer
+without loading the whole package.
 """
 
 from __future__ import annotations
@@ -18,15 +21,11 @@ from typing import Annotated
 import anyio
 import typer
 
-from coscientist import cli_ask as show_ask
-from coscientist import cli_method as show_text
 from coscientist import cli_options as opts
 from coscientist import cli_roles as roles_cli
 from coscientist.cli_errors import fail, run_app
 from coscientist.cli_options import limits_from, make_settings, open_coscientist
 from coscientist.cli_output import SLOW_STEP_SECONDS, err, out
-from coscientist.cli_run import drive, run_worker_printing
-from coscientist.cli_show import print_sessions, show_graph, show_session
 from coscientist.safe_text import console_markup, json_text
 
 app = typer.Typer(
@@ -86,9 +85,6 @@ def run(
     model): if it cannot serve, nothing is stored. Each role may have a model of its own
     (--judge-model, --role-model ROLE=SPEC, or [roles.ROLE] in the config file).
     """
-    from coscientist.schemas import ResearchPlan
-    from coscientist.session import CoScientist
-
     if not goal.strip():
         fail("the research goal is empty: say what you want to find out")
     settings_opts = dict(
@@ -109,7 +105,6 @@ def run(
         judge_model=judge_model,
         judge_base_url=judge_base_url,
     )
-    cs = CoScientist(settings)
     limits = limits_from(
         max_calls=max_calls,
         max_hypotheses=max_hypotheses,
@@ -118,6 +113,12 @@ def run(
         stop_confidence=confidence,
         stop_min_gain=min_gain,
     )
+    # Bad options have failed by now; only then the package behind a run is loaded.
+    from coscientist.cli_run import drive
+    from coscientist.schemas import ResearchPlan
+    from coscientist.session import CoScientist
+
+    cs = CoScientist(settings)
     given = ResearchPlan(
         preferences=[p for p in preference or [] if p.strip()],
         constraints=[c for c in constraint or [] if c.strip()],
@@ -156,6 +157,7 @@ def resume(
     --judge-base-url or --role-base-url is stored only once that check passed. A role's
     model stays the session's own (its ratings belong to its judge).
     """
+    from coscientist.cli_run import drive
     from coscientist.session import CoScientist
 
     moves = roles_cli.endpoint_moves(role_base_url, judge_base_url)
@@ -194,6 +196,8 @@ def resume(
 @app.command()
 def sessions(db: opts.DbOpt = None) -> None:
     """List the sessions in the store, newest first, one per line, id first."""
+    from coscientist.cli_show import print_sessions
+
     print_sessions(open_coscientist(db))
 
 
@@ -205,6 +209,8 @@ def show(
     as_json: Annotated[bool, typer.Option("--json", help="machine-readable output")] = False,
 ) -> None:
     """Show a session's leaderboard."""
+    from coscientist.cli_show import show_session
+
     cs = open_coscientist(db)
     show_session(cs, cs.session(session_id), top=top, as_json=as_json)
 
@@ -248,6 +254,8 @@ def plan(
     as_json: Annotated[bool, typer.Option("--json", help="machine-readable output")] = False,
 ) -> None:
     """Show or edit a session's research plan; tasks that start afterwards use the new plan."""
+    from coscientist import cli_method as show_text
+
     cs = open_coscientist(db)
     session = cs.session(session_id)
     given = show_text.read_plan_file(file) if file is not None else {}
@@ -306,6 +314,8 @@ def graph(
     as_json: Annotated[bool, typer.Option("--json", help="machine-readable output")] = False,
 ) -> None:
     """Knowledge-graph figures of a session: size, power law, communities, hubs, bridges, growth."""
+    from coscientist.cli_show import show_graph
+
     cs = open_coscientist(db)
     show_graph(cs, cs.session(session_id), top=top, as_json=as_json)
 
@@ -327,6 +337,7 @@ def ask(
     follow-up (a refined goal, a plan preference, a review or a new hypothesis):
     --apply takes it at once, or the command printed takes it later.
     """
+    from coscientist import cli_ask as show_ask
     from coscientist.conversation import check_question
     from coscientist.progress import status
 
@@ -357,6 +368,8 @@ def answers(
     as_json: Annotated[bool, typer.Option("--json", help="machine-readable output")] = False,
 ) -> None:
     """The questions asked about a session and their answers, oldest first."""
+    from coscientist import cli_ask as show_ask
+
     cs = open_coscientist(db)
     session = cs.session(session_id)
     if apply is not None:
@@ -400,6 +413,8 @@ def worker(
     Sessions started with --queue-depth N queue tasks for workers. A worker runs
     each task on the session's own model, within the session's call budget.
     """
+    from coscientist.cli_run import run_worker_printing
+
     cs = open_coscientist(
         db, model=model, base_url=base_url, concurrency=concurrency, threads=threads
     )

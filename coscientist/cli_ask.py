@@ -13,7 +13,6 @@ from typing import Any
 from rich.console import Console
 
 from coscientist.cli_output import out, program_name
-from coscientist.conversation import describe
 from coscientist.safe_text import printable
 from coscientist.schemas import Answer
 
@@ -50,6 +49,8 @@ def print_answer(
     if note:
         _line(console, f"note: {note}")
     if answer.follow_up is not None:
+        from coscientist.conversation import describe
+
         _line(console, f"follow-up: {describe(answer)}")
         if answer.applied:
             _line(console, f"  applied: {answer.applied}")

@@ -18,7 +18,6 @@ from rich.text import Text
 
 from coscientist.cli_errors import one_line
 from coscientist.safe_text import printable
-from coscientist.tournament.display import rank_rule
 
 out = Console()
 err = Console(stderr=True)
@@ -38,6 +37,8 @@ def program_name() -> str:
 
 
 def print_leaderboard(board: list[Any], *, title: str) -> None:
+    from coscientist.tournament.display import rank_rule
+
     rule = rank_rule(board[0].rated_by if board else "trueskill")
     table = Table(title=title, show_lines=False, caption=rule)
     for col in ("rank", "elo", "95% interval", "P(top)", "W-L", "id", "origin", "title"):

@@ -15,8 +15,6 @@ import typer
 
 from coscientist.config import ROLES, RoleModel, Settings
 from coscientist.errors import ConfigError
-from coscientist.llm.roles import parse_assignments, plan_roles, roles_from_options
-from coscientist.llm.spec import check_base_url
 
 _ROLE_LIST = ", ".join(ROLES)
 
@@ -59,6 +57,8 @@ def with_roles(
 ) -> Settings:
     """`settings` with the options' role map; ConfigError (exit 2) on a bad role, spec or
     URL, before any store is opened."""
+    from coscientist.llm.roles import plan_roles, roles_from_options
+
     roles = roles_from_options(
         settings.roles,
         models=role_model or (),
@@ -75,6 +75,9 @@ def with_roles(
 def endpoint_moves(role_base_url: list[str] | None, judge_base_url: str | None) -> dict[str, str]:
     """`resume`'s --role-base-url and --judge-base-url as role -> URL; ConfigError (exit 2)
     on a bad role or URL, before any store is opened."""
+    from coscientist.llm.roles import parse_assignments
+    from coscientist.llm.spec import check_base_url
+
     urls = parse_assignments(role_base_url or (), "--role-base-url")
     if judge_base_url is not None:
         urls["ranking"] = judge_base_url

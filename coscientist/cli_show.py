@@ -11,7 +11,6 @@ import json
 from typing import Any
 
 from coscientist import cli_ask as show_ask
-from coscientist import cli_method as show_text
 from coscientist.cli_errors import one_line
 from coscientist.cli_output import SLOW_STEP_SECONDS, err, out, print_leaderboard, program_name
 from coscientist.safe_text import console_markup, json_text, printable
@@ -64,6 +63,7 @@ def show_session(cs: Any, session: Any, *, top: int, as_json: bool) -> None:
         }
         print(json_text(json.dumps(payload, indent=2, ensure_ascii=False)))
         return
+    from coscientist import cli_method as show_text
     from coscientist.reports.summary import method_summary
 
     info = session.info
