@@ -9,7 +9,12 @@ run, stores one point of the series. At concurrency 1 it is awaited by the task
 whose result triggered it, so a seeded run replays exactly; with more slots it
 runs beside them (`spawn`), so no slot waits for it (measured: awaiting it held
 slots and dropped the calls in flight from 8 to 6.2 of 8). While one refresh
-runs, others are skipped; the next change catches up.
+runs, others are skipped; the next change catches up. Beside the slots, a refresh
+starts no sooner than a second after the last one started, and no sooner than
+four times the last analysis' length after it ended: the analysis holds the GIL
+for its Python parts, so on a large graph (1.5 s at 10,000 concepts) refreshes
+back to back would take most of the loop's core; this way they take at most
+about a fifth of it.
 """
 
 from __future__ import annotations
@@ -41,6 +46,8 @@ REFRESH_EVERY = 8  # graph changes between refreshes (and series points)
 # Beside the slots, also at most one refresh a second: the analysis holds the GIL for its
 # Python parts, and back to back it slowed the loop (calls in flight 6.5 instead of 7.5 of 8).
 BACKGROUND_SECONDS = 1.0
+# ... and a pause of this many analysis lengths after a refresh ends before the next starts.
+PAUSE_PER_ANALYSIS = 4.0
 
 
 class GraphRefresher:
@@ -65,6 +72,7 @@ class GraphRefresher:
         self._busy = False
         self._recorded_at: tuple[int, int] | None = None
         self._last_started = -BACKGROUND_SECONDS
+        self._next_at = 0.0  # anyio time before which no background refresh starts
         # Set by the loop when it runs several tasks at once: refreshes then run beside them.
         self.spawn: Callable[[Callable[[], Awaitable[object]]], None] | None = None
 
@@ -75,10 +83,14 @@ class GraphRefresher:
         if self._changes >= self.every and not self._busy:
             if self.spawn is None:
                 await self.refresh()
-            elif anyio.current_time() - self._last_started >= BACKGROUND_SECONDS:
+            elif (now := anyio.current_time()) >= self.next_background_at():
                 self._busy = True  # claimed now, so the next change does not spawn another
-                self._last_started = anyio.current_time()
+                self._last_started = now
                 self.spawn(self._refresh_claimed)
+
+    def next_background_at(self) -> float:
+        """When a refresh beside the slots may start next (anyio's clock)."""
+        return max(self._last_started + BACKGROUND_SECONDS, self._next_at)
 
     async def _refresh_claimed(self) -> None:
         self._busy = False
@@ -102,9 +114,12 @@ class GraphRefresher:
         kg, mark, iteration = state.kg, state.kg.mark(), state.graph_iteration
         new_keys, self._new_keys, self._changes = self._new_keys, [], 0
         try:
+            started = anyio.current_time()
             analysis, state.graph_view = await anyio.to_thread.run_sync(
                 lambda: _analyse(kg, mark, iteration, self.seed)
             )
+            ended = anyio.current_time()
+            self._next_at = ended + PAUSE_PER_ANALYSIS * (ended - started)
             state.graph_seeds = seeds_from(analysis, new_keys, k=3)
             state.graph_insights = state.graph_view.lines(state.top_ids())
             point = series_point(analysis, iteration)
