@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from typing import ClassVar
 
@@ -9,6 +10,7 @@ from rich.text import Text
 from textual import events
 from textual.binding import Binding, BindingType
 from textual.coordinate import Coordinate
+from textual.timer import Timer
 from textual.widgets import DataTable, RichLog, Static
 
 from coscientist.run_status import ProgressView
@@ -101,9 +103,13 @@ class SessionsTable(KeyedTable):
 class SessionHeader(Static):
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(Text("loading…", style="dim"), id=id, markup=False)
+        self._shown: Text | None = None
 
     def show(self, info: SessionInfo, note: str = "") -> None:
-        self.update(render.header(info, note))
+        text = render.header(info, note)
+        if text != self._shown:  # a reload that changes nothing lays nothing out again
+            self._shown = text
+            self.update(text)
 
 
 class StatsLine(Static):
@@ -114,6 +120,7 @@ class StatsLine(Static):
         self._stats: Stats | None = None
         self._view: ProgressView | None = None
         self._running = False
+        self._shown: Text | None = None
 
     def show(self, stats: Stats) -> None:
         self._stats = stats
@@ -128,15 +135,43 @@ class StatsLine(Static):
         lines = [render.progress_line(self._view, running=self._running)]
         if self._stats is not None:
             lines.append(render.stats_line(self._stats, skip=rule.rule if rule else None))
-        self.update(Text("\n").join(lines))
+        text = Text("\n").join(lines)
+        if text != self._shown:
+            self._shown = text
+            # Two lines high in the stylesheet, whatever they say: a repaint, never a layout
+            # (textual lays out the whole screen again for a Static's default update).
+            self.update(text, layout=False)
 
 
 class EventLog(RichLog):
     """Hypotheses, reviews, matches and failures as they land; never parses markup."""
 
+    # Lines that arrive within this long of the last write wait and go in together. Each
+    # write grows the log, and textual lays out and repaints the whole screen for that; at
+    # 30 model calls a second, line by line, the painting took a fifth of the run's core.
+    FLUSH_SECONDS: ClassVar[float] = 0.25
+
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id, max_lines=2000, wrap=True, markup=False, highlight=False)
         self.border_title = "Activity"
+        self._pending: list[Text] = []
+        self._flush_timer: Timer | None = None
+        self._flushed_at = -self.FLUSH_SECONDS
 
     def add(self, line: Text) -> None:
-        self.write(line)
+        self._pending.append(line)
+        if self._flush_timer is not None:
+            return
+        wait = self._flushed_at + self.FLUSH_SECONDS - time.monotonic()
+        if wait <= 0:
+            self.flush()
+        else:
+            self._flush_timer = self.set_timer(wait, self.flush)
+
+    def flush(self) -> None:
+        """Write the lines waiting, in the order they came."""
+        self._flush_timer = None
+        self._flushed_at = time.monotonic()
+        pending, self._pending = self._pending, []
+        for line in pending:
+            self.write(line)
