@@ -18,7 +18,6 @@ from pathlib import Path
 
 import anyio
 import pytest
-from rich.text import Text
 from textual.widgets import DataTable, Static
 
 from coscientist.config import Limits, Settings
@@ -31,7 +30,7 @@ from coscientist.tui.app import BrowseApp
 from coscientist.tui.detail import HypothesisScreen, MatchesTable, MatchScreen
 from coscientist.tui.method_screen import MethodScreen
 from coscientist.tui.widgets import LeaderboardTable
-from tests.tui_support import table_keys, wait_for
+from tests.tui_support import rendered, table_keys, wait_for
 
 GOAL = "Why do some tumours resist chemotherapy?"
 OBSERVATION = "Resistant tumour cells overexpress the ABCB1 efflux pump"
@@ -172,11 +171,6 @@ def test_the_reports_show_plan_safety_aims_reviews_and_debates(ran: Ran, tmp_pat
             assert heading in text, (fmt, heading)
         assert "Aim 1" in text and "flawed" in text and "deep_verification" in text
         assert turn.split(":", 1)[1].strip()[:40] in text.replace("&#39;", "'"), fmt
-
-
-def rendered(widget: Static) -> str:
-    content = widget.render()
-    return content.plain if isinstance(content, Text) else str(content)
 
 
 @pytest.mark.anyio

@@ -6,7 +6,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from rich.text import Text
 from textual.app import App
 from textual.screen import Screen
 from textual.widgets import Static
@@ -34,6 +33,7 @@ from tests.tui_support import (
     assert_snapshot,
     log_text,
     play_matches,
+    rendered,
     screen_text,
     seed_store,
     table_keys,
@@ -52,11 +52,6 @@ def store(tmp_path: Path) -> Iterator[Store]:
     s = Store.open(f"sqlite:///{tmp_path}/s.db")
     yield s
     s.close()
-
-
-def rendered(widget: Static) -> str:
-    content = widget.render()
-    return content.plain if isinstance(content, Text) else str(content)
 
 
 def open_cs(tmp_path: Path, model: str = "scripted", concurrency: int | None = None) -> CoScientist:

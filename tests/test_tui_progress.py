@@ -6,24 +6,17 @@ import re
 from pathlib import Path
 
 import pytest
-from rich.text import Text
-from textual.widgets import Static
 
 from coscientist.config import Limits, Settings
 from coscientist.session import CoScientist
 from coscientist.tui.app import BrowseApp, RunApp
 from coscientist.tui.widgets import LeaderboardTable, StatsLine
-from tests.tui_support import wait_for
+from tests.tui_support import rendered, wait_for
 
 pytestmark = pytest.mark.anyio
 
 SIZE = (110, 32)
 GOAL = "Why do some tumours resist therapy?"
-
-
-def rendered(widget: Static) -> str:
-    content = widget.render()
-    return content.plain if isinstance(content, Text) else str(content)
 
 
 def open_cs(tmp_path: Path, model: str, concurrency: int = 2) -> CoScientist:

@@ -10,15 +10,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from rich.text import Text
-from textual.widgets import Static
 
 from coscientist.config import RoleModel
 from coscientist.schemas import SessionInfo
 from coscientist.store.repository import Store
 from coscientist.tui.app import BrowseApp
 from coscientist.tui.widgets import SessionHeader
-from tests.tui_support import WHEN, screen_text, wait_for
+from tests.tui_support import WHEN, rendered, screen_text, wait_for
 
 pytestmark = pytest.mark.anyio
 
@@ -32,11 +30,6 @@ def store(tmp_path: Path) -> Iterator[Store]:
     s = Store.open(f"sqlite:///{tmp_path}/s.db")
     yield s
     s.close()
-
-
-def rendered(widget: Static) -> str:
-    content = widget.render()
-    return content.plain if isinstance(content, Text) else str(content)
 
 
 def make_session(store: Store, session_id: str, roles: dict[str, RoleModel]) -> None:

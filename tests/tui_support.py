@@ -12,7 +12,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from textual.widgets import DataTable, RichLog
+from rich.text import Text
+from textual.widgets import DataTable, RichLog, Static
 
 from coscientist.schemas import (
     Hypothesis,
@@ -53,6 +54,12 @@ def screen_text(svg: str) -> str:
 
 def table_keys(table: DataTable[Any]) -> list[str]:
     return [str(row.key.value) for row in table.ordered_rows]
+
+
+def rendered(widget: Static) -> str:
+    """What a Static shows, as plain text."""
+    content = widget.render()
+    return content.plain if isinstance(content, Text) else str(content)
 
 
 def log_text(log: RichLog) -> str:
