@@ -157,9 +157,6 @@ def resume(
     --judge-base-url or --role-base-url is stored only once that check passed. A role's
     model stays the session's own (its ratings belong to its judge).
     """
-    from coscientist.cli_run import drive
-    from coscientist.session import CoScientist
-
     moves = roles_cli.endpoint_moves(role_base_url, judge_base_url)
     settings = make_settings(
         db=db,
@@ -169,8 +166,6 @@ def resume(
         threads=threads,
         embedder=embedder,
     )
-    cs = CoScientist(roles_cli.with_moves(settings, moves))
-    session = cs.session(session_id)
     limits = limits_from(
         max_calls=max_calls,
         max_hypotheses=max_hypotheses,
@@ -179,6 +174,11 @@ def resume(
         stop_confidence=confidence,
         stop_min_gain=min_gain,
     )
+    from coscientist.cli_run import drive
+    from coscientist.session import CoScientist
+
+    cs = CoScientist(roles_cli.with_moves(settings, moves))
+    session = cs.session(session_id)
     if base_url:
         session.use_base_url(base_url)
     if moves:
