@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from rich import box
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
@@ -37,13 +38,25 @@ def program_name() -> str:
 
 
 def print_leaderboard(board: list[Any], *, title: str) -> None:
+    """The board as a table that stays readable in 80 columns: figures and ids never wrap
+    (an id is copied into other commands), the title takes the width left and wraps,
+    with its origin under it."""
     from coscientist.tournament.display import rank_rule
 
-    rule = rank_rule(board[0].rated_by if board else "trueskill")
-    table = Table(title=title, show_lines=False, caption=rule)
-    for col in ("rank", "elo", "95% interval", "P(top)", "W-L", "id", "origin", "title"):
-        table.add_column(col, overflow="fold")
+    if not board:
+        out.print("(no ranked hypotheses yet)")
+        return
+    rule = rank_rule(board[0].rated_by)
+    table = Table(
+        title=title, caption=rule, box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True
+    )
+    for col in ("rank", "Elo", "95% CI", "P(top)", "W-L"):
+        table.add_column(col, justify="right", no_wrap=True)
+    table.add_column("id", no_wrap=True)
+    table.add_column("title (origin)", ratio=1, min_width=16, overflow="fold")
     for e in board:  # Text cells: a title is never parsed as markup
+        cell = Text(printable(one_line(e.title)))
+        cell.append(f"\n{printable(e.origin)}", style="dim")
         table.add_row(
             str(e.rank),
             f"{e.elo:.0f}",
@@ -51,10 +64,6 @@ def print_leaderboard(board: list[Any], *, title: str) -> None:
             "" if e.in_top is None else f"{e.in_top:.2f}",
             f"{e.wins}-{e.matches - e.wins}",
             e.id,
-            Text(printable(e.origin)),
-            Text(printable(one_line(e.title))),
+            cell,
         )
-    if not board:
-        out.print("(no ranked hypotheses yet)")
-    else:
-        out.print(table)
+    out.print(table)

@@ -265,3 +265,44 @@ def test_graph_prints_figures_growth_and_json(tmp_path: Path) -> None:
     shown = json.loads(cli("show", sid, "--db", db, "--json").stdout)
     assert shown["graph"]["metrics"]["nodes"] == data["growth"][-1]["nodes"]
     assert "no session" in one_line_error(cli("graph", "deadbeef", "--db", db))
+
+
+def test_the_leaderboard_table_reads_in_80_columns(monkeypatch: pytest.MonkeyPatch) -> None:
+    import io
+
+    from rich.console import Console
+
+    from coscientist import cli_output
+    from coscientist.schemas import LeaderboardEntry
+
+    title = "Butyrate from Faecalibacterium primes CD8 T cells through HDAC inhibition"
+    board = [
+        LeaderboardEntry(
+            id=f"5e55a00000{i:02d}aaaa",
+            rank=i,
+            title=title,
+            statement="s",
+            mu=25.0,
+            sigma=3.0,
+            elo=1250.0 - i,
+            matches=12,
+            wins=7,
+            origin="evolution:combination",
+            elo_low=1100.0,
+            elo_high=1400.0,
+            rated_by="judge fit",
+            in_top=0.5,
+        )
+        for i in (1, 2)
+    ]
+    printed = io.StringIO()
+    monkeypatch.setattr(cli_output, "out", Console(file=printed, width=80))
+    cli_output.print_leaderboard(board, title="Leaderboard")
+    text = printed.getvalue()
+    assert max(len(line) for line in text.splitlines()) <= 80
+    for e in board:  # an id is copied into other commands: never broken over lines
+        assert e.id in text
+    # The title wraps on words in the width left, not a few letters a line.
+    rows = [line for line in text.splitlines() if "5e55a0000001aaaa" in line]
+    assert "Butyrate from" in rows[0] and "Faecalibacterium primes" in text
+    assert "evolution:combination" in text and "1249" in text and "1100-1400" in text
