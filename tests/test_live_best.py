@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
+import anyio
 import pytest
 
+from coscientist.config import Limits, Settings
 from coscientist.schemas import Hypothesis, Rating
+from coscientist.session import CoScientist, research
 from coscientist.session.research import live_best
 from coscientist.tournament import bradley_terry, judge_fit
 from coscientist.tournament.ratings import mean_elo, to_elo
@@ -75,3 +79,38 @@ def test_past_the_fits_size_the_best_and_its_elo_are_trueskills_board(
     assert best.id == "a" and elo == pytest.approx(to_elo(30.0, 3.0))
     unplayed = state({"a": (30.0, 0), "b": (27.0, 0), "c": (40.0, 0)}, MEMBERS)
     assert live_best(unplayed, fit) is None
+
+
+@pytest.mark.anyio
+async def test_a_short_run_shows_the_boards_best_and_elo_before_the_stop_rule_fits(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A short run's stop rule never fits the judge model (new hypotheses keep arriving with
+    fewer than two matches), so the line fits it itself: at the end it names the board's
+    best played hypothesis with the board's Elo, not TrueSkill's (1490 against 1207)."""
+    monkeypatch.setattr(research, "DISPLAY_FIT_SECONDS", 0.0)  # a refit after every match
+    seen: list[tuple[str | None, float | None, bool]] = []
+    settings = Settings(db=f"sqlite:///{tmp_path}/s.db", model="scripted", seed=4, concurrency=1)
+    with CoScientist(settings) as cs:
+        session = cs.start("Why do some tumours resist chemotherapy?")
+
+        async def watch() -> None:
+            async for event in session.events():
+                if event.kind == "match" and (p := session.progress()) is not None:
+                    fitted = session._scheduler is not None and (
+                        session._scheduler.stopwatch.latest_fit is not None
+                    )
+                    seen.append((p.best_title, p.best_elo, fitted))
+                elif event.kind == "stop":
+                    return
+
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(watch)
+            await session.run(Limits(max_calls=40))
+            tg.cancel_scope.cancel()
+        board, _ = session.ranking()
+    assert len(seen) >= 3 and not any(fitted for *_, fitted in seen)
+    title, elo, _ = seen[-1]
+    played = [e for e in board if e.matches > 0]
+    assert played[0].title == title
+    assert elo == pytest.approx(played[0].elo, abs=2.0)

@@ -6,6 +6,7 @@ Made by CoScientist (entry.py), which holds the store and builds the models.
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -44,6 +45,13 @@ if TYPE_CHECKING:
 
 DEFAULT_MAX_CALLS = 200  # when a run is given no budget at all
 LEADERS_SCANNED = 20  # live_best looks this far down a TrueSkill board for one that has played
+# Until the stop rule fits the judge model (once every hypothesis has played twice and the
+# pool is complete: in a short run, never), progress() fits it itself for the line's best:
+# up to this many hypotheses (5-20 ms a fit, on the loop), after a new match, at most once
+# every DISPLAY_FIT_SECONDS. It searches the spread every time: kept from a fit a few
+# matches before, the spread of a small pool was far off (1535 where the board said 1232).
+DISPLAY_FIT_MAX = 120
+DISPLAY_FIT_SECONDS = 1.0
 
 
 class Session(Steering):
@@ -58,6 +66,8 @@ class Session(Steering):
         self._running = False
         self._scheduler: Scheduler | None = None  # read by progress(), only while it runs
         self._checks: dict[Endpoint, ModelCheck] | None = None  # set by CoScientist.start
+        # (matches_done, time.monotonic(), fit) of the last fit progress() made
+        self._display_fit: tuple[int, float, JudgeFit | None] | None = None
 
     # --- running ------------------------------------------------------------------
 
@@ -240,7 +250,7 @@ class Session(Steering):
         if scheduler is None:
             return None
         budget, state = scheduler.budget, scheduler.state
-        best = live_best(state, scheduler.stopwatch.latest_fit)
+        best = live_best(state, scheduler.stopwatch.latest_fit or self._fit_for_display(state))
         return RunProgress(
             calls=budget.calls,
             tokens=budget.tokens,
@@ -250,6 +260,26 @@ class Session(Steering):
             best_title=best[0].title if best is not None else None,
             best_elo=best[1] if best is not None else None,
         )
+
+    def _fit_for_display(self, state: SessionState) -> JudgeFit | None:
+        """The judge fit the leaderboard would show, for a pool the stop rule has not fitted
+        yet: without it the line showed TrueSkill's Elo (1490 for a hypothesis with three
+        wins) and the final board, fitted, 1207 for the same one."""
+        if not state.verdicts or len(state.policy_members) > DISPLAY_FIT_MAX:
+            return None
+        cached, now = self._display_fit, time.monotonic()
+        if cached is not None and (
+            cached[0] == state.matches_done or now - cached[1] < DISPLAY_FIT_SECONDS
+        ):
+            return cached[2]
+        found = judge_fit.fit(
+            state.verdicts,
+            sorted(state.policy_members),
+            previous=cached[2] if cached is not None else None,
+            parents=state.lineage(),
+        )
+        self._display_fit = (state.matches_done, now, found)
+        return found
 
     async def events(self) -> AsyncIterator[Event]:
         """Everything that happens in this process's runs of the session, as it happens."""
@@ -261,9 +291,10 @@ class Session(Steering):
 def live_best(state: SessionState, fit: JudgeFit | None) -> tuple[Hypothesis, float] | None:
     """The best hypothesis that has played, and its Elo, as a run's progress line shows them,
     by the rule the leaderboard follows (tournament/confidence.annotate). Up to
-    judge_fit.MAX_FIT hypotheses: the stop rule's latest judge fit (a few matches behind),
-    or before its first fit TrueSkill's mean on the same scale, not its lower bound (the line
-    said 684 for a hypothesis the final board put at 1208). Past MAX_FIT the board is
+    judge_fit.MAX_FIT hypotheses: `fit`, the stop rule's latest judge fit (a few matches
+    behind) or the one Session.progress makes before the rule's first; without any fit,
+    TrueSkill's mean on the same scale, not its lower bound (the line said 684 for a
+    hypothesis the final board put at 1208). Past MAX_FIT the board is
     TrueSkill's: its first that has played and its lower-bound Elo. None before any match."""
     if len(state.policy_members) > judge_fit.MAX_FIT:
         for hid in state.top_ids(LEADERS_SCANNED):  # the first of the board that has played
