@@ -157,7 +157,9 @@ def stats_line(stats: Stats, skip: str | None = None) -> Text:
             text.append(" next round ", style="dim")
             text.append(f"+{stats.gain_ahead:.3f}", style="bold")
     if len(stats.best_elo) >= 2:
-        text.append("  best online Elo ", style="dim")  # TrueSkill's, as rated while running
+        # TrueSkill's conservative Elo as rated while running (reports/curve.py), named so:
+        # the board beside it is the judge fit's, on another footing
+        text.append("  best TrueSkill Elo ", style="dim")
         text.append(sparkline(stats.best_elo), style="bold")
         text.append(f" {stats.best_elo[-1]:.0f}", style="bold")
     return text
