@@ -219,6 +219,27 @@ async def test_unreachable_server_is_a_transport_error() -> None:
     assert records.outcomes == ["unreachable", "unreachable"]
 
 
+async def test_https_to_a_plain_http_server_fails_at_the_connect_timeout(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A server that accepts and never answers the TLS handshake (plain HTTP waiting for a
+    request) used to hold the probe for its whole timeout; the connect timeout ends it and
+    the message says what to try."""
+    from coscientist.llm import openai_compat
+
+    monkeypatch.setattr(openai_compat, "CONNECT_TIMEOUT", 0.5)
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        port = listener.getsockname()[1]  # accepted by the kernel's backlog, never answered
+        backend = OpenAICompatibleBackend(f"https://127.0.0.1:{port}/v1", model="m", timeout=30)
+        started = anyio.current_time()
+        with pytest.raises(ModelTimeoutError, match=r"connection within 0.5 s.*try http://"):
+            await backend.probe()
+        assert anyio.current_time() - started < 5
+        await backend.aclose()
+
+
 async def test_many_calls_in_flight() -> None:
     with FakeOpenAIServer(latency=0.5) as server:
         client, records = client_for(server.url, concurrency=64)

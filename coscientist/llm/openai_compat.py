@@ -47,6 +47,10 @@ if TYPE_CHECKING:
 _FALLBACK_STATUSES = frozenset({400, 422, 500})
 _MAX_MESSAGE_CHARS = 300
 SCHEMA_REFUSALS_TO_SWITCH = 3  # json_schema refused while json_object worked, in a row
+# Connecting, TLS handshake included, takes milliseconds where a server answers; an https://
+# URL to a server that speaks plain HTTP and keeps the socket open waited the whole request
+# timeout (30 s in the preflight, 120 s in a run) before saying anything.
+CONNECT_TIMEOUT = 10.0
 
 SchemaMode = Literal["json_schema", "json_object"]
 
@@ -75,10 +79,13 @@ class OpenAICompatibleBackend:
         self._schema_refusals = 0
         self.shown_url = mask_secrets(self.base_url)  # what messages may say
         self._secrets = (api_key or "", urlsplit(self.base_url).password or "")
+        from openai import Timeout  # the SDK's own HTTP library's (httpx2 in openai 3.x)
+
+        self.connect_timeout = min(timeout, CONNECT_TIMEOUT)
         self._client: AsyncOpenAI = AsyncOpenAI(
             base_url=self.base_url,
             api_key=api_key or "not-needed",
-            timeout=timeout,
+            timeout=Timeout(timeout, connect=self.connect_timeout),
             max_retries=0,  # the ModelClient owns retries and records each attempt
         )
         self._model_lock = anyio.Lock()
@@ -248,6 +255,14 @@ class OpenAICompatibleBackend:
 
         url = self.shown_url
         if isinstance(exc, openai.APITimeoutError):
+            cause = exc.__cause__ or exc.__context__
+            if type(cause).__name__ == "ConnectTimeout":  # httpx's or httpx2's
+                hint = ""
+                if urlsplit(self.base_url).scheme == "https":
+                    hint = " (a server that speaks plain HTTP does this to https://: try http://)"
+                return ModelTimeoutError(
+                    f"{url} did not complete a connection within {self.connect_timeout:g} s{hint}"
+                )
             return ModelTimeoutError(f"{url} did not answer within {self.timeout:g} s")
         if isinstance(exc, openai.APIConnectionError):
             cause = exc.__cause__ or exc.__context__
