@@ -7,6 +7,7 @@ import threading
 from pathlib import Path
 
 import anyio
+import anyio.lowlevel
 import pytest
 
 from coscientist.config import Limits, Settings
@@ -265,3 +266,33 @@ async def test_a_stop_check_in_a_thread_ends_the_run_as_converged(
         summary = await session.run(Limits(max_calls=2000, max_hypotheses=8))
     assert summary.stop_reason == "converged"
     assert any(t != threading.get_ident() for t in threads), "a check ran off the event loop"
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("binding", [True, False])
+async def test_a_budget_of_one_call_ends_after_the_goals_review(
+    tmp_path: Path, binding: bool
+) -> None:
+    """`--max-calls 1`: the goal's review (or, side by side with it, the plan) takes the one
+    call; the other intake call has no budget and nothing would ever stop it (no loop runs
+    yet), so the run hung. It is given up, said, and the run stops on its budget."""
+    settings = Settings(
+        db=f"sqlite:///{tmp_path}/s.db", model="scripted", seed=2, review_filter=binding
+    )
+    with CoScientist(settings) as cs:
+        session = cs.start("How do tardigrades survive desiccation?")
+        said: list[str] = []
+
+        async def watch() -> None:
+            async for event in session.events():
+                if event.kind == "intake":
+                    said.append(event.message)
+
+        with anyio.fail_after(60):
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(watch)
+                await anyio.lowlevel.checkpoint()
+                summary = await session.run(Limits(max_calls=1))
+                tg.cancel_scope.cancel()
+    assert summary.stop_reason == "call budget" and summary.calls == 1
+    assert any("the call budget is spent" in line for line in said), said

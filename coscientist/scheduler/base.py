@@ -97,7 +97,12 @@ class SchedulerBase:
         self.policy = Policy(rng=self.rng, top_k=top_k)
         self.db = StoreCalls(store)
         self.intake = Intake(
-            self.client, self.db, bus, binding=review_filter, max_tokens=max_tokens
+            self.client,
+            self.db,
+            bus,
+            binding=review_filter,
+            max_tokens=max_tokens,
+            budget=self.budget,
         )
         self.graph = GraphRefresher(self.state, self.db, bus, record=plan, seed=info.seed)
         self.failures = FailureCount()

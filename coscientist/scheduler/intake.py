@@ -6,12 +6,16 @@ run. A refusal raises `GoalRefusedError`: the session removes itself. The model'
 refusal binds only where its reviews do (`review_filter`): the shipped 135M
 model's verdicts are recorded as advisory, while the screen binds for every model.
 A model that fails here (unreachable, no valid answer) leaves the goal to the
-screen and the plan to the next run; the loop then meets the fault as usual.
+screen and the plan to the next run; the loop then meets the fault as usual. So
+does a call budget spent before the plan's call (`--max-calls 1`): a call with no
+budget waits at the gate until the loop stops it, and no loop runs yet, so the
+intake gives up that call itself (it waited forever).
 """
 
 from __future__ import annotations
 
 import random
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from functools import partial
 
@@ -24,6 +28,7 @@ from coscientist.errors import ModelError
 from coscientist.events import EventBus
 from coscientist.llm.base import CallContext
 from coscientist.llm.client import ModelClient
+from coscientist.scheduler.budget import Budget
 from coscientist.scheduler.storage import StoreCalls
 from coscientist.schemas import ResearchPlan, SafetyVerdict, SessionInfo
 
@@ -35,6 +40,38 @@ class Intake:
     bus: EventBus
     binding: bool  # whether the model's refusal refuses the goal
     max_tokens: int = 512
+    budget: Budget | None = None  # the run's: a call it has no room for is given up
+
+    async def _within_budget(self, call: Callable[[], Awaitable[None]]) -> bool:
+        """Run `call`; False when the call budget was spent while it waited for a call
+        (the call is then cancelled, having made none)."""
+        budget = self.budget
+        if budget is None:
+            await call()
+            return True
+        ran_out = False
+        failed: list[Exception] = []
+        async with anyio.create_task_group() as tg:
+
+            async def run() -> None:
+                try:
+                    await call()
+                except Exception as exc:  # raised as itself below, not in a task group's group
+                    failed.append(exc)
+                tg.cancel_scope.cancel()
+
+            async def watch() -> None:
+                nonlocal ran_out
+                while not (budget.blocked and budget.spent()):
+                    await budget.wake.wait(0.5)
+                ran_out = True
+                tg.cancel_scope.cancel()
+
+            tg.start_soon(run)
+            tg.start_soon(watch)
+        if failed:
+            raise failed[0]
+        return not ran_out
 
     def _context(self, info: SessionInfo) -> AgentContext:
         return AgentContext(
@@ -61,17 +98,26 @@ class Intake:
         drafting = info.plan is None or not info.plan.drafted
         verdicts: list[SafetyVerdict] = []
         plans: list[ResearchPlan] = []
-        faults: dict[str, ModelError] = {}
+        faults: dict[str, ModelError | str] = {}
+        spent = "the call budget is spent"
 
         async def review_goal() -> None:
-            try:
+            async def ask() -> None:
                 verdicts.append(await intake.review_goal(ctx, info.goal))
+
+            try:
+                if not await self._within_budget(ask):
+                    faults["review"] = spent
             except ModelError as exc:
                 faults["review"] = exc
 
         async def draft_plan() -> None:
-            try:
+            async def ask() -> None:
                 plans.append(await intake.draft_plan(ctx, info.goal, info.plan))
+
+            try:
+                if not await self._within_budget(ask):
+                    faults["plan"] = spent
             except ModelError as exc:
                 faults["plan"] = exc
 
