@@ -39,16 +39,13 @@ class Intake:
     db: StoreCalls
     bus: EventBus
     binding: bool  # whether the model's refusal refuses the goal
+    budget: Budget  # the run's: a call it has no room for is given up
     max_tokens: int = 512
-    budget: Budget | None = None  # the run's: a call it has no room for is given up
 
     async def _within_budget(self, call: Callable[[], Awaitable[None]]) -> bool:
         """Run `call`; False when the call budget was spent while it waited for a call
         (the call is then cancelled, having made none)."""
         budget = self.budget
-        if budget is None:
-            await call()
-            return True
         ran_out = False
         failed: list[Exception] = []
         async with anyio.create_task_group() as tg:

@@ -103,12 +103,10 @@ class SessionsTable(KeyedTable):
 class SessionHeader(Static):
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(Text("loading…", style="dim"), id=id, markup=False)
-        self._shown: Text | None = None
 
     def show(self, info: SessionInfo, note: str = "") -> None:
         text = render.header(info, note)
-        if text != self._shown:  # a reload that changes nothing lays nothing out again
-            self._shown = text
+        if text != self.content:  # a reload that changes nothing lays nothing out again
             self.update(text)
 
 
@@ -120,7 +118,6 @@ class StatsLine(Static):
         self._stats: Stats | None = None
         self._view: ProgressView | None = None
         self._running = False
-        self._shown: Text | None = None
 
     def show(self, stats: Stats) -> None:
         self._stats = stats
@@ -136,8 +133,7 @@ class StatsLine(Static):
         if self._stats is not None:
             lines.append(render.stats_line(self._stats, skip=rule.rule if rule else None))
         text = Text("\n").join(lines)
-        if text != self._shown:
-            self._shown = text
+        if text != self.content:
             # Two lines high in the stylesheet, whatever they say: a repaint, never a layout
             # (textual lays out the whole screen again for a Static's default update).
             self.update(text, layout=False)
